@@ -1,0 +1,47 @@
+using LockFree.Balancing.Load;
+
+namespace LockFree.Balancing;
+
+/// <summary>
+/// One request placed on an endpoint: the endpoint to send it to, and the obligation to
+/// release its in-flight count. Dispose it when the request completes (the seed's Get/Put pair).
+/// </summary>
+/// <remarks>
+/// <para>
+/// A lease is a struct so that acquiring allocates nothing. Disposing a lease variable releases
+/// the count once; disposing the same variable again does nothing. Copies of a lease share the one
+/// release: dispose exactly one of them (for example, keep the lease in one field or local and
+/// pass the <see cref="Endpoint"/> around instead).
+/// </para>
+/// <para>
+/// The release goes to the counter the lease was taken from, so it is correct even when the
+/// endpoint was removed or the balancer published new snapshots in the meantime.
+/// </para>
+/// </remarks>
+public struct EndpointLease : IDisposable
+{
+    private readonly Endpoint? _endpoint;
+    private EndpointState? _state;
+
+    internal EndpointLease(Endpoint endpoint, EndpointState state)
+    {
+        _endpoint = endpoint;
+        _state = state;
+    }
+
+    /// <summary>The endpoint the request was placed on.</summary>
+    /// <exception cref="InvalidOperationException">The lease is <see langword="default"/>: no acquire produced it.</exception>
+    public readonly Endpoint Endpoint
+        => _endpoint ?? throw new InvalidOperationException("This lease is default: it was not produced by a successful acquire and holds no endpoint.");
+
+    /// <summary><see langword="true"/> from a successful acquire until this variable is disposed.</summary>
+    public readonly bool IsHeld => _state is not null;
+
+    /// <summary>Releases the in-flight count once; later calls on the same variable do nothing.</summary>
+    public void Dispose()
+    {
+        EndpointState? state = _state;
+        _state = null;
+        state?.Release();
+    }
+}

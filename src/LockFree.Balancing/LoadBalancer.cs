@@ -1,0 +1,396 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using LockFree.Balancing.Hashing;
+using LockFree.Balancing.Load;
+
+namespace LockFree.Balancing;
+
+/// <summary>
+/// Picks the endpoint that should serve a request, from an endpoint set that can change at any time.
+/// The one public abstraction over every picker: <see cref="RoundRobinBalancer"/>,
+/// <see cref="ConsistentHashBalancer"/> (optionally with bounded loads).
+/// </summary>
+/// <remarks>
+/// <para><b>Concurrency contract.</b></para>
+/// <list type="bullet">
+/// <item><description>
+/// Picks (<c>Pick</c>, <c>TryPick</c>, <c>Acquire</c>, <c>TryAcquire</c>) may run on any number of
+/// threads. They read the current snapshot once with <see cref="Volatile.Read{T}(ref readonly T)"/>,
+/// take no lock, never wait for an update and allocate nothing.
+/// </description></item>
+/// <item><description>
+/// Updates (<see cref="Update"/>, <see cref="Add"/>, <see cref="Remove"/>) are serialized by a
+/// writer lock that picks never touch. Each builds a complete new snapshot off the hot path and
+/// publishes it with one reference write, so a pick sees the old set or the new one, never a mix.
+/// </description></item>
+/// <item><description>
+/// In-flight counts live in per-endpoint objects shared by all snapshots: an endpoint that stays
+/// keeps its count, and a lease on a removed endpoint still releases the count it took.
+/// </description></item>
+/// </list>
+/// <para>
+/// Keys: a byte key is hashed as given; a text key is hashed as its UTF-8 bytes, so
+/// <c>TryPick("user-42")</c> and <c>TryPick("user-42"u8)</c> pick the same endpoint.
+/// Pickers that do not place by key ignore it.
+/// </para>
+/// </remarks>
+public abstract class LoadBalancer
+{
+    private readonly Lock _writerGate = new();
+
+    // Guarded by _writerGate. Every key of the current set, plus removed keys with requests still
+    // in flight (draining), so that a key that comes back finds its count again.
+    private readonly Dictionary<string, EndpointState> _statesByKey = new(StringComparer.Ordinal);
+
+    private readonly bool _placesByKey;
+    private BalancerSnapshot _snapshot;
+    private PaddedCounter _keylessCursor;
+
+    private protected LoadBalancer(bool placesByKey, bool keepsInFlightTotal)
+    {
+        _placesByKey = placesByKey;
+        InFlightTotal = keepsInFlightTotal ? new InFlightTotal() : null;
+        _snapshot = CreateSnapshot(version: 0, [], [], previous: null, previousToNext: [], added: []);
+    }
+
+    /// <summary>The current endpoints, in ordinal key order. Reading it allocates nothing.</summary>
+    public IReadOnlyList<Endpoint> Endpoints => Volatile.Read(ref _snapshot).ReadOnlyEndpoints;
+
+    /// <summary>Increases by one with every update that changed the set; 0 before the first.</summary>
+    public long Version => Volatile.Read(ref _snapshot).Version;
+
+    /// <summary>The balancer-wide in-flight total, for pickers that bound loads.</summary>
+    private protected InFlightTotal? InFlightTotal { get; }
+
+    /// <summary>Replaces the endpoint set.</summary>
+    /// <param name="endpoints">The complete new set. Duplicates of the same key with the same attributes count once.</param>
+    /// <returns><see langword="true"/> when the set changed and a new snapshot was published; <see langword="false"/> for an update with the same set.</returns>
+    /// <exception cref="ArgumentException">The set holds one key twice with different attributes, or the picker's index would exceed its limit; the current set stays in force.</exception>
+    public bool Update(IEnumerable<Endpoint> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        Endpoint[] next = Normalize(endpoints);
+        lock (_writerGate)
+        {
+            return Publish(next);
+        }
+    }
+
+    /// <summary>Adds endpoints, or replaces the attributes of endpoints whose key is already present.</summary>
+    /// <param name="endpoints">The endpoints to add.</param>
+    /// <returns><see langword="true"/> when the set changed.</returns>
+    /// <exception cref="ArgumentException">The same key appears twice with different attributes.</exception>
+    public bool Add(params ReadOnlySpan<Endpoint> endpoints)
+    {
+        Endpoint[] added = Normalize(endpoints.ToArray());
+        lock (_writerGate)
+        {
+            Dictionary<string, Endpoint> merged = new(StringComparer.Ordinal);
+            foreach (Endpoint endpoint in Volatile.Read(ref _snapshot).Endpoints)
+            {
+                merged[endpoint.Key] = endpoint;
+            }
+
+            foreach (Endpoint endpoint in added)
+            {
+                merged[endpoint.Key] = endpoint;
+            }
+
+            return Publish(Normalize(merged.Values));
+        }
+    }
+
+    /// <summary>Removes the endpoints with these keys; keys not in the set are ignored.</summary>
+    /// <param name="endpoints">The endpoints to remove (only their keys matter).</param>
+    /// <returns><see langword="true"/> when the set changed.</returns>
+    public bool Remove(params ReadOnlySpan<Endpoint> endpoints)
+    {
+        HashSet<string> removed = new(StringComparer.Ordinal);
+        foreach (Endpoint endpoint in endpoints)
+        {
+            ArgumentNullException.ThrowIfNull(endpoint, nameof(endpoints));
+            removed.Add(endpoint.Key);
+        }
+
+        lock (_writerGate)
+        {
+            Endpoint[] current = Volatile.Read(ref _snapshot).Endpoints;
+            return Publish(Array.FindAll(current, endpoint => !removed.Contains(endpoint.Key)));
+        }
+    }
+
+    /// <summary>Picks an endpoint without a key and without counting a request in flight.</summary>
+    /// <param name="endpoint">The endpoint, when one is available.</param>
+    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <remarks>Pickers that place by key spread keyless picks over the ring as if each carried a fresh key.</remarks>
+    public bool TryPick([NotNullWhen(true)] out Endpoint? endpoint)
+        => TryPickByHash(_placesByKey ? NextKeylessHash() : 0, out endpoint);
+
+    /// <summary>Picks the endpoint for a key without counting a request in flight.</summary>
+    /// <param name="key">The affinity key, hashed as given.</param>
+    /// <param name="endpoint">The endpoint, when one is available.</param>
+    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    public bool TryPick(ReadOnlySpan<byte> key, [NotNullWhen(true)] out Endpoint? endpoint)
+        => TryPickByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out endpoint);
+
+    /// <summary>Picks the endpoint for a text key (hashed as UTF-8) without counting a request in flight.</summary>
+    /// <param name="key">The affinity key.</param>
+    /// <param name="endpoint">The endpoint, when one is available.</param>
+    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    public bool TryPick(ReadOnlySpan<char> key, [NotNullWhen(true)] out Endpoint? endpoint)
+        => TryPickByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out endpoint);
+
+    /// <summary>Picks an endpoint without a key and without counting a request in flight.</summary>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    public Endpoint Pick() => TryPick(out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
+
+    /// <summary>Picks the endpoint for a key without counting a request in flight.</summary>
+    /// <param name="key">The affinity key, hashed as given.</param>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    public Endpoint Pick(ReadOnlySpan<byte> key) => TryPick(key, out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
+
+    /// <summary>Picks the endpoint for a text key (hashed as UTF-8) without counting a request in flight.</summary>
+    /// <param name="key">The affinity key.</param>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    public Endpoint Pick(ReadOnlySpan<char> key) => TryPick(key, out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
+
+    /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
+    /// <param name="lease">The lease, when an endpoint is available.</param>
+    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    public bool TryAcquire(out EndpointLease lease)
+        => TryAcquireByHash(Volatile.Read(ref _snapshot), _placesByKey ? NextKeylessHash() : 0, out lease);
+
+    /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
+    /// <param name="key">The affinity key, hashed as given.</param>
+    /// <param name="lease">The lease, when an endpoint is available.</param>
+    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    public bool TryAcquire(ReadOnlySpan<byte> key, out EndpointLease lease)
+        => TryAcquireByHash(Volatile.Read(ref _snapshot), _placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+
+    /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
+    /// <param name="key">The affinity key.</param>
+    /// <param name="lease">The lease, when an endpoint is available.</param>
+    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    public bool TryAcquire(ReadOnlySpan<char> key, out EndpointLease lease)
+        => TryAcquireByHash(Volatile.Read(ref _snapshot), _placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+
+    /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
+    /// <returns>The lease; dispose it when the request completes.</returns>
+    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    public EndpointLease Acquire() => TryAcquire(out EndpointLease lease) ? lease : throw NoEndpoints();
+
+    /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
+    /// <param name="key">The affinity key, hashed as given.</param>
+    /// <returns>The lease; dispose it when the request completes.</returns>
+    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    public EndpointLease Acquire(ReadOnlySpan<byte> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
+
+    /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
+    /// <param name="key">The affinity key.</param>
+    /// <returns>The lease; dispose it when the request completes.</returns>
+    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    public EndpointLease Acquire(ReadOnlySpan<char> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
+
+    /// <summary>The in-flight count of the endpoint with this key, or 0 when the balancer does not know it.</summary>
+    internal int InFlightOf(string key)
+    {
+        lock (_writerGate)
+        {
+            return _statesByKey.TryGetValue(key, out EndpointState? state) ? state.InFlight : 0;
+        }
+    }
+
+    /// <summary>The current snapshot, for tests and diagnostics.</summary>
+    internal BalancerSnapshot CurrentSnapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>Builds the picker's snapshot type, with its index, for a new endpoint set.</summary>
+    /// <param name="version">The version of the new snapshot.</param>
+    /// <param name="endpoints">The new endpoints in ordinal key order.</param>
+    /// <param name="states">Their shared counters.</param>
+    /// <param name="previous">The snapshot being replaced, or <see langword="null"/> for the initial one.</param>
+    /// <param name="previousToNext">For each previous index, the new index of an endpoint that stays with the same weight, else -1.</param>
+    /// <param name="added">Endpoints new to the set or with a changed weight, with their new index.</param>
+    private protected abstract BalancerSnapshot CreateSnapshot(
+        long version,
+        Endpoint[] endpoints,
+        EndpointState[] states,
+        BalancerSnapshot? previous,
+        ReadOnlySpan<int> previousToNext,
+        ReadOnlySpan<(int Owner, Endpoint Endpoint)> added);
+
+    /// <summary>The index of the picked endpoint in <paramref name="snapshot"/>, or -1 when none is available.</summary>
+    private protected abstract int PickIndex(BalancerSnapshot snapshot, ulong keyHash);
+
+    /// <summary>Places a request and counts it. Pickers that bound loads override this.</summary>
+    private protected virtual bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    {
+        int index = PickIndex(snapshot, keyHash);
+        if (index < 0)
+        {
+            lease = default;
+            return false;
+        }
+
+        EndpointState state = snapshot.States[index];
+        state.Add();
+        lease = new EndpointLease(snapshot.Endpoints[index], state);
+        return true;
+    }
+
+    private bool TryPickByHash(ulong keyHash, [NotNullWhen(true)] out Endpoint? endpoint)
+    {
+        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+        int index = PickIndex(snapshot, keyHash);
+        endpoint = index < 0 ? null : snapshot.Endpoints[index];
+        return endpoint is not null;
+    }
+
+    // A keyless pick on a key-placing picker behaves as a fresh key: a bijective mix of a counter
+    // covers the 64-bit space evenly, so keyless load follows each endpoint's share of the ring.
+    private ulong NextKeylessHash() => KeyHasher.Mix((ulong)(uint)Interlocked.Increment(ref _keylessCursor.Value));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static NoEndpointsException NoEndpoints() => new();
+
+    private bool Publish(Endpoint[] next)
+    {
+        // Runs under _writerGate.
+        BalancerSnapshot previous = Volatile.Read(ref _snapshot);
+        Endpoint[] current = previous.Endpoints;
+
+        // Step 1 – an update with the same set (same keys and attributes) publishes nothing.
+        if (SameSet(current, next))
+        {
+            return false;
+        }
+
+        // Step 2 – reuse the counter of every key the balancer already tracks (staying or draining);
+        // endpoints new to the balancer get a fresh one.
+        EndpointState[] states = new EndpointState[next.Length];
+        Dictionary<string, int> nextIndexByKey = new(next.Length, StringComparer.Ordinal);
+        for (int i = 0; i < next.Length; i++)
+        {
+            Endpoint endpoint = next[i];
+            if (!_statesByKey.TryGetValue(endpoint.Key, out EndpointState? state))
+            {
+                state = new EndpointState(endpoint, InFlightTotal);
+            }
+
+            states[i] = state;
+            nextIndexByKey.Add(endpoint.Key, i);
+        }
+
+        // Step 3 – the diff the picker's index can reuse: which previous endpoints stay with the
+        // same weight, and which are new or reweighted.
+        int[] previousToNext = new int[current.Length];
+        bool[] kept = new bool[next.Length];
+        for (int i = 0; i < current.Length; i++)
+        {
+            previousToNext[i] = nextIndexByKey.TryGetValue(current[i].Key, out int j) && next[j].Weight == current[i].Weight ? j : -1;
+            if (previousToNext[i] >= 0)
+            {
+                kept[previousToNext[i]] = true;
+            }
+        }
+
+        List<(int Owner, Endpoint Endpoint)> added = [];
+        for (int i = 0; i < next.Length; i++)
+        {
+            if (!kept[i])
+            {
+                added.Add((i, next[i]));
+            }
+        }
+
+        // Step 4 – build the complete snapshot, index included, before anything is visible. If the
+        // picker refuses the set (ArgumentException), nothing below runs and the old set stays in force.
+        BalancerSnapshot snapshot = CreateSnapshot(previous.Version + 1, next, states, previous, previousToNext, CollectionsMarshal.AsSpan(added));
+
+        // Step 5 – register the new states and refresh the attributes of staying ones; readers of the
+        // old snapshot still hold the same state objects, so their releases land on the right counter.
+        for (int i = 0; i < next.Length; i++)
+        {
+            _statesByKey[next[i].Key] = states[i];
+            states[i].Endpoint = next[i];
+        }
+
+        // Step 6 – publish: one reference write makes the whole snapshot visible at once.
+        Volatile.Write(ref _snapshot, snapshot);
+
+        // Step 7 – forget removed keys that have nothing in flight; keep the others (draining) so that
+        // their count is found again if the key returns while requests are still out.
+        List<string>? idle = null;
+        foreach ((string key, EndpointState state) in _statesByKey)
+        {
+            if (!nextIndexByKey.ContainsKey(key) && state.InFlight == 0)
+            {
+                (idle ??= []).Add(key);
+            }
+        }
+
+        if (idle is not null)
+        {
+            foreach (string key in idle)
+            {
+                _statesByKey.Remove(key);
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameSet(Endpoint[] current, Endpoint[] next)
+    {
+        if (current.Length != next.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < current.Length; i++)
+        {
+            if (!current[i].HasSameAttributes(next[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static Endpoint[] Normalize(IEnumerable<Endpoint> endpoints)
+    {
+        // Ordinal key order is part of the placement definition (ties on the ring break by it), and it
+        // makes equal sets compare equal element by element.
+        List<Endpoint> list = [];
+        foreach (Endpoint endpoint in endpoints)
+        {
+            ArgumentNullException.ThrowIfNull(endpoint, nameof(endpoints));
+            list.Add(endpoint);
+        }
+
+        list.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        List<Endpoint> unique = new(list.Count);
+        foreach (Endpoint endpoint in list)
+        {
+            if (unique.Count > 0 && string.Equals(unique[^1].Key, endpoint.Key, StringComparison.Ordinal))
+            {
+                if (!unique[^1].HasSameAttributes(endpoint))
+                {
+                    throw new ArgumentException(
+                        $"The endpoint {endpoint.Key} appears twice with different attributes (weight {unique[^1].Weight} and {endpoint.Weight}, zone '{unique[^1].Zone}' and '{endpoint.Zone}', node '{unique[^1].NodeName}' and '{endpoint.NodeName}'); each key may appear once, or repeated with identical attributes.",
+                        nameof(endpoints));
+                }
+
+                continue;
+            }
+
+            unique.Add(endpoint);
+        }
+
+        return [.. unique];
+    }
+}

@@ -1,0 +1,66 @@
+using Xunit;
+
+namespace LockFree.Balancing.Tests;
+
+public sealed class RoundRobinBalancerTests
+{
+    [Fact]
+    public void Pick_CyclesThroughEndpointsInKeyOrder()
+    {
+        RoundRobinBalancer balancer = new();
+        balancer.Update(TestEndpoints.Sequential(3));
+
+        string[] picks = Enumerable.Range(0, 7).Select(_ => balancer.Pick().Key).ToArray();
+
+        Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080", "10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080", "10.0.0.1:8080"], picks);
+    }
+
+    [Fact]
+    public void Pick_ManyThreads_EveryEndpointGetsFloorOrCeilingOfItsShare()
+    {
+        RoundRobinBalancer balancer = new();
+        Endpoint[] endpoints = TestEndpoints.Sequential(7);
+        balancer.Update(endpoints);
+        const int PicksPerThread = 100_003;
+        int threads = Math.Max(2, Environment.ProcessorCount);
+        Dictionary<string, int>[] counts = new Dictionary<string, int>[threads];
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            Dictionary<string, int> local = endpoints.ToDictionary(e => e.Key, _ => 0);
+            for (int i = 0; i < PicksPerThread; i++)
+            {
+                local[balancer.Pick().Key]++;
+            }
+
+            counts[t] = local;
+        });
+
+        long total = (long)PicksPerThread * threads;
+        foreach (Endpoint endpoint in endpoints)
+        {
+            int picked = counts.Sum(c => c[endpoint.Key]);
+            Assert.InRange(picked, total / endpoints.Length, (total + endpoints.Length - 1) / endpoints.Length);
+        }
+    }
+
+    [Fact]
+    public void Pick_SkipsWeightZeroEndpoints()
+    {
+        RoundRobinBalancer balancer = new();
+        balancer.Update([new Endpoint("10.0.0.1", 80, weight: 0), new Endpoint("10.0.0.2", 80), new Endpoint("10.0.0.3", 80)]);
+
+        HashSet<string> picked = Enumerable.Range(0, 10).Select(_ => balancer.Pick().Key).ToHashSet();
+
+        Assert.Equal(["10.0.0.2:80", "10.0.0.3:80"], picked.Order());
+    }
+
+    [Fact]
+    public void TryPick_KeyIsIgnored()
+    {
+        RoundRobinBalancer balancer = new();
+        balancer.Update(TestEndpoints.Sequential(2));
+
+        Assert.NotEqual(balancer.Pick("same"), balancer.Pick("same"));
+    }
+}
