@@ -1,0 +1,99 @@
+using Xunit;
+
+namespace LockFree.Balancing.Tests;
+
+/// <summary>100,000 picks and acquires on every picker allocate nothing, the bounded overflow path included.</summary>
+[Collection(nameof(AllocationTests))]
+public sealed class AllocationTests
+{
+    private const int Picks = 100_000;
+
+    [Theory]
+    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
+    public void PickAndAcquire_100kTimes_AllocateZeroBytes(string picker)
+    {
+        LoadBalancer balancer = LoadBalancerTests.Create(picker);
+        balancer.Update(TestEndpoints.Distinct(100, seed: 51));
+        byte[][] byteKeys = TestEndpoints.Keys(1024, seed: 52).Select(k => System.Text.Encoding.UTF8.GetBytes(k)).ToArray();
+        string[] textKeys = TestEndpoints.Keys(1024, seed: 53);
+        RunAll(balancer, byteKeys, textKeys, 1000);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        RunAll(balancer, byteKeys, textKeys, Picks);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void BoundedAcquire_OverflowPath_AllocatesZeroBytes()
+    {
+        // 64 leases of one key on 4 endpoints force most acquires past the home endpoint.
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { LoadFactor = 1.1 });
+        balancer.Update(TestEndpoints.Distinct(4, seed: 54));
+        EndpointLease[] held = new EndpointLease[64];
+        HoldAndRelease(balancer, held, 10);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        HoldAndRelease(balancer, held, Picks / held.Length);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void BoundedAcquire_OverflowWithMoreThan4096Endpoints_AllocatesZeroBytesAfterWarmUp()
+    {
+        // Above 4096 endpoints the rejected-endpoint bitmap comes from ArrayPool instead of the stack.
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { LoadFactor = 1.1, VirtualNodesPerEndpoint = 4 });
+        balancer.Update(TestEndpoints.Distinct(5000, seed: 55));
+        EndpointLease[] held = new EndpointLease[16];
+        HoldAndRelease(balancer, held, 10);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        HoldAndRelease(balancer, held, 1000);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
+    private static void HoldAndRelease(LoadBalancer balancer, EndpointLease[] held, int rounds)
+    {
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < held.Length; i++)
+            {
+                balancer.TryAcquire("hot"u8, out held[i]);
+            }
+
+            for (int i = 0; i < held.Length; i++)
+            {
+                held[i].Dispose();
+            }
+        }
+    }
+
+    private static void RunAll(LoadBalancer balancer, byte[][] byteKeys, string[] textKeys, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            balancer.TryPick(byteKeys[i & 1023], out _);
+            balancer.TryPick(textKeys[i & 1023], out _);
+            balancer.TryPick(out _);
+            if (balancer.TryAcquire(byteKeys[i & 1023], out EndpointLease lease))
+            {
+                lease.Dispose();
+            }
+
+            if (balancer.TryAcquire(textKeys[i & 1023], out lease))
+            {
+                lease.Dispose();
+            }
+
+            if (balancer.TryAcquire(out lease))
+            {
+                lease.Dispose();
+            }
+        }
+    }
+}

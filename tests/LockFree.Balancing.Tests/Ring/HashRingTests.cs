@@ -1,0 +1,112 @@
+using FsCheck.Fluent;
+using LockFree.Balancing.Ring;
+using LockFree.Balancing.Tests.Properties;
+using Xunit;
+
+namespace LockFree.Balancing.Tests.Ring;
+
+public sealed class HashRingTests
+{
+    [Fact]
+    public void FindPosition_AnyPoint_EqualsPlainBinarySearchSuccessor()
+    {
+        SeededProperty.Check(
+            Prop.ForAll(Gen.Choose(1, 300).ToArbitrary(), Gen.Choose(1, 200).ToArbitrary(), (endpointCount, virtualNodes) =>
+            {
+                ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = virtualNodes });
+                balancer.Update(TestEndpoints.Distinct(endpointCount, seed: endpointCount * 31 + virtualNodes));
+                HashRing ring = balancer.CurrentRing;
+                uint[] points = ring.Points.ToArray();
+                Random random = new(endpointCount);
+                uint[] probes = [0, uint.MaxValue, points[0], points[^1], points[^1] + 1, .. Enumerable.Range(0, 500).Select(_ => (uint)random.NextInt64(0, 1L << 32))];
+                foreach (uint probe in probes.Concat(points.Take(50)).Concat(points.Take(50).Select(p => p - 1)))
+                {
+                    if (ring.FindPosition(probe) != ReferenceSuccessor(points, probe))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }),
+            maxTest: 60,
+            seed: 21);
+    }
+
+    [Fact]
+    public void Build_AfterAnySequenceOfUpdates_EqualsFreshBuildOfTheSameSet()
+    {
+        // The ring is a function of the set only: incremental reuse must give exactly the fresh ring.
+        SeededProperty.Check(
+            Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+            {
+                Random random = new(seed);
+                Endpoint[] universe = TestEndpoints.Distinct(40, seed);
+                ConsistentHashBalancer incremental = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 50 });
+                for (int step = 0; step < 8; step++)
+                {
+                    Endpoint[] set = universe.Where(_ => random.Next(3) > 0).Select(e => e.WithWeight(random.Next(0, 4))).ToArray();
+                    incremental.Update(set);
+                    ConsistentHashBalancer fresh = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 50 });
+                    fresh.Update(set);
+                    if (!incremental.CurrentRing.Points.SequenceEqual(fresh.CurrentRing.Points)
+                        || !incremental.CurrentRing.Owners.SequenceEqual(fresh.CurrentRing.Owners))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }),
+            maxTest: 40,
+            seed: 22);
+    }
+
+    [Fact]
+    public void Build_CollidingPoints_OrderedByOwnerSoEveryClientAgrees()
+    {
+        // 400,000 points make 32-bit collisions near certain; equal points must be ordered by owner index.
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 400 });
+        balancer.Update(TestEndpoints.Distinct(1000, seed: 23));
+        HashRing ring = balancer.CurrentRing;
+
+        int collisions = 0;
+        for (int i = 1; i < ring.Count; i++)
+        {
+            Assert.True(ring.Points[i - 1] <= ring.Points[i]);
+            if (ring.Points[i - 1] == ring.Points[i])
+            {
+                collisions++;
+                Assert.True(ring.Owners[i - 1] <= ring.Owners[i]);
+            }
+        }
+
+        Assert.True(collisions > 0, "expected at least one 32-bit collision among 400,000 points");
+    }
+
+    [Fact]
+    public void Build_TooManyPoints_ThrowsArgumentExceptionAndKeepsSet()
+    {
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 10_000 });
+        balancer.Update([new Endpoint("10.0.0.1", 80)]);
+
+        ArgumentException error = Assert.Throws<ArgumentException>(
+            () => balancer.Update(TestEndpoints.Distinct(1000, seed: 24).Select(e => e.WithWeight(1))));
+
+        Assert.Contains("at most", error.Message, StringComparison.Ordinal);
+        Assert.Single(balancer.Endpoints);
+    }
+
+    private static int ReferenceSuccessor(uint[] points, uint probe)
+    {
+        for (int i = 0; i < points.Length; i++)
+        {
+            if (points[i] >= probe)
+            {
+                return i;
+            }
+        }
+
+        return 0;
+    }
+}
