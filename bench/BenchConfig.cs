@@ -1,0 +1,46 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Exporters;
+using Perfolizer.Horology;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Order;
+
+namespace LockFree.Balancing.Benchmarks;
+
+/// <summary>
+/// The one configuration every benchmark run shares: allocation per operation, median next to the
+/// mean, ratios against the class's <c>Baseline = true</c> method, and a GitHub-markdown table to
+/// commit under <c>docs/</c>.
+/// </summary>
+internal static class BenchConfig
+{
+    /// <summary>
+    /// The job of the no-argument run: one process per case, 3 warm-up and 10 measured iterations of
+    /// ~250 ms. About 5 s per case, a few minutes for <see cref="PickBenchmarks"/> on 2 cores; precise
+    /// enough to read ratios, not to publish: use <c>--job default</c> (or more) for committed tables.
+    /// </summary>
+    public static Job QuickJob { get; } = Job.Default
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(10)
+        .WithIterationTime(TimeInterval.FromMilliseconds(250))
+        .WithId("Quick");
+
+    /// <summary>The shared configuration, with <paramref name="job"/> when given; otherwise the job comes from the command line (<c>--job</c>) or BenchmarkDotNet's default.</summary>
+    public static IConfig Create(Job? job = null)
+    {
+        ManualConfig config = ManualConfig.CreateEmpty()
+            .AddLogger(ConsoleLogger.Default)
+            .AddColumnProvider(DefaultColumnProviders.Instance)
+            .AddColumn(StatisticColumn.Median, BaselineRatioColumn.RatioMean, BaselineRatioColumn.RatioStdDev)
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            .AddExporter(MarkdownExporter.GitHub)
+            .AddAnalyser([.. DefaultConfig.Instance.GetAnalysers()])
+            .AddValidator([.. DefaultConfig.Instance.GetValidators()])
+            .WithOrderer(new DefaultOrderer(SummaryOrderPolicy.Declared, MethodOrderPolicy.Declared));
+
+        return job is null ? config : config.AddJob(job);
+    }
+}

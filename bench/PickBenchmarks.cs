@@ -1,0 +1,214 @@
+using BenchmarkDotNet.Attributes;
+using LockFree.Balancing.Benchmarks.Baselines;
+using LockFree.Balancing.Hashing;
+
+namespace LockFree.Balancing.Benchmarks;
+
+/// <summary>
+/// The cost of one pick, single-threaded, at N = 10, 100 and 1000 endpoints with V = 160 (256 for
+/// <see cref="MutexRing"/>, as in the Go original), over 16–32 byte keys from <see cref="KeyPool"/>.
+/// </summary>
+/// <remarks>
+/// Every method makes <see cref="PicksPerInvoke"/> picks per call (declared with
+/// <c>OperationsPerInvoke</c>), so the reported time is per pick and the call overhead is amortized
+/// the same way for every method; the ratios compare like with like. The key cursor advances by
+/// <see cref="PicksPerInvoke"/> each call and wraps with <see cref="KeyPool.Mask"/>.
+/// </remarks>
+public class PickBenchmarks : ISmokeChecked
+{
+    /// <summary>Picks per benchmark call.</summary>
+    public const int PicksPerInvoke = 64;
+
+    private byte[][] _keys = [];
+    private int _cursor;
+    private HashSet<Endpoint> _members = [];
+    private SortedArrayRing _sortedRing = null!;
+    private MutexCrcRing _mutexRing = null!;
+    private ConsistentHashBalancer _plain = null!;
+    private ConsistentHashBalancer _bounded = null!;
+    private RoundRobinBalancer _roundRobin = null!;
+
+    /// <summary>Endpoints in the set.</summary>
+    [Params(10, 100, 1000)]
+    public int N { get; set; }
+
+    /// <summary>Builds every picker over the same N endpoints, once.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _keys = KeyPool.Create();
+        _cursor = 0;
+        Endpoint[] endpoints = TestCluster.Endpoints(N);
+        _members = [.. endpoints];
+        _sortedRing = new SortedArrayRing(endpoints, TestCluster.VirtualNodes);
+        _mutexRing = new MutexCrcRing(MutexCrcRing.DefaultReplicas, TestCluster.LoadFactor);
+        _mutexRing.Add(endpoints);
+        _plain = TestCluster.Plain(endpoints);
+        _bounded = TestCluster.Bounded(endpoints);
+        _roundRobin = new RoundRobinBalancer();
+        _roundRobin.Update(endpoints);
+    }
+
+    /// <summary>
+    /// Baseline: the common C# ring, a sorted <c>uint[]</c> + <see cref="Array.BinarySearch{T}(T[], T)"/>,
+    /// same XXH3 key hash, same points and V as <see cref="ConsistentHashPick"/>.
+    /// </summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? BinarySearchRing()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            picked = _sortedRing.Pick(keys[(start + i) & KeyPool.Mask]);
+        }
+
+        return picked;
+    }
+
+    /// <summary>
+    /// dlespiau/balance's design: Get (lock, CRC-32, binary search, map lookup, bounded-load check,
+    /// count) then Put (lock, CRC-32 of the endpoint's replica 0, uncount), 256 replicas, c = 1.25.
+    /// Compare with <see cref="BoundedLoadAcquire"/>, which does the same job.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? MutexRing()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            picked = _mutexRing.Get(keys[(start + i) & KeyPool.Mask]);
+            _mutexRing.Put(picked!);
+        }
+
+        return picked;
+    }
+
+    /// <summary>The library's plain pick: <see cref="LoadBalancer.TryPick(ReadOnlySpan{byte}, out Endpoint?)"/>, no load counted.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? ConsistentHashPick()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            _plain.TryPick(keys[(start + i) & KeyPool.Mask], out picked);
+        }
+
+        return picked;
+    }
+
+    /// <summary>Plain balancer, <see cref="LoadBalancer.TryAcquire(ReadOnlySpan{byte}, out EndpointLease)"/> + dispose: the pick plus the in-flight count and its release.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? ConsistentHashAcquire() => AcquireAndRelease(_plain);
+
+    /// <summary>Bounded loads (c = 1.25), acquire + dispose. Single-threaded the load is 0 or 1, so no pick overflows: this is the no-overflow cost.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? BoundedLoadAcquire() => AcquireAndRelease(_bounded);
+
+    /// <summary>Round robin: <see cref="LoadBalancer.TryPick(out Endpoint?)"/>, no key.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? RoundRobinPick()
+    {
+        RoundRobinBalancer balancer = _roundRobin;
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            balancer.TryPick(out picked);
+        }
+
+        return picked;
+    }
+
+    /// <summary>The floor: XXH3-64 of the key and nothing else.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public ulong HashOnly()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        ulong folded = 0;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            folded ^= KeyHasher.Hash(keys[(start + i) & KeyPool.Mask]);
+        }
+
+        return folded;
+    }
+
+    void ISmokeChecked.CheckResult(string benchmark, object? result)
+    {
+        switch (result)
+        {
+            case Endpoint endpoint when !_members.Contains(endpoint):
+                throw new InvalidOperationException($"{benchmark} picked {endpoint}, which is not in the set.");
+            case Endpoint:
+                break;
+            case ulong hash when hash == 0:
+                throw new InvalidOperationException($"{benchmark} folded {PicksPerInvoke} key hashes to 0.");
+            case ulong:
+                break;
+            default:
+                throw new InvalidOperationException($"{benchmark} returned {result?.ToString() ?? "null"}.");
+        }
+    }
+
+    void ISmokeChecked.CheckAfterCalls(string benchmark)
+    {
+        if (_mutexRing.TotalLoad != 0)
+        {
+            throw new InvalidOperationException($"{benchmark}: the mutex ring's load is {_mutexRing.TotalLoad} after every Get was Put.");
+        }
+
+        foreach (Endpoint endpoint in _members)
+        {
+            if (_bounded.InFlightOf(endpoint.Key) != 0 || _plain.InFlightOf(endpoint.Key) != 0)
+            {
+                throw new InvalidOperationException($"{benchmark}: {endpoint} still has requests in flight after every lease was disposed.");
+            }
+        }
+
+        // The baseline must place keys exactly where the library does, or the ratio compares different work.
+        int disagreements = 0;
+        foreach (byte[] key in _keys)
+        {
+            _plain.TryPick(key, out Endpoint? expected);
+            if (!Equals(_sortedRing.Pick(key), expected))
+            {
+                disagreements++;
+            }
+        }
+
+        if (disagreements != 0)
+        {
+            throw new InvalidOperationException($"{benchmark}: BinarySearchRing and ConsistentHashBalancer disagree on {disagreements} of {_keys.Length} keys.");
+        }
+    }
+
+    private Endpoint? AcquireAndRelease(ConsistentHashBalancer balancer)
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            if (balancer.TryAcquire(keys[(start + i) & KeyPool.Mask], out EndpointLease lease))
+            {
+                picked = lease.Endpoint;
+                lease.Dispose();
+            }
+        }
+
+        return picked;
+    }
+
+    private int NextBatch()
+    {
+        int start = _cursor;
+        _cursor = (start + PicksPerInvoke) & KeyPool.Mask;
+        return start;
+    }
+}
