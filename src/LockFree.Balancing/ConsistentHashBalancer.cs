@@ -108,7 +108,7 @@ public sealed class ConsistentHashBalancer : LoadBalancer
         // Step 2 – the home endpoint, which takes almost every request when loads are balanced.
         int home = ring.OwnerOf(HashRing.PointOf(keyHash));
         EndpointState homeState = snapshot.States[home];
-        if (homeState.TryAddBelow(Capacity(snapshot.Endpoints[home].Weight, reservedTotal, snapshot.TotalWeight)))
+        if (homeState.TryAddWithin(Capacity(snapshot.Endpoints[home].Weight, reservedTotal, snapshot.TotalWeight)))
         {
             lease = new EndpointLease(snapshot.Endpoints[home], homeState);
             return true;
@@ -203,18 +203,13 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     }
 
     private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead)
-        => snapshot.States[index].TryAddBelow(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
+        => snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
 
     /// <summary>⌈c · total · w / W⌉, at least 1, in exact integer arithmetic (c in thousandths).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Capacity(int weight, int totalIncludingThis, long totalWeight)
-    {
+    private LoadCapacity Capacity(int weight, int totalIncludingThis, long totalWeight)
         // No overflow: c ≤ 100,000 thousandths, total < 2^31, weight ≤ 1000, so the product stays below 2^58.
-        long numerator = _loadFactorThousandths * totalIncludingThis * weight;
-        long denominator = 1000 * totalWeight;
-        long capacity = (numerator + denominator - 1) / denominator;
-        return capacity < 1 ? 1 : capacity > int.MaxValue ? int.MaxValue : (int)capacity;
-    }
+        => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
 
     private static bool IsRejected(Span<ulong> rejected, int index) => (rejected[index >> 6] & (1UL << index)) != 0;
 

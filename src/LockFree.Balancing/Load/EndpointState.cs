@@ -35,14 +35,14 @@ internal sealed class EndpointState
     public void Add() => Interlocked.Increment(ref _inFlight.Value);
 
     /// <summary>
-    /// Counts one more request in flight only if fewer than <paramref name="capacity"/> are:
-    /// the compare-and-swap makes the bound exact for the capacity read, where a
-    /// check-then-increment would let two threads both take the last slot.
+    /// Counts one more request in flight only if <paramref name="capacity"/> admits it: the
+    /// compare-and-swap makes the bound exact for the capacity read, where a check-then-increment
+    /// would let two threads both take the last slot.
     /// </summary>
-    public bool TryAddBelow(int capacity)
+    public bool TryAddWithin(LoadCapacity capacity)
     {
         int current = Volatile.Read(ref _inFlight.Value);
-        while (current < capacity)
+        while (capacity.Admits(current))
         {
             int seen = Interlocked.CompareExchange(ref _inFlight.Value, current + 1, current);
             if (seen == current)

@@ -85,16 +85,17 @@ internal sealed class HashRing
     }
 
     /// <summary>The ring point of replica <paramref name="replica"/> of the endpoint with UTF-8 key <paramref name="keyUtf8"/>.</summary>
-    public static uint ReplicaPoint(ReadOnlySpan<byte> keyUtf8, int replica, Span<byte> scratch)
+    public static uint ReplicaPoint(ReadOnlySpan<byte> keyUtf8, int replica)
     {
-        keyUtf8.CopyTo(scratch);
-        BinaryPrimitives.WriteInt32LittleEndian(scratch[keyUtf8.Length..], replica);
-        return PointOf(KeyHasher.Hash(scratch[..(keyUtf8.Length + sizeof(int))]));
+        Span<byte> keyAndReplica = stackalloc byte[keyUtf8.Length + sizeof(int)];
+        keyUtf8.CopyTo(keyAndReplica);
+        BinaryPrimitives.WriteInt32LittleEndian(keyAndReplica[keyUtf8.Length..], replica);
+        return PointOf(KeyHasher.Hash(keyAndReplica));
     }
 
     /// <summary>
     /// Builds the ring for a new endpoint set, reusing the points of endpoints that stay unchanged
-    /// so that adding or removing one endpoint costs a linear pass, not a rehash of the whole ring.
+    /// so that adding or removing one endpoint costs one linear merge, not a rehash or a re-sort.
     /// </summary>
     /// <param name="previous">The ring of the previous set.</param>
     /// <param name="previousToNext">For each previous owner, its index in the new set, or -1 when its points must go (removed or reweighted).</param>
@@ -104,21 +105,23 @@ internal sealed class HashRing
     public static HashRing Build(HashRing previous, ReadOnlySpan<int> previousToNext, ReadOnlySpan<(int Owner, Endpoint Endpoint)> added, int virtualNodes)
     {
         // Step 1 – count, refusing rings that would not fit before allocating anything.
-        long count = 0;
         ReadOnlySpan<int> previousOwners = previous._owners;
+        long keptCount = 0;
         for (int i = 0; i < previousOwners.Length; i++)
         {
             if (previousToNext[previousOwners[i]] >= 0)
             {
-                count++;
+                keptCount++;
             }
         }
 
+        long addedCount = 0;
         foreach ((int _, Endpoint endpoint) in added)
         {
-            count += (long)endpoint.Weight * virtualNodes;
+            addedCount += (long)endpoint.Weight * virtualNodes;
         }
 
+        long count = keptCount + addedCount;
         if (count > MaxPoints)
         {
             throw new ArgumentException(
@@ -130,57 +133,103 @@ internal sealed class HashRing
             return Empty;
         }
 
-        // Step 2 – gather (point, owner) pairs as one sortable 64-bit value: kept points with their
-        // owners renumbered, then the hashed replicas of the added endpoints.
-        ulong[] entries = ArrayPool<ulong>.Shared.Rent((int)count);
+        ulong[] addedEntries = ArrayPool<ulong>.Shared.Rent((int)addedCount);
         try
         {
-            int written = 0;
-            ReadOnlySpan<uint> previousPoints = previous._points;
-            for (int i = 0; i < previousOwners.Length; i++)
-            {
-                int owner = previousToNext[previousOwners[i]];
-                if (owner >= 0)
-                {
-                    entries[written++] = Pack(previousPoints[i], owner);
-                }
-            }
+            // Step 2 – hash the replicas of added endpoints as (point, owner) pairs packed into one
+            // sortable 64-bit value, and sort them.
+            Span<ulong> fresh = addedEntries.AsSpan(0, (int)addedCount);
+            HashReplicas(added, virtualNodes, fresh);
+            Sort(fresh);
 
-            Span<byte> scratch = stackalloc byte[1024];
-            foreach ((int owner, Endpoint endpoint) in added)
-            {
-                int keyLength = Encoding.UTF8.GetBytes(endpoint.Key, scratch);
-                ReadOnlySpan<byte> key = scratch[..keyLength];
-                Span<byte> replicaScratch = scratch[keyLength..];
-                int replicas = endpoint.Weight * virtualNodes;
-                for (int replica = 0; replica < replicas; replica++)
-                {
-                    // The key bytes are copied once per replica into the scratch tail; the copy is cheap
-                    // next to the hash and keeps ReplicaPoint a pure function of (key, replica).
-                    entries[written++] = Pack(ReplicaPoint(key, replica, replicaScratch), owner);
-                }
-            }
+            // Step 3 – merge them with the kept points. Kept points stay in ring order after their owners
+            // are renumbered, because owner numbers follow ordinal key order in both sets.
+            // The merge writes every element, so the arrays need not be zeroed first.
+            uint[] points = GC.AllocateUninitializedArray<uint>((int)count);
+            int[] owners = GC.AllocateUninitializedArray<int>((int)count);
+            MergeKeptWithFresh(previous, previousToNext, fresh, points, owners);
 
-            return FromEntries(entries.AsSpan(0, written));
+            // Step 4 – the bucket index over the top bits, in one pass.
+            (int[] starts, int shift) = BuildBucketIndex(points);
+            return new HashRing(points, owners, starts, shift);
         }
         finally
         {
-            ArrayPool<ulong>.Shared.Return(entries);
+            ArrayPool<ulong>.Shared.Return(addedEntries);
         }
     }
 
-    private static HashRing FromEntries(Span<ulong> entries)
+    private static void HashReplicas(ReadOnlySpan<(int Owner, Endpoint Endpoint)> added, int virtualNodes, Span<ulong> destination)
     {
-        // Step 3 – counting sort on the top bits, which are exactly the bucket index, then an insertion
-        // sort inside each bucket (1-2 entries on average): O(n) where a comparison sort is O(n log n).
-        int count = entries.Length;
-        int bits = Math.Clamp(BitOperations.Log2((uint)count), MinBucketBits, MaxBucketBits);
+        // The key bytes are written once; each replica only rewrites the 4 bytes after them.
+        Span<byte> keyAndReplica = stackalloc byte[1024];
+        int written = 0;
+        foreach ((int owner, Endpoint endpoint) in added)
+        {
+            int keyLength = Encoding.UTF8.GetBytes(endpoint.Key, keyAndReplica);
+            Span<byte> replicaBytes = keyAndReplica.Slice(keyLength, sizeof(int));
+            ReadOnlySpan<byte> hashed = keyAndReplica[..(keyLength + sizeof(int))];
+            int replicas = endpoint.Weight * virtualNodes;
+            for (int replica = 0; replica < replicas; replica++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(replicaBytes, replica);
+                destination[written++] = Pack(PointOf(KeyHasher.Hash(hashed)), owner);
+            }
+        }
+    }
+
+    private static void MergeKeptWithFresh(HashRing previous, ReadOnlySpan<int> previousToNext, ReadOnlySpan<ulong> fresh, uint[] points, int[] owners)
+    {
+        // PERF: one pass over the previous ring. Fresh entries are few on an incremental update, so the
+        // loop compares each kept point only with the next pending fresh entry, held in a register.
+        ReadOnlySpan<uint> previousPoints = previous._points;
+        ReadOnlySpan<int> previousOwners = previous._owners;
+        int next = 0;
+        int written = 0;
+        ulong pending = fresh.IsEmpty ? ulong.MaxValue : fresh[0];
+        for (int i = 0; i < previousPoints.Length; i++)
+        {
+            int owner = previousToNext[previousOwners[i]];
+            if (owner < 0)
+            {
+                continue;
+            }
+
+            uint point = previousPoints[i];
+            ulong kept = Pack(point, owner);
+            while (pending < kept)
+            {
+                points[written] = PointOfEntry(pending);
+                owners[written] = OwnerOfEntry(pending);
+                written++;
+                pending = ++next < fresh.Length ? fresh[next] : ulong.MaxValue;
+            }
+
+            points[written] = point;
+            owners[written] = owner;
+            written++;
+        }
+
+        for (; next < fresh.Length; next++)
+        {
+            points[written] = PointOfEntry(fresh[next]);
+            owners[written] = OwnerOfEntry(fresh[next]);
+            written++;
+        }
+    }
+
+    private static (int[] Starts, int Shift) BuildBucketIndex(uint[] points)
+    {
+        // 2^⌊log2 n⌋ buckets hold 1-2 points on average.
+        int bits = Math.Clamp(BitOperations.Log2((uint)points.Length), MinBucketBits, MaxBucketBits);
         int shift = 32 - bits;
         int bucketCount = 1 << bits;
+        // PERF: count the points of each bucket, then a prefix sum turns counts into starts. Both passes
+        // are sequential and branch-free; a "fill buckets up to this point's" loop mispredicts its exit.
         int[] starts = new int[bucketCount + 1];
-        foreach (ulong entry in entries)
+        foreach (uint point in points)
         {
-            starts[(int)(PointOfEntry(entry) >> shift) + 1]++;
+            starts[(point >> shift) + 1]++;
         }
 
         for (int bucket = 1; bucket <= bucketCount; bucket++)
@@ -188,36 +237,60 @@ internal sealed class HashRing
             starts[bucket] += starts[bucket - 1];
         }
 
-        int[] cursors = ArrayPool<int>.Shared.Rent(bucketCount);
-        ulong[] sorted = ArrayPool<ulong>.Shared.Rent(count);
+        return (starts, shift);
+    }
+
+    private static void Sort(Span<ulong> entries)
+    {
+        // PERF: a full build sorts 160,000 entries at N = 1000. A counting sort on the top bits of the
+        // point (uniform, since they are hash bits) then an insertion sort inside each small bucket is
+        // linear; introsort is only used for the few hundred entries of an incremental update.
+        const int CountingSortThreshold = 4096;
+        if (entries.Length < CountingSortThreshold)
+        {
+            entries.Sort();
+            return;
+        }
+
+        int bits = Math.Clamp(BitOperations.Log2((uint)entries.Length), MinBucketBits, MaxBucketBits);
+        int shift = 32 - bits;
+        int bucketCount = 1 << bits;
+        int[] cursors = ArrayPool<int>.Shared.Rent(bucketCount + 1);
+        ulong[] scattered = ArrayPool<ulong>.Shared.Rent(entries.Length);
         try
         {
-            starts.AsSpan(0, bucketCount).CopyTo(cursors);
+            Span<int> starts = cursors.AsSpan(0, bucketCount + 1);
+            starts.Clear();
             foreach (ulong entry in entries)
             {
-                int bucket = (int)(PointOfEntry(entry) >> shift);
-                sorted[cursors[bucket]++] = entry;
+                starts[(int)(PointOfEntry(entry) >> shift) + 1]++;
             }
 
+            for (int bucket = 1; bucket <= bucketCount; bucket++)
+            {
+                starts[bucket] += starts[bucket - 1];
+            }
+
+            // Scatter using starts[bucket] as the write cursor; afterwards starts[bucket] is the end of
+            // the bucket, i.e. the start of the next one.
+            foreach (ulong entry in entries)
+            {
+                scattered[starts[(int)(PointOfEntry(entry) >> shift)]++] = entry;
+            }
+
+            scattered.AsSpan(0, entries.Length).CopyTo(entries);
+            int begin = 0;
             for (int bucket = 0; bucket < bucketCount; bucket++)
             {
-                InsertionSort(sorted.AsSpan(starts[bucket], starts[bucket + 1] - starts[bucket]));
+                int end = starts[bucket];
+                InsertionSort(entries[begin..end]);
+                begin = end;
             }
-
-            uint[] points = new uint[count];
-            int[] owners = new int[count];
-            for (int i = 0; i < count; i++)
-            {
-                points[i] = PointOfEntry(sorted[i]);
-                owners[i] = (int)(uint)sorted[i];
-            }
-
-            return new HashRing(points, owners, starts, shift);
         }
         finally
         {
             ArrayPool<int>.Shared.Return(cursors);
-            ArrayPool<ulong>.Shared.Return(sorted);
+            ArrayPool<ulong>.Shared.Return(scattered);
         }
     }
 
@@ -241,4 +314,6 @@ internal sealed class HashRing
     private static ulong Pack(uint point, int owner) => ((ulong)point << 32) | (uint)owner;
 
     private static uint PointOfEntry(ulong entry) => (uint)(entry >> 32);
+
+    private static int OwnerOfEntry(ulong entry) => (int)(uint)entry;
 }

@@ -85,6 +85,34 @@ public sealed class HashRingTests
     }
 
     [Fact]
+    public void Build_Points_AreExactlyTheDocumentedReplicaPoints()
+    {
+        // docs/design.md: replica r of an endpoint is the high 32 bits of XXH3-64(UTF-8 key ‖ r as LE int32),
+        // for r in 0 .. weight × V − 1. Another language's client relies on exactly this.
+        Endpoint[] endpoints = [new Endpoint("10.0.0.1", 80), new Endpoint("fd00::1", 443, weight: 2), new Endpoint("web-0.web", 8080, weight: 0)];
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 7 });
+        balancer.Update(endpoints);
+
+        List<(uint, string)> expected = [];
+        foreach (Endpoint endpoint in endpoints)
+        {
+            for (int replica = 0; replica < endpoint.Weight * 7; replica++)
+            {
+                expected.Add((HashRing.ReplicaPoint(System.Text.Encoding.UTF8.GetBytes(endpoint.Key), replica), endpoint.Key));
+            }
+        }
+
+        HashRing ring = balancer.CurrentRing;
+        List<(uint, string)> actual = [];
+        for (int i = 0; i < ring.Count; i++)
+        {
+            actual.Add((ring.Points[i], balancer.CurrentSnapshot.Endpoints[ring.Owners[i]].Key));
+        }
+
+        Assert.Equal(expected.OrderBy(e => e.Item1).ThenBy(e => e.Item2, StringComparer.Ordinal), actual);
+    }
+
+    [Fact]
     public void Build_TooManyPoints_ThrowsArgumentExceptionAndKeepsSet()
     {
         ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 10_000 });
