@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
-using LockFree.Balancing.Hashing;
 using LockFree.Balancing.Load;
 using LockFree.Balancing.Ring;
 
@@ -29,17 +27,8 @@ namespace LockFree.Balancing;
 /// </remarks>
 public sealed class ConsistentHashBalancer : LoadBalancer
 {
-    // After this many random ring probes the overflow path sweeps the endpoint list, which finds room
-    // in O(n) when random probing keeps landing on full endpoints (almost all of them full).
-    private const int MaxRingProbes = 16;
-
-    // PERF: the rejected-endpoint bitmap lives on the stack up to 64 × 64 = 4096 endpoints.
-    private const int StackallocBitmapWords = 64;
-
-    private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
-
     private readonly int _virtualNodes;
-    private readonly long _loadFactorThousandths;
+    private readonly BoundedLoadPlacer? _boundedLoads;
 
     /// <summary>Creates a plain consistent-hash balancer with the default options.</summary>
     public ConsistentHashBalancer()
@@ -54,9 +43,13 @@ public sealed class ConsistentHashBalancer : LoadBalancer
         : base(placesByKey: true, keepsInFlightTotal: Validate(options))
     {
         _virtualNodes = options.VirtualNodesPerEndpoint;
-        _loadFactorThousandths = options.LoadFactor is double c ? (long)Math.Round(c * 1000) : 0;
-        LoadFactor = options.LoadFactor is null ? null : _loadFactorThousandths / 1000.0;
         VirtualNodesPerEndpoint = _virtualNodes;
+        long thousandths = BoundedLoadPlacer.ToThousandths(options.LoadFactor, nameof(options));
+        if (thousandths > 0)
+        {
+            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths);
+            LoadFactor = thousandths / 1000.0;
+        }
     }
 
     /// <summary>Ring points per unit of weight.</summary>
@@ -88,132 +81,9 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     }
 
     private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
-    {
-        if (InFlightTotal is not InFlightTotal total)
-        {
-            return base.TryAcquireByHash(snapshot, keyHash, out lease);
-        }
-
-        HashRing ring = Unsafe.As<RingSnapshot>(snapshot).Ring;
-        if (ring.Count == 0)
-        {
-            lease = default;
-            return false;
-        }
-
-        // Step 1 – reserve a slot in the total first, so the total read for the capacity includes this
-        // request (HAProxy's "served + 1") and never undercounts requests already placed.
-        int reservedTotal = total.Reserve();
-
-        // Step 2 – the home endpoint, which takes almost every request when loads are balanced.
-        int home = ring.OwnerOf(HashRing.PointOf(keyHash));
-        EndpointState homeState = snapshot.States[home];
-        if (homeState.TryAddWithin(Capacity(snapshot.Endpoints[home].Weight, reservedTotal, snapshot.TotalWeight)))
-        {
-            lease = new EndpointLease(snapshot.Endpoints[home], homeState);
-            return true;
-        }
-
-        // Step 3 – overflow, out of line so the common path stays small.
-        int index = PlaceOverflow(snapshot, ring, keyHash, home, reservedTotal, total);
-        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index]);
-        return true;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int PlaceOverflow(BalancerSnapshot snapshot, HashRing ring, ulong keyHash, int home, int reservedTotal, InFlightTotal total)
-    {
-        int words = (snapshot.Endpoints.Length + 63) / 64;
-        ulong[]? rented = null;
-        Span<ulong> rejected = words <= StackallocBitmapWords
-            ? stackalloc ulong[StackallocBitmapWords]
-            : (rented = ArrayPool<ulong>.Shared.Rent(words));
-        rejected = rejected[..words];
-        try
-        {
-            int totalRead = reservedTotal;
-            while (true)
-            {
-                rejected.Clear();
-                Reject(rejected, home);
-                int index = ProbeForRoom(snapshot, ring, keyHash, totalRead, rejected);
-                if (index >= 0)
-                {
-                    return index;
-                }
-
-                // Every endpoint was full against capacities computed from a total that other threads
-                // have since grown (they placed requests reserved after our read). Re-read and retry:
-                // each failed round means other requests were placed, so the system makes progress.
-                totalRead = Math.Max(totalRead, total.Current);
-                if (TryTake(snapshot, home, totalRead))
-                {
-                    return home;
-                }
-            }
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<ulong>.Shared.Return(rented);
-            }
-        }
-    }
-
-    private int ProbeForRoom(BalancerSnapshot snapshot, HashRing ring, ulong keyHash, int totalRead, Span<ulong> rejected)
-    {
-        // Pseudo-random ring positions seeded by the key: the same key tries the same endpoints in the
-        // same order (so overflowing keys still cluster per key), different keys spill to different places.
-        ulong probe = keyHash;
-        for (int attempt = 0; attempt < MaxRingProbes; attempt++)
-        {
-            probe += GoldenGamma;
-            int candidate = ring.OwnerOf(HashRing.PointOf(KeyHasher.Mix(probe)));
-            if (IsRejected(rejected, candidate))
-            {
-                continue;
-            }
-
-            if (TryTake(snapshot, candidate, totalRead))
-            {
-                return candidate;
-            }
-
-            Reject(rejected, candidate);
-        }
-
-        // A sweep over every pickable endpoint from a key-derived start finds room whenever any
-        // endpoint has it; the start differs per key, so this too spreads instead of cascading.
-        int[] pickable = snapshot.Pickable;
-        int start = snapshot.PickableModulo((uint)keyHash);
-        for (int step = 0; step < pickable.Length; step++)
-        {
-            int position = start + step;
-            int candidate = pickable[position >= pickable.Length ? position - pickable.Length : position];
-            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead))
-            {
-                return candidate;
-            }
-
-            Reject(rejected, candidate);
-        }
-
-        return -1;
-    }
-
-    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead)
-        => snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
-
-    /// <summary>⌈c · total · w / W⌉, at least 1, in exact integer arithmetic (c in thousandths).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private LoadCapacity Capacity(int weight, int totalIncludingThis, long totalWeight)
-        // No overflow: c ≤ 100,000 thousandths, total < 2^31, weight ≤ 1000, so the product stays below 2^58.
-        => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
-
-    private static bool IsRejected(Span<ulong> rejected, int index) => (rejected[index >> 6] & (1UL << index)) != 0;
-
-    private static void Reject(Span<ulong> rejected, int index) => rejected[index >> 6] |= 1UL << index;
+        => _boundedLoads is null
+            ? base.TryAcquireByHash(snapshot, keyHash, out lease)
+            : _boundedLoads.TryPlace(snapshot, new RingLocator(Unsafe.As<RingSnapshot>(snapshot).Ring), keyHash, out lease);
 
     private static bool Validate(ConsistentHashOptions options)
     {
@@ -225,14 +95,14 @@ public sealed class ConsistentHashBalancer : LoadBalancer
                 nameof(options));
         }
 
-        if (options.LoadFactor is double c && !(c > 1 && c <= ConsistentHashOptions.MaxLoadFactor && Math.Round(c * 1000) > 1000))
-        {
-            throw new ArgumentException(
-                $"LoadFactor {c} is not accepted: a bounded-load factor must be above 1 (at least 1.001) and at most {ConsistentHashOptions.MaxLoadFactor}, for example 1.25; leave it null for plain consistent hashing.",
-                nameof(options));
-        }
+        // Validated here too, before the base constructor runs, so a bad factor allocates nothing.
+        return BoundedLoadPlacer.ToThousandths(options.LoadFactor, nameof(options)) > 0;
+    }
 
-        return options.LoadFactor is not null;
+    private readonly struct RingLocator(HashRing ring) : IKeyLocator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Locate(ulong hash) => ring.OwnerOf(HashRing.PointOf(hash));
     }
 
     private sealed class RingSnapshot(long version, Endpoint[] endpoints, EndpointState[] states, HashRing ring)

@@ -16,7 +16,7 @@ public sealed class ConsistentHashOptions
     public const int MaxVirtualNodesPerEndpoint = 10_000;
 
     /// <summary>The largest accepted <see cref="LoadFactor"/>.</summary>
-    public const double MaxLoadFactor = 100;
+    public const double MaxLoadFactor = Load.BoundedLoadPlacer.MaxLoadFactor;
 
     /// <summary>Ring points per unit of weight (V), 1–<see cref="MaxVirtualNodesPerEndpoint"/>; an endpoint of weight w gets w·V points.</summary>
     public int VirtualNodesPerEndpoint { get; set; } = DefaultVirtualNodesPerEndpoint;

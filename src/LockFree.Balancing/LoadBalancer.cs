@@ -208,6 +208,10 @@ public abstract class LoadBalancer
     internal BalancerSnapshot CurrentSnapshot => Volatile.Read(ref _snapshot);
 
     /// <summary>Builds the picker's snapshot type, with its index, for a new endpoint set.</summary>
+    /// <remarks>
+    /// Called once from the base constructor, before the derived constructor has run, for the initial
+    /// empty set: an implementation must not depend on its own fields when <paramref name="endpoints"/> is empty.
+    /// </remarks>
     /// <param name="version">The version of the new snapshot.</param>
     /// <param name="endpoints">The new endpoints in ordinal key order.</param>
     /// <param name="states">Their shared counters.</param>

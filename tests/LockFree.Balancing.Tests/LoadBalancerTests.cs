@@ -5,13 +5,17 @@ namespace LockFree.Balancing.Tests;
 /// <summary>Behaviour every picker shares through <see cref="LoadBalancer"/>: updates, leases, errors.</summary>
 public sealed class LoadBalancerTests
 {
-    public static TheoryData<string> Pickers => ["round-robin", "consistent-hash", "bounded-load"];
+    public static TheoryData<string> Pickers => ["round-robin", "consistent-hash", "bounded-load", "maglev", "maglev-bounded"];
 
-    internal static LoadBalancer Create(string picker) => picker switch
+    /// <param name="picker">One of <see cref="Pickers"/>.</param>
+    /// <param name="maglevTableSize">Race tests rebuild thousands of times and pass a small prime; the contract does not depend on M.</param>
+    internal static LoadBalancer Create(string picker, int maglevTableSize = MaglevOptions.DefaultTableSize) => picker switch
     {
         "round-robin" => new RoundRobinBalancer(),
         "consistent-hash" => new ConsistentHashBalancer(),
         "bounded-load" => new ConsistentHashBalancer(new ConsistentHashOptions { LoadFactor = 1.25 }),
+        "maglev" => new MaglevBalancer(new MaglevOptions { TableSize = maglevTableSize }),
+        "maglev-bounded" => new MaglevBalancer(new MaglevOptions { TableSize = maglevTableSize, LoadFactor = 1.25 }),
         _ => throw new ArgumentOutOfRangeException(nameof(picker)),
     };
 

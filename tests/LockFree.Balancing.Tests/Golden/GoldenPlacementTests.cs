@@ -12,8 +12,6 @@ namespace LockFree.Balancing.Tests.Golden;
 /// </summary>
 public sealed class GoldenPlacementTests
 {
-    private const string FileName = "consistent-hash-v160.txt";
-
     private static readonly Endpoint[] GoldenSet =
     [
         .. Enumerable.Range(1, 8).Select(i => new Endpoint($"10.0.0.{i}", 8080)),
@@ -23,13 +21,15 @@ public sealed class GoldenPlacementTests
         new Endpoint("10.0.1.2", 8080, weight: 0),
     ];
 
-    [Fact]
-    public void Pick_GoldenKeys_MatchCommittedPlacements()
+    [Theory]
+    [InlineData("consistent-hash-v160.txt")]
+    [InlineData("maglev-65537.txt")]
+    public void Pick_GoldenKeys_MatchCommittedPlacements(string fileName)
     {
-        ConsistentHashBalancer balancer = new();
+        LoadBalancer balancer = fileName.StartsWith("maglev", StringComparison.Ordinal) ? new MaglevBalancer() : new ConsistentHashBalancer();
         balancer.Update(GoldenSet);
-        string actual = Render(balancer);
-        string path = Path.Combine(SourceDirectory(), FileName);
+        string actual = Render(balancer, fileName);
+        string path = Path.Combine(SourceDirectory(), fileName);
 
         if (Environment.GetEnvironmentVariable("LOCKFREE_REGENERATE_GOLDEN") == "1")
         {
@@ -46,10 +46,12 @@ public sealed class GoldenPlacementTests
             $"placement changed; first difference at line {firstDifference + 1}: expected '{(firstDifference >= 0 ? expectedLines[firstDifference] : "")}', got '{(firstDifference >= 0 ? actualLines[firstDifference] : "")}'");
     }
 
-    private static string Render(ConsistentHashBalancer balancer)
+    private static string Render(LoadBalancer balancer, string fileName)
     {
         StringBuilder text = new();
-        text.Append("# key -> endpoint, ConsistentHashBalancer V=160, XXH3-64 seed 0. See GoldenPlacementTests.\n");
+        text.Append(fileName.StartsWith("maglev", StringComparison.Ordinal)
+            ? "# key -> endpoint, MaglevBalancer M=65537, XXH3-64 seed 0. See GoldenPlacementTests.\n"
+            : "# key -> endpoint, ConsistentHashBalancer V=160, XXH3-64 seed 0. See GoldenPlacementTests.\n");
         for (int i = 0; i < 1000; i++)
         {
             string key = string.Create(CultureInfo.InvariantCulture, $"key-{i}");

@@ -19,21 +19,25 @@ public sealed class BoundedLoadProperties
     ];
 
     [Theory]
-    [InlineData(1.25)]
-    [InlineData(1.05)]
-    [InlineData(2.0)]
-    public void Acquire_AnyInterleaving_NeverPlacesAtOrAboveCapacity(double loadFactor)
+    [InlineData("ring", 1.25)]
+    [InlineData("ring", 1.05)]
+    [InlineData("ring", 2.0)]
+    [InlineData("maglev", 1.25)]
+    [InlineData("maglev", 1.05)]
+    public void Acquire_AnyInterleaving_NeverPlacesAtOrAboveCapacity(string placement, double loadFactor)
     {
         Arbitrary<int[]> scripts = Gen.Choose(0, int.MaxValue).ArrayOf().Resize(600).ToArbitrary();
         SeededProperty.Check(
-            Prop.ForAll(scripts, script => RunScript(script, loadFactor)),
+            Prop.ForAll(scripts, script => RunScript(script, placement, loadFactor)),
             maxTest: 150,
             seed: (ulong)(loadFactor * 1000));
     }
 
-    private static bool RunScript(int[] script, double loadFactor)
+    private static bool RunScript(int[] script, string placement, double loadFactor)
     {
-        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { LoadFactor = loadFactor });
+        LoadBalancer balancer = placement == "ring"
+            ? new ConsistentHashBalancer(new ConsistentHashOptions { LoadFactor = loadFactor })
+            : new MaglevBalancer(new MaglevOptions { LoadFactor = loadFactor, TableSize = 1009 });
         long factorThousandths = (long)Math.Round(loadFactor * 1000);
         bool[] present = Universe.Select((_, i) => i % 4 != 3).ToArray();
         balancer.Update(Universe.Where((_, i) => present[i]));

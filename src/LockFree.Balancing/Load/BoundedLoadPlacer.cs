@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using LockFree.Balancing.Hashing;
+
+namespace LockFree.Balancing.Load;
+
+/// <summary>
+/// Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam, arXiv 1608.01350) over any
+/// key placement: a request goes to the key's home endpoint while that endpoint holds fewer than
+/// ⌈c · (total + 1) · w / W⌉ requests (never 0, as HAProxy computes it), else to another endpoint with
+/// room, found by key-seeded probes that skip endpoints already rejected.
+/// </summary>
+/// <remarks>
+/// One instance per balancer: it owns the balancer-wide <see cref="InFlightTotal"/>, which every
+/// <see cref="EndpointState"/> of that balancer releases into. Thread-safe, lock-free, allocation-free.
+/// </remarks>
+internal sealed class BoundedLoadPlacer
+{
+    // After this many random probes the overflow path sweeps the endpoint list, which finds room in O(n)
+    // when random probing keeps landing on full endpoints (almost all of them full).
+    private const int MaxRandomProbes = 16;
+
+    // PERF: the rejected-endpoint bitmap lives on the stack up to 64 × 64 = 4096 endpoints.
+    private const int StackallocBitmapWords = 64;
+
+    private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
+
+    private readonly long _loadFactorThousandths;
+
+    /// <summary>The largest accepted load factor.</summary>
+    public const double MaxLoadFactor = 100;
+
+    public BoundedLoadPlacer(InFlightTotal total, long loadFactorThousandths)
+    {
+        Total = total;
+        _loadFactorThousandths = loadFactorThousandths;
+    }
+
+    /// <summary>
+    /// The factor c in thousandths, so that capacities are exact integer arithmetic; or 0 when
+    /// <paramref name="loadFactor"/> is null (no bound).
+    /// </summary>
+    /// <exception cref="ArgumentException">c is not above 1 (after rounding to 0.001) or above <see cref="MaxLoadFactor"/>.</exception>
+    public static long ToThousandths(double? loadFactor, string parameterName)
+    {
+        if (loadFactor is not double c)
+        {
+            return 0;
+        }
+
+        if (!(c > 1 && c <= MaxLoadFactor && Math.Round(c * 1000) > 1000))
+        {
+            throw new ArgumentException(
+                $"LoadFactor {c} is not accepted: a bounded-load factor must be above 1 (at least 1.001) and at most {MaxLoadFactor}, for example 1.25; leave it null for no bound.",
+                parameterName);
+        }
+
+        return (long)Math.Round(c * 1000);
+    }
+
+    /// <summary>Requests in flight on every endpoint of the balancer, draining ones included.</summary>
+    public InFlightTotal Total { get; }
+
+    /// <summary>Places one request; false only when the snapshot has no pickable endpoint.</summary>
+    public bool TryPlace<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, out EndpointLease lease)
+        where TLocator : struct, IKeyLocator
+    {
+        if (snapshot.Pickable.Length == 0)
+        {
+            lease = default;
+            return false;
+        }
+
+        // Step 1 – reserve a slot in the total first, so the total read for the capacity includes this
+        // request (HAProxy's "served + 1") and never undercounts requests already placed.
+        int reservedTotal = Total.Reserve();
+
+        // Step 2 – the home endpoint, which takes almost every request when loads are balanced.
+        int home = locator.Locate(keyHash);
+        if (TryTake(snapshot, home, reservedTotal))
+        {
+            lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home]);
+            return true;
+        }
+
+        // Step 3 – overflow, out of line so the common path stays small.
+        int index = PlaceOverflow(snapshot, locator, keyHash, home, reservedTotal);
+        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index]);
+        return true;
+    }
+
+    /// <summary>The capacity of an endpoint of <paramref name="weight"/> for a total that includes the request being placed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public LoadCapacity Capacity(int weight, int totalIncludingThis, long totalWeight)
+        // No overflow: c ≤ 100,000 thousandths, total < 2^31, weight ≤ 1000, so the product stays below 2^58.
+        => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int home, int reservedTotal)
+        where TLocator : struct, IKeyLocator
+    {
+        int words = (snapshot.Endpoints.Length + 63) / 64;
+        ulong[]? rented = null;
+        Span<ulong> rejected = words <= StackallocBitmapWords
+            ? stackalloc ulong[StackallocBitmapWords]
+            : (rented = ArrayPool<ulong>.Shared.Rent(words));
+        rejected = rejected[..words];
+        try
+        {
+            int totalRead = reservedTotal;
+            while (true)
+            {
+                rejected.Clear();
+                Reject(rejected, home);
+                int index = ProbeForRoom(snapshot, locator, keyHash, totalRead, rejected);
+                if (index >= 0)
+                {
+                    return index;
+                }
+
+                // Every endpoint was full against capacities computed from a total that other threads
+                // have since grown (they placed requests reserved after our read). Re-read and retry:
+                // each failed round means other requests were placed, so the system makes progress.
+                totalRead = Math.Max(totalRead, Total.Current);
+                if (TryTake(snapshot, home, totalRead))
+                {
+                    return home;
+                }
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private int ProbeForRoom<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int totalRead, Span<ulong> rejected)
+        where TLocator : struct, IKeyLocator
+    {
+        // Pseudo-random positions seeded by the key (Chen, Coleman, Shrivastava, arXiv 1908.08762): the
+        // same key tries the same endpoints in the same order, different keys spill to different places,
+        // so one hot endpoint's spill does not cascade onto its neighbour as a linear walk would.
+        ulong probe = keyHash;
+        for (int attempt = 0; attempt < MaxRandomProbes; attempt++)
+        {
+            probe += GoldenGamma;
+            int candidate = locator.Locate(KeyHasher.Mix(probe));
+            if (IsRejected(rejected, candidate))
+            {
+                continue;
+            }
+
+            if (TryTake(snapshot, candidate, totalRead))
+            {
+                return candidate;
+            }
+
+            Reject(rejected, candidate);
+        }
+
+        // A sweep over every pickable endpoint from a key-derived start finds room whenever any
+        // endpoint has it; the start differs per key, so this too spreads instead of cascading.
+        int[] pickable = snapshot.Pickable;
+        int start = snapshot.PickableModulo((uint)keyHash);
+        for (int step = 0; step < pickable.Length; step++)
+        {
+            int position = start + step;
+            int candidate = pickable[position >= pickable.Length ? position - pickable.Length : position];
+            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead))
+            {
+                return candidate;
+            }
+
+            Reject(rejected, candidate);
+        }
+
+        return -1;
+    }
+
+    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead)
+        => snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
+
+    private static bool IsRejected(Span<ulong> rejected, int index) => (rejected[index >> 6] & (1UL << index)) != 0;
+
+    private static void Reject(Span<ulong> rejected, int index) => rejected[index >> 6] |= 1UL << index;
+}
