@@ -43,7 +43,7 @@ internal class BalancerSnapshot
 
         Pickable = pickable;
         TotalWeight = totalWeight;
-        PickableFastModMultiplier = pickableCount == 0 ? 0 : (ulong.MaxValue / (uint)pickableCount) + 1;
+        PickableFastModMultiplier = FastModulo.Multiplier(pickableCount);
     }
 
     /// <summary>Increases by one with every published change; 0 for the initial empty set.</summary>
@@ -67,7 +67,18 @@ internal class BalancerSnapshot
     /// <summary>A read-only view of <see cref="Endpoints"/>, made once so that reading it allocates nothing.</summary>
     public IReadOnlyList<Endpoint> ReadOnlyEndpoints { get; }
 
-    /// <summary><c>value % Pickable.Length</c> without a division (Lemire, "Faster Remainder by Direct Computation").</summary>
-    public int PickableModulo(uint value)
-        => (int)(((((PickableFastModMultiplier * value) >> 32) + 1) * (uint)Pickable.Length) >> 32);
+    /// <summary><c>value % Pickable.Length</c> without a division.</summary>
+    public int PickableModulo(uint value) => FastModulo.Reduce(value, Pickable.Length, PickableFastModMultiplier);
+
+    /// <summary>The weights of <see cref="Pickable"/>, in the same order.</summary>
+    public int[] PickableWeights()
+    {
+        int[] weights = new int[Pickable.Length];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            weights[i] = Endpoints[Pickable[i]].Weight;
+        }
+
+        return weights;
+    }
 }

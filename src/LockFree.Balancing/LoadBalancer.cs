@@ -195,6 +195,34 @@ public abstract class LoadBalancer
     /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
     public EndpointLease Acquire(ReadOnlySpan<char> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
 
+    /// <summary>
+    /// Records a load the endpoint reported about itself (for example CPU utilization or queue length,
+    /// from a response header), for pickers configured with <see cref="LoadMeasure.Reported"/>.
+    /// </summary>
+    /// <param name="endpoint">The endpoint (only its key matters).</param>
+    /// <param name="load">The reported load: finite and not negative; lower is less loaded.</param>
+    /// <returns><see langword="false"/> when the endpoint is not in the current set (the report is dropped).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The load is negative, NaN or infinite.</exception>
+    /// <remarks>Lock-free and allocation-free: a binary search of the current snapshot by key and one write.</remarks>
+    public bool ReportLoad(Endpoint endpoint, double load)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (!double.IsFinite(load) || load < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(load), load, "A reported load must be a finite number of at least 0.");
+        }
+
+        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+        int index = IndexOfKey(snapshot.Endpoints, endpoint.Key);
+        if (index < 0)
+        {
+            return false;
+        }
+
+        snapshot.States[index].ReportedLoad = load;
+        return true;
+    }
+
     /// <summary>The in-flight count of the endpoint with this key, or 0 when the balancer does not know it.</summary>
     internal int InFlightOf(string key)
     {
@@ -345,6 +373,32 @@ public abstract class LoadBalancer
         }
 
         return true;
+    }
+
+    private static int IndexOfKey(Endpoint[] endpoints, string key)
+    {
+        int low = 0;
+        int high = endpoints.Length - 1;
+        while (low <= high)
+        {
+            int middle = low + ((high - low) >> 1);
+            int order = string.CompareOrdinal(endpoints[middle].Key, key);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return -1;
     }
 
     private static bool SameSet(Endpoint[] current, Endpoint[] next)

@@ -1,16 +1,22 @@
+using System.Runtime.CompilerServices;
 using LockFree.Balancing.Load;
+using LockFree.Balancing.Scheduling;
 
 namespace LockFree.Balancing;
 
 /// <summary>
-/// Hands endpoints out in turn: the seed endpoints library's <c>Next()</c>, without its mutex.
-/// Keys are ignored. Endpoints with weight 0 are skipped.
+/// Hands endpoints out in turn, in proportion to their weights: the seed endpoints library's
+/// <c>Next()</c> without its mutex, and weighted round robin when weights differ. Keys are ignored;
+/// endpoints with weight 0 are skipped.
 /// </summary>
 /// <remarks>
-/// One <see cref="Interlocked.Increment(ref int)"/> on a shared cursor per pick, so the rotation is
-/// exact across threads: over any run of picks on one set, every endpoint is picked
-/// ⌊picks / n⌋ or ⌈picks / n⌉ times. The cursor survives updates; a new set continues the rotation
-/// from the cursor's position. Thread-safe; picks take no lock and allocate nothing.
+/// Each snapshot precomputes an interleaved cycle in which an endpoint of weight w appears w/g times
+/// (g = gcd of the weights), its turns spread evenly; with equal weights the cycle is the endpoints in
+/// key order. A pick is one <see cref="Interlocked.Increment(ref int)"/> on a shared cursor and one
+/// lookup, so the rotation is exact across threads: over any whole number of cycles on one set, every
+/// endpoint gets exactly its share, and over any run it is at most one turn per endpoint off. The
+/// cursor survives updates; a new set continues the rotation from the cursor's position. Thread-safe;
+/// picks take no lock and allocate nothing.
 /// </remarks>
 public sealed class RoundRobinBalancer : LoadBalancer
 {
@@ -29,12 +35,14 @@ public sealed class RoundRobinBalancer : LoadBalancer
         BalancerSnapshot? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
-        => new(version, endpoints, states);
+        => new CycleSnapshot(version, endpoints, states);
 
     private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
     {
-        int[] pickable = snapshot.Pickable;
-        if (pickable.Length == 0)
+        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
+        CycleSnapshot cycleSnapshot = Unsafe.As<CycleSnapshot>(snapshot);
+        int[] cycle = cycleSnapshot.Cycle;
+        if (cycle.Length == 0)
         {
             return -1;
         }
@@ -42,6 +50,20 @@ public sealed class RoundRobinBalancer : LoadBalancer
         // The increment comes first so each caller owns a distinct cursor value; the index then
         // depends only on that value and the snapshot the caller already holds.
         uint turn = (uint)Interlocked.Increment(ref _cursor.Value) - 1;
-        return pickable[snapshot.PickableModulo(turn)];
+        return cycle[FastModulo.Reduce(turn, cycle.Length, cycleSnapshot.CycleFastModMultiplier)];
+    }
+
+    private sealed class CycleSnapshot : BalancerSnapshot
+    {
+        public CycleSnapshot(long version, Endpoint[] endpoints, EndpointState[] states)
+            : base(version, endpoints, states)
+        {
+            Cycle = WeightedSchedule.Build(Pickable, PickableWeights());
+            CycleFastModMultiplier = FastModulo.Multiplier(Cycle.Length);
+        }
+
+        public int[] Cycle { get; }
+
+        public ulong CycleFastModMultiplier { get; }
     }
 }

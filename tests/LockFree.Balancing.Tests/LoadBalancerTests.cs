@@ -5,7 +5,7 @@ namespace LockFree.Balancing.Tests;
 /// <summary>Behaviour every picker shares through <see cref="LoadBalancer"/>: updates, leases, errors.</summary>
 public sealed class LoadBalancerTests
 {
-    public static TheoryData<string> Pickers => ["round-robin", "consistent-hash", "bounded-load", "maglev", "maglev-bounded"];
+    public static TheoryData<string> Pickers => ["round-robin", "consistent-hash", "bounded-load", "maglev", "maglev-bounded", "random", "power-of-two", "power-of-two-rate"];
 
     /// <param name="picker">One of <see cref="Pickers"/>.</param>
     /// <param name="maglevTableSize">Race tests rebuild thousands of times and pass a small prime; the contract does not depend on M.</param>
@@ -16,6 +16,9 @@ public sealed class LoadBalancerTests
         "bounded-load" => new ConsistentHashBalancer(new ConsistentHashOptions { LoadFactor = 1.25 }),
         "maglev" => new MaglevBalancer(new MaglevOptions { TableSize = maglevTableSize }),
         "maglev-bounded" => new MaglevBalancer(new MaglevOptions { TableSize = maglevTableSize, LoadFactor = 1.25 }),
+        "random" => new RandomBalancer(seed: 7),
+        "power-of-two" => new PowerOfTwoChoicesBalancer(),
+        "power-of-two-rate" => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { LoadMeasure = LoadMeasure.RequestRate }),
         _ => throw new ArgumentOutOfRangeException(nameof(picker)),
     };
 

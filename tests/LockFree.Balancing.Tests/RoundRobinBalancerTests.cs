@@ -56,6 +56,43 @@ public sealed class RoundRobinBalancerTests
     }
 
     [Fact]
+    public void Pick_Weights1ToN_HonouredExactlyOverEveryCycle()
+    {
+        RoundRobinBalancer balancer = new();
+        Endpoint[] endpoints = TestEndpoints.Sequential(8).Select((e, i) => e.WithWeight(i + 1)).ToArray();
+        balancer.Update(endpoints);
+        int cycle = endpoints.Sum(e => e.Weight);
+
+        for (int round = 0; round < 3; round++)
+        {
+            Dictionary<Endpoint, int> counts = Enumerable.Range(0, cycle).Select(_ => balancer.Pick()).GroupBy(e => e).ToDictionary(g => g.Key, g => g.Count());
+            Assert.All(endpoints, e => Assert.Equal(e.Weight, counts[e]));
+        }
+    }
+
+    [Fact]
+    public void Pick_Weights_InterleavedNotBunched()
+    {
+        RoundRobinBalancer balancer = new();
+        balancer.Update([new Endpoint("10.0.0.1", 80, weight: 3), new Endpoint("10.0.0.2", 80), new Endpoint("10.0.0.3", 80)]);
+
+        string order = string.Concat(Enumerable.Range(0, 10).Select(_ => (char)('A' + balancer.Pick().Host[^1] - '1')));
+
+        Assert.Equal("AABCAAABCA", order);
+    }
+
+    [Fact]
+    public void Pick_CommonWeightFactor_ReducedToShortCycle()
+    {
+        RoundRobinBalancer balancer = new();
+        balancer.Update([new Endpoint("10.0.0.1", 80, weight: 200), new Endpoint("10.0.0.2", 80, weight: 100)]);
+
+        // Weights 200 and 100 reduce to 2 and 1: a cycle of 3 turns (due at 1/4, 1/2, 3/4), not 300.
+        string[] picks = Enumerable.Range(0, 6).Select(_ => balancer.Pick().Key).ToArray();
+        Assert.Equal(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.1:80", "10.0.0.2:80", "10.0.0.1:80"], picks);
+    }
+
+    [Fact]
     public void TryPick_KeyIsIgnored()
     {
         RoundRobinBalancer balancer = new();

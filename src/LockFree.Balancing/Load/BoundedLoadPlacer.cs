@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using LockFree.Balancing.Hashing;
 
@@ -20,8 +19,13 @@ internal sealed class BoundedLoadPlacer
     // when random probing keeps landing on full endpoints (almost all of them full).
     private const int MaxRandomProbes = 16;
 
-    // PERF: the rejected-endpoint bitmap lives on the stack up to 64 × 64 = 4096 endpoints.
+    // PERF: the rejected-endpoint bitmap lives on the stack up to 64 × 64 = 4096 endpoints; above that
+    // each thread keeps one array it grows as needed. ArrayPool.Shared would do too, but it trims its
+    // buckets on a gen-2 collection, and a trimmed pool allocates again on the hot path.
     private const int StackallocBitmapWords = 64;
+
+    [ThreadStatic]
+    private static ulong[]? t_largeBitmap;
 
     private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
 
@@ -100,41 +104,41 @@ internal sealed class BoundedLoadPlacer
         where TLocator : struct, IKeyLocator
     {
         int words = (snapshot.Endpoints.Length + 63) / 64;
-        ulong[]? rented = null;
         Span<ulong> rejected = words <= StackallocBitmapWords
             ? stackalloc ulong[StackallocBitmapWords]
-            : (rented = ArrayPool<ulong>.Shared.Rent(words));
+            : LargeBitmap(words);
         rejected = rejected[..words];
-        try
+        int totalRead = reservedTotal;
+        while (true)
         {
-            int totalRead = reservedTotal;
-            while (true)
+            rejected.Clear();
+            Reject(rejected, home);
+            int index = ProbeForRoom(snapshot, locator, keyHash, totalRead, rejected);
+            if (index >= 0)
             {
-                rejected.Clear();
-                Reject(rejected, home);
-                int index = ProbeForRoom(snapshot, locator, keyHash, totalRead, rejected);
-                if (index >= 0)
-                {
-                    return index;
-                }
+                return index;
+            }
 
-                // Every endpoint was full against capacities computed from a total that other threads
-                // have since grown (they placed requests reserved after our read). Re-read and retry:
-                // each failed round means other requests were placed, so the system makes progress.
-                totalRead = Math.Max(totalRead, Total.Current);
-                if (TryTake(snapshot, home, totalRead))
-                {
-                    return home;
-                }
-            }
-        }
-        finally
-        {
-            if (rented is not null)
+            // Every endpoint was full against capacities computed from a total that other threads
+            // have since grown (they placed requests reserved after our read). Re-read and retry:
+            // each failed round means other requests were placed, so the system makes progress.
+            totalRead = Math.Max(totalRead, Total.Current);
+            if (TryTake(snapshot, home, totalRead))
             {
-                ArrayPool<ulong>.Shared.Return(rented);
+                return home;
             }
         }
+    }
+
+    private static ulong[] LargeBitmap(int words)
+    {
+        ulong[]? bitmap = t_largeBitmap;
+        if (bitmap is null || bitmap.Length < words)
+        {
+            t_largeBitmap = bitmap = new ulong[Math.Max(words, (bitmap?.Length ?? 0) * 2)];
+        }
+
+        return bitmap;
     }
 
     private int ProbeForRoom<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int totalRead, Span<ulong> rejected)

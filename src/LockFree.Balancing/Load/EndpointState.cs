@@ -15,6 +15,12 @@ internal sealed class EndpointState
     private PaddedCounter _inFlight;
     private Endpoint _endpoint;
 
+    // The other load measures. Doubles are stored as their bits so they can be read and written
+    // atomically on every platform; the request-rate pair is updated without a lock (see RecordRequest).
+    private long _reportedLoadBits;
+    private long _rateBits;
+    private long _rateTimestamp;
+
     public EndpointState(Endpoint endpoint, InFlightTotal? total)
     {
         _endpoint = endpoint;
@@ -54,6 +60,38 @@ internal sealed class EndpointState
         }
 
         return false;
+    }
+
+    /// <summary>The last load the backend reported for itself (0 until one is reported).</summary>
+    public double ReportedLoad
+    {
+        get => BitConverter.Int64BitsToDouble(Volatile.Read(ref _reportedLoadBits));
+        set => Volatile.Write(ref _reportedLoadBits, BitConverter.DoubleToInt64Bits(value));
+    }
+
+    /// <summary>
+    /// Adds one request to the exponentially decaying request count (half-life given as a decay rate per
+    /// timestamp tick): value(now) = value(then) · 2^(−Δt/halfLife) + 1.
+    /// </summary>
+    /// <remarks>
+    /// Lock-free and approximate by design: two threads recording at once may each decay the same old
+    /// value and one increment is lost. The rate is an estimate that steers power of two choices; an exact
+    /// update would need a 128-bit compare-and-swap on every acquire.
+    /// </remarks>
+    public void RecordRequest(long now, double decayPerTick)
+    {
+        double current = DecayedRequests(now, decayPerTick);
+        Volatile.Write(ref _rateBits, BitConverter.DoubleToInt64Bits(current + 1));
+        Volatile.Write(ref _rateTimestamp, now);
+    }
+
+    /// <summary>The decaying request count at <paramref name="now"/>: proportional to the recent request rate.</summary>
+    public double DecayedRequests(long now, double decayPerTick)
+    {
+        long then = Volatile.Read(ref _rateTimestamp);
+        double value = BitConverter.Int64BitsToDouble(Volatile.Read(ref _rateBits));
+        long elapsed = now - then;
+        return elapsed <= 0 || value == 0 ? value : value * Math.Exp(-elapsed * decayPerTick);
     }
 
     /// <summary>Ends one request: the endpoint count and, when kept, the balancer total.</summary>

@@ -1,0 +1,142 @@
+using System.Runtime.CompilerServices;
+using LockFree.Balancing.Hashing;
+using LockFree.Balancing.Load;
+using LockFree.Balancing.Randomness;
+
+namespace LockFree.Balancing;
+
+/// <summary>
+/// Power of two choices (Mitzenmacher; YARP's and Microsoft.Extensions.ServiceDiscovery's default): draw
+/// two distinct endpoints at random by weight and send the request to the one with the lower load per
+/// unit of weight. Keys are ignored.
+/// </summary>
+/// <remarks>
+/// Two random choices avoid both round robin's blindness to slow endpoints and "least loaded"'s herding
+/// (every client sending to the same idle endpoint at once). The load is the configured
+/// <see cref="LoadMeasure"/>; with <see cref="LoadMeasure.InFlight"/> use <c>Acquire</c>, so that the
+/// counts exist. Thread-safe; picks take no lock and allocate nothing.
+/// </remarks>
+public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
+{
+    // Redraws before falling back to the next pickable endpoint, when the two draws keep colliding
+    // (one endpoint holding almost all the weight).
+    private const int DistinctDrawAttempts = 4;
+
+    private readonly PickRandom _random;
+    private readonly LoadMeasure _measure;
+    private readonly TimeProvider _time;
+    private readonly double _decayPerTick;
+
+    /// <summary>Creates a power-of-two-choices balancer comparing requests in flight.</summary>
+    public PowerOfTwoChoicesBalancer()
+        : this(new PowerOfTwoChoicesOptions())
+    {
+    }
+
+    /// <summary>Creates a power-of-two-choices balancer.</summary>
+    /// <param name="options">The load measure, its clock and half-life, and an optional seed.</param>
+    /// <exception cref="ArgumentException">The load measure is not defined, the half-life is outside 1 ms to 1 h, or the clock is null.</exception>
+    public PowerOfTwoChoicesBalancer(PowerOfTwoChoicesOptions options)
+        : base(placesByKey: false, keepsInFlightTotal: false)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!Enum.IsDefined(options.LoadMeasure))
+        {
+            throw new ArgumentException($"LoadMeasure {(int)options.LoadMeasure} is not accepted: use InFlight, RequestRate or Reported.", nameof(options));
+        }
+
+        if (options.RequestRateHalfLife < TimeSpan.FromMilliseconds(1) || options.RequestRateHalfLife > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"RequestRateHalfLife {options.RequestRateHalfLife} is not accepted: it must be between 1 ms and 1 h (default 10 s).", nameof(options));
+        }
+
+        _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider cannot be null; leave it unset for TimeProvider.System.", nameof(options));
+        _random = new PickRandom(options.Seed);
+        _measure = options.LoadMeasure;
+        LoadMeasure = options.LoadMeasure;
+        _decayPerTick = Math.Log(2) / (options.RequestRateHalfLife.TotalSeconds * _time.TimestampFrequency);
+    }
+
+    /// <summary>What the two candidates are compared by.</summary>
+    public LoadMeasure LoadMeasure { get; }
+
+    private protected override BalancerSnapshot CreateSnapshot(
+        long version,
+        Endpoint[] endpoints,
+        EndpointState[] states,
+        BalancerSnapshot? previous,
+        ReadOnlySpan<int> previousToNext,
+        ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
+        => new WeightedDrawSnapshot(version, endpoints, states);
+
+    private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
+    {
+        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
+        AliasTable draws = Unsafe.As<WeightedDrawSnapshot>(snapshot).Draws;
+        if (draws.Count <= 1)
+        {
+            return draws.Count == 0 ? -1 : snapshot.Pickable[0];
+        }
+
+        ulong random = _random.Next();
+        int first = draws.Draw(random);
+        int second = first;
+        for (int attempt = 0; attempt < DistinctDrawAttempts && second == first; attempt++)
+        {
+            random = KeyHasher.Mix(random + 0x9E3779B97F4A7C15UL);
+            second = draws.Draw(random);
+        }
+
+        if (second == first)
+        {
+            second = NextPickable(snapshot, first);
+        }
+
+        return LessLoaded(snapshot, first, second);
+    }
+
+    private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    {
+        int index = PickIndex(snapshot, keyHash);
+        if (index < 0)
+        {
+            lease = default;
+            return false;
+        }
+
+        EndpointState state = snapshot.States[index];
+        state.Add();
+        if (_measure == LoadMeasure.RequestRate)
+        {
+            // Only acquired requests count toward the rate: a Pick without a lease sends nothing we know of.
+            state.RecordRequest(_time.GetTimestamp(), _decayPerTick);
+        }
+
+        lease = new EndpointLease(snapshot.Endpoints[index], state);
+        return true;
+    }
+
+    private int LessLoaded(BalancerSnapshot snapshot, int first, int second)
+    {
+        // Compare load per unit of weight without dividing: a/wa < b/wb ⇔ a·wb < b·wa. Ties go to the
+        // first draw, which is itself random.
+        double firstLoad = Load(snapshot.States[first]) * snapshot.Endpoints[second].Weight;
+        double secondLoad = Load(snapshot.States[second]) * snapshot.Endpoints[first].Weight;
+        return secondLoad < firstLoad ? second : first;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double Load(EndpointState state) => _measure switch
+    {
+        LoadMeasure.InFlight => state.InFlight,
+        LoadMeasure.Reported => state.ReportedLoad,
+        _ => state.DecayedRequests(_time.GetTimestamp(), _decayPerTick),
+    };
+
+    private static int NextPickable(BalancerSnapshot snapshot, int index)
+    {
+        int[] pickable = snapshot.Pickable;
+        int position = Array.BinarySearch(pickable, index);
+        return pickable[position + 1 == pickable.Length ? 0 : position + 1];
+    }
+}
