@@ -48,7 +48,7 @@ internal sealed class WatchLineReader : IDisposable
     /// The next non-blank line without its line ending, valid until the next call; empty at the end of the stream.
     /// </summary>
     /// <exception cref="WatchEventTooLargeException">A line is longer than the limit.</exception>
-    /// <exception cref="InvalidWatchDataException">The stream ended in the middle of a line.</exception>
+    /// <exception cref="EndOfStreamException">The stream ended in the middle of a line (a cut connection, not bad data).</exception>
     public async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -106,7 +106,7 @@ internal sealed class WatchLineReader : IDisposable
                         return _buffer.AsMemory(_end - rest.Length, rest.Length);
                     }
 
-                    throw new InvalidWatchDataException($"The watch stream ended in the middle of an event ({rest.Length} bytes without a line end).");
+                    throw new EndOfStreamException($"The watch stream ended in the middle of an event ({rest.Length} bytes without a line end): the connection was cut.");
                 }
 
                 return ReadOnlyMemory<byte>.Empty;

@@ -93,14 +93,14 @@ public sealed class WatchLineReaderTests
     }
 
     [Fact]
-    public async Task ReadLineAsync_StreamEndsMidEvent_ThrowsInvalidWatchData()
+    public async Task ReadLineAsync_StreamEndsMidEvent_ThrowsEndOfStream()
     {
         string line = Event("ADDED", Slice("web-a", "1", "IPv4", HttpPort(8080), Endpoint("10.0.0.1")));
         byte[] data = Utf8(line + "\n" + line[..(line.Length / 2)]);
         using var reader = new WatchLineReader(new ChunkedStream(data, _ => 64), 1 << 20);
 
         Assert.False((await reader.ReadLineAsync(default)).IsEmpty);
-        await Assert.ThrowsAsync<InvalidWatchDataException>(async () => await reader.ReadLineAsync(default));
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await reader.ReadLineAsync(default));
     }
 
     [Fact]

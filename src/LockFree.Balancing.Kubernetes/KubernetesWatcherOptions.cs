@@ -1,0 +1,107 @@
+namespace LockFree.Balancing.Kubernetes;
+
+/// <summary>How a <see cref="KubernetesEndpointWatcher"/> reaches the API server and reacts to it.</summary>
+/// <remarks>The watcher copies and validates the options when it is created; later changes have no effect.</remarks>
+public sealed class KubernetesWatcherOptions
+{
+    /// <summary>The address <c>kubectl proxy</c> serves on, the original endpoints library's default.</summary>
+    public static readonly Uri KubectlProxyAddress = new("http://127.0.0.1:8001/");
+
+    /// <summary>The API server's base address (a path prefix is kept). Default: <see cref="KubectlProxyAddress"/>.</summary>
+    public Uri ApiServer { get; set; } = KubectlProxyAddress;
+
+    /// <summary>A bearer token sent as <c>Authorization: Bearer</c>; <see langword="null"/> for none (kubectl proxy). Never logged or recorded.</summary>
+    public string? BearerToken { get; set; }
+
+    /// <summary>An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA). The caller keeps ownership.</summary>
+    public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>Which address family feeds the balancer. Default: <see cref="AddressFamilyPreference.PreferIPv4"/>.</summary>
+    public AddressFamilyPreference AddressFamily { get; set; } = AddressFamilyPreference.PreferIPv4;
+
+    /// <summary>When no endpoint is ready, use the serving-and-terminating ones, as kube-proxy does during rollouts. Default: off.</summary>
+    public bool UseTerminatingEndpointsWhenNoneReady { get; set; }
+
+    /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
+    public int ListPageSize { get; set; } = 500;
+
+    /// <summary>The <c>timeoutSeconds</c> asked of each WATCH; the server ends the watch then and the watcher resumes. Default: 290 s.</summary>
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(290);
+
+    /// <summary>
+    /// How long a watch stream may stay silent before it is treated as dead and reconnected.
+    /// Must exceed <see cref="WatchTimeout"/> unless bookmarks are known to arrive more often. Default: 320 s.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(320);
+
+    /// <summary>The time allowed for a LIST page, and for a WATCH to answer with its headers. Default: 30 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first reconnect delay after a failure; it doubles with every further failure. Default: 0.5 s.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The largest reconnect delay. Default: 30 s.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest accepted watch event; a larger one abandons the stream and relists. Default: 16 MiB.</summary>
+    public int MaxEventBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The largest accepted LIST page body. Default: 64 MiB.</summary>
+    public int MaxListPageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The clock for timeouts and backoff. Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>The random source for backoff jitter; seed it for reproducible tests. Default: a new <see cref="System.Random"/>. Used by one loop only.</summary>
+    public Random? Random { get; set; }
+
+    internal KubernetesWatcherOptions Validated()
+    {
+        ArgumentNullException.ThrowIfNull(ApiServer);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+        if (!ApiServer.IsAbsoluteUri || (ApiServer.Scheme != Uri.UriSchemeHttp && ApiServer.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"The API server address '{ApiServer}' must be an absolute http or https URL.", nameof(ApiServer));
+        }
+
+        Positive(WatchTimeout, nameof(WatchTimeout));
+        Positive(IdleTimeout, nameof(IdleTimeout));
+        Positive(RequestTimeout, nameof(RequestTimeout));
+        Positive(InitialBackoff, nameof(InitialBackoff));
+        Positive(MaxBackoff, nameof(MaxBackoff));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxEventBytes, 1024, nameof(MaxEventBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxListPageBytes, 1024, nameof(MaxListPageBytes));
+        if (MaxBackoff < InitialBackoff)
+        {
+            throw new ArgumentException("MaxBackoff must not be smaller than InitialBackoff.", nameof(MaxBackoff));
+        }
+
+        return new KubernetesWatcherOptions
+        {
+            ApiServer = ApiServer,
+            BearerToken = BearerToken,
+            HttpHandler = HttpHandler,
+            AddressFamily = AddressFamily,
+            UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,
+            ListPageSize = ListPageSize,
+            WatchTimeout = WatchTimeout,
+            IdleTimeout = IdleTimeout,
+            RequestTimeout = RequestTimeout,
+            InitialBackoff = InitialBackoff,
+            MaxBackoff = MaxBackoff,
+            MaxEventBytes = MaxEventBytes,
+            MaxListPageBytes = MaxListPageBytes,
+            TimeProvider = TimeProvider,
+            Random = Random ?? new Random(),
+        };
+    }
+
+    private static void Positive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+        }
+    }
+}
