@@ -382,6 +382,62 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InStreamErrorOtherThanGone_ReconnectsFromLastResourceVersionWithoutRelist()
+    {
+        SetDefaultList();
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+        WatchConnection first = await _server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+
+        first.Send(Bookmark("300"));
+        first.Send("{\"type\":\"ERROR\",\"object\":" + Status(500, "InternalError", "etcd timeout") + "}");
+        WatchConnection second = await _server.NextWatchAsync();
+        KubernetesWatchStatus status = await WaitAsync(watcher, s => s.LastError is not null);
+
+        Assert.Equal("300", second.ResourceVersion);
+        Assert.Equal(500, status.LastError!.StatusCode);
+        Assert.Contains("etcd timeout", status.LastError.Message, StringComparison.Ordinal);
+        Assert.Equal(1, status.ListCount);
+    }
+
+    [Fact]
+    public async Task GoneAgainAfterRelist_BacksOffAndStillConverges()
+    {
+        SetDefaultList();
+        _server.FailNextWatch(410, Status(410, "Gone", "too old"));
+        _server.FailNextWatch(410, Status(410, "Expired", "too old again"));
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+
+        WatchConnection watch = await _server.NextWatchAsync();
+        KubernetesWatchStatus status = await WaitAsync(watcher, s => s.ListCount == 3);
+
+        Assert.Equal("100", watch.ResourceVersion);
+        Assert.Equal(DefaultKeys, Keys(watcher));
+        Assert.Equal("Expired", status.LastError!.Reason);
+    }
+
+    [Fact]
+    public async Task WatchEndingAtOnceWithoutEvents_IsRetriedWithBackoff()
+    {
+        SetDefaultList();
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+        (await _server.NextWatchAsync()).End();
+        (await _server.NextWatchAsync()).End();
+
+        KubernetesWatchStatus status = await WaitAsync(watcher, s => s.ConsecutiveFailures >= 2);
+        WatchConnection third = await _server.NextWatchAsync();
+        third.Send(Bookmark("101"));
+        third.End();
+        await WaitAsync(watcher, s => s.ConsecutiveFailures == 0);
+
+        Assert.Null(status.LastError);
+        Assert.Equal("101", (await _server.NextWatchAsync()).ResourceVersion);
+    }
+
+    [Fact]
     public async Task AllSlicesDeleted_PublishesEmptySet()
     {
         _server.SetList("10", SliceA("9", Endpoint("10.0.0.1")));
