@@ -297,7 +297,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         string? resourceVersion = null;
         do
         {
-            EndpointSliceList page = await _client.ListPageAsync(continueToken, _strings, cancellationToken).ConfigureAwait(false);
+            EndpointSliceList page = await _client.ListPageAsync(continueToken, _strings, _slices, cancellationToken).ConfigureAwait(false);
             items.AddRange(page.Items);
             resourceVersion ??= page.ResourceVersion; // every page of one list shares the first page's snapshot
             continueToken = page.Continue;
@@ -348,7 +348,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         return new WatchOutcome(events, _options.TimeProvider.GetElapsedTime(started), Gone: null);
                     }
 
-                    WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings);
+                    WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
                     if (change.Type == WatchEventType.Error)
                     {
                         ApiStatus status = change.Status!;
@@ -391,10 +391,18 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
     private void Apply(WatchEvent change)
     {
+        bool changed = change.Type != WatchEventType.Bookmark;
         switch (change.Type)
         {
             case WatchEventType.Added or WatchEventType.Modified:
-                _slices.Upsert(change.Slice!);
+                if (_slices.TryGet(change.Slice!.Name, out EndpointSlice? held) && ReferenceEquals(held, change.Slice))
+                {
+                    // PERF: the parser found nothing the balancer uses changed (it returned the held slice): no merge.
+                    changed = false;
+                    break;
+                }
+
+                _slices.Upsert(change.Slice);
                 break;
             case WatchEventType.Deleted:
                 _slices.Remove(change.Slice!.Name);
@@ -411,7 +419,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             _resourceVersion = resourceVersion;
         }
 
-        if (change.Type != WatchEventType.Bookmark)
+        if (changed)
         {
             MergeAndPublish(force: false);
         }

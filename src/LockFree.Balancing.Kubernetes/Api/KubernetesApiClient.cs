@@ -61,8 +61,8 @@ internal sealed class KubernetesApiClient : IDisposable
             CultureInfo.InvariantCulture,
             $"{_collectionUrl}?{_selectorQuery}&watch=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds={(long)Math.Ceiling(_options.WatchTimeout.TotalSeconds)}"));
 
-    /// <summary>Fetches one LIST page.</summary>
-    public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, CancellationToken cancellationToken)
+    /// <summary>Fetches one LIST page; slices equal to those in <paramref name="known"/> come back as the held instances.</summary>
+    public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
     {
         Uri url = ListUrl(continueToken);
         using var deadline = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
@@ -75,7 +75,7 @@ internal sealed class KubernetesApiClient : IDisposable
             await using (body.ConfigureAwait(false))
             {
                 using PooledBody page = await BodyReader.ReadAsync(body, _options.MaxListPageBytes, "list page", linked.Token).ConfigureAwait(false);
-                return KubernetesJson.ParseList(page.Span, cache);
+                return KubernetesJson.ParseList(page.Span, cache, known);
             }
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -47,6 +47,25 @@ internal sealed class SliceEndpoint
     /// <summary><c>hints.forNodes[].name</c>.</summary>
     public IReadOnlyList<string> ForNodes { get; }
 
+    /// <summary>True when every field equals the given values (hint lists compared by reference, as the parser reuses them).</summary>
+    public bool Matches(
+        string? address,
+        bool? ready,
+        bool? serving,
+        bool? terminating,
+        string? nodeName,
+        string? zone,
+        IReadOnlyList<string> forZones,
+        IReadOnlyList<string> forNodes)
+        => string.Equals(Address, address, StringComparison.Ordinal)
+           && Ready == ready
+           && Serving == serving
+           && Terminating == terminating
+           && string.Equals(NodeName, nodeName, StringComparison.Ordinal)
+           && string.Equals(Zone, zone, StringComparison.Ordinal)
+           && (ReferenceEquals(ForZones, forZones) || (ForZones.Count == 0 && forZones.Count == 0))
+           && (ReferenceEquals(ForNodes, forNodes) || (ForNodes.Count == 0 && forNodes.Count == 0));
+
     /// <summary><c>ready</c> with nil read as ready.</summary>
     public bool IsReady => Ready ?? true;
 

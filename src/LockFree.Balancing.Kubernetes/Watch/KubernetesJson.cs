@@ -9,11 +9,26 @@ namespace LockFree.Balancing.Kubernetes.Watch;
 /// </summary>
 internal static class KubernetesJson
 {
+    // PERF: scratch lists reused across events; a result is copied out only when it differs from what is held.
+    [ThreadStatic]
+    private static List<SliceEndpoint>? t_endpoints;
+
+    [ThreadStatic]
+    private static List<SlicePort>? t_ports;
+
+    [ThreadStatic]
+    private static List<string>? t_names;
+
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
     /// <summary>Parses one complete watch line <c>{"type":...,"object":{...}}</c>.</summary>
+    /// <remarks>
+    /// PERF: with <paramref name="known"/>, a slice whose name is already held is compared field by field while it is
+    /// read; endpoints, ports and hint lists that did not change are reused, and a slice that did not change at all
+    /// comes back as the very instance held, so an event that changes nothing allocates only its resourceVersion.
+    /// </remarks>
     /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
-    public static WatchEvent ParseWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache)
+    public static WatchEvent ParseWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known = null)
     {
         try
         {
@@ -34,7 +49,7 @@ internal static class KubernetesJson
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        parts = ReadObject(ref reader, cache);
+                        parts = ReadObject(ref reader, cache, known);
                         hasObject = true;
                     }
                     else
@@ -78,7 +93,7 @@ internal static class KubernetesJson
 
     /// <summary>Parses one complete LIST page (an <c>EndpointSliceList</c>).</summary>
     /// <exception cref="InvalidWatchDataException">The body is not a valid list.</exception>
-    public static EndpointSliceList ParseList(ReadOnlySpan<byte> body, Utf8StringCache cache)
+    public static EndpointSliceList ParseList(ReadOnlySpan<byte> body, Utf8StringCache cache, EndpointSliceSet? known = null)
     {
         try
         {
@@ -129,7 +144,7 @@ internal static class KubernetesJson
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
                         Expect(ref reader, JsonTokenType.StartObject, "an item");
-                        ObjectParts parts = ReadObject(ref reader, cache);
+                        ObjectParts parts = ReadObject(ref reader, cache, known);
                         if (parts.Name is null)
                         {
                             throw new InvalidWatchDataException("A list item has no metadata.name.");
@@ -165,7 +180,7 @@ internal static class KubernetesJson
                 return null;
             }
 
-            ObjectParts parts = ReadObject(ref reader, new Utf8StringCache());
+            ObjectParts parts = ReadObject(ref reader, new Utf8StringCache(), known: null);
             return parts.IsStatus || parts.Code is not null || parts.Message is not null ? parts.ToStatus() : null;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or InvalidWatchDataException)
@@ -201,7 +216,7 @@ internal static class KubernetesJson
     }
 
     /// <summary>Reads an EndpointSlice, a Status or a bookmark object (whichever fields are present); the reader is on its StartObject.</summary>
-    private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache)
+    private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known)
     {
         ObjectParts parts = default;
         while (ReadProperty(ref reader))
@@ -209,7 +224,7 @@ internal static class KubernetesJson
             if (reader.ValueTextEquals("metadata"u8))
             {
                 reader.Read();
-                ReadMetadata(ref reader, cache, ref parts);
+                ReadMetadata(ref reader, cache, known, ref parts);
             }
             else if (reader.ValueTextEquals("addressType"u8))
             {
@@ -219,12 +234,12 @@ internal static class KubernetesJson
             else if (reader.ValueTextEquals("endpoints"u8))
             {
                 reader.Read();
-                parts.Endpoints = ReadEndpoints(ref reader, cache);
+                parts.Endpoints = ReadEndpoints(ref reader, cache, parts.Previous?.Endpoints);
             }
             else if (reader.ValueTextEquals("ports"u8))
             {
                 reader.Read();
-                parts.Ports = ReadPorts(ref reader, cache);
+                parts.Ports = ReadPorts(ref reader, cache, parts.Previous?.Ports);
             }
             else if (reader.ValueTextEquals("kind"u8))
             {
@@ -256,7 +271,7 @@ internal static class KubernetesJson
         return parts;
     }
 
-    private static void ReadMetadata(ref Utf8JsonReader reader, Utf8StringCache cache, ref ObjectParts parts)
+    private static void ReadMetadata(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known, ref ObjectParts parts)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -270,6 +285,7 @@ internal static class KubernetesJson
             {
                 reader.Read();
                 parts.Name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                parts.Previous = parts.Name is not null && known is not null && known.TryGet(parts.Name, out EndpointSlice? previous) ? previous : null;
             }
             else if (reader.ValueTextEquals("resourceVersion"u8))
             {
@@ -326,7 +342,7 @@ internal static class KubernetesJson
         return reader.ValueTextEquals("FQDN"u8) ? SliceAddressType.Fqdn : SliceAddressType.Unknown;
     }
 
-    private static List<SliceEndpoint>? ReadEndpoints(ref Utf8JsonReader reader, Utf8StringCache cache)
+    private static IReadOnlyList<SliceEndpoint>? ReadEndpoints(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<SliceEndpoint>? previous)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -334,13 +350,16 @@ internal static class KubernetesJson
         }
 
         Expect(ref reader, JsonTokenType.StartArray, "endpoints");
-        var endpoints = new List<SliceEndpoint>();
+        List<SliceEndpoint> endpoints = t_endpoints ??= [];
+        endpoints.Clear();
+        bool allReused = previous is not null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             Expect(ref reader, JsonTokenType.StartObject, "an endpoint");
             string? address = null;
             bool? ready = null, serving = null, terminating = null;
             string? nodeName = null, zone = null;
+            SliceEndpoint? before = previous is not null && endpoints.Count < previous.Count ? previous[endpoints.Count] : null;
             IReadOnlyList<string> forZones = [], forNodes = [];
             while (ReadProperty(ref reader))
             {
@@ -406,12 +425,12 @@ internal static class KubernetesJson
                         if (reader.ValueTextEquals("forZones"u8))
                         {
                             reader.Read();
-                            forZones = ReadNames(ref reader, cache);
+                            forZones = ReadNames(ref reader, cache, before?.ForZones);
                         }
                         else if (reader.ValueTextEquals("forNodes"u8))
                         {
                             reader.Read();
-                            forNodes = ReadNames(ref reader, cache);
+                            forNodes = ReadNames(ref reader, cache, before?.ForNodes);
                         }
                         else
                         {
@@ -427,13 +446,29 @@ internal static class KubernetesJson
                 }
             }
 
-            endpoints.Add(new SliceEndpoint(address, ready, serving, terminating, nodeName, zone, forZones, forNodes));
+            if (before is not null && before.Matches(address, ready, serving, terminating, nodeName, zone, forZones, forNodes))
+            {
+                endpoints.Add(before);
+            }
+            else
+            {
+                allReused = false;
+                endpoints.Add(new SliceEndpoint(address, ready, serving, terminating, nodeName, zone, forZones, forNodes));
+            }
         }
 
-        return endpoints;
+        if (allReused && endpoints.Count == previous!.Count)
+        {
+            endpoints.Clear();
+            return previous;
+        }
+
+        SliceEndpoint[] result = [.. endpoints];
+        endpoints.Clear();
+        return result;
     }
 
-    private static List<SlicePort>? ReadPorts(ref Utf8JsonReader reader, Utf8StringCache cache)
+    private static IReadOnlyList<SlicePort>? ReadPorts(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<SlicePort>? previous)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -441,7 +476,8 @@ internal static class KubernetesJson
         }
 
         Expect(ref reader, JsonTokenType.StartArray, "ports");
-        var ports = new List<SlicePort>();
+        List<SlicePort> ports = t_ports ??= [];
+        ports.Clear();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             Expect(ref reader, JsonTokenType.StartObject, "a port");
@@ -475,7 +511,15 @@ internal static class KubernetesJson
             ports.Add(new SlicePort(name, number, protocol ?? "TCP"));
         }
 
-        return ports;
+        if (previous is not null && SameItems(ports, previous))
+        {
+            ports.Clear();
+            return previous;
+        }
+
+        SlicePort[] result = [.. ports];
+        ports.Clear();
+        return result;
     }
 
     /// <summary>The first string of an array (all addresses are fungible); the rest are skipped unread.</summary>
@@ -504,7 +548,7 @@ internal static class KubernetesJson
     }
 
     /// <summary>The <c>name</c> of each object in an array such as <c>hints.forZones</c>.</summary>
-    private static string[] ReadNames(ref Utf8JsonReader reader, Utf8StringCache cache)
+    private static IReadOnlyList<string> ReadNames(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<string>? previous)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -512,7 +556,8 @@ internal static class KubernetesJson
             return [];
         }
 
-        List<string>? names = null;
+        List<string> names = t_names ??= [];
+        names.Clear();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
@@ -527,7 +572,7 @@ internal static class KubernetesJson
                 reader.Read();
                 if (isName && reader.TokenType == JsonTokenType.String)
                 {
-                    (names ??= []).Add(cache.Get(ref reader));
+                    names.Add(cache.Get(ref reader));
                 }
                 else
                 {
@@ -536,7 +581,27 @@ internal static class KubernetesJson
             }
         }
 
-        return names is null ? [] : [.. names];
+        IReadOnlyList<string> result = names.Count == 0 ? [] : previous is not null && SameItems(names, previous) ? previous : [.. names];
+        names.Clear();
+        return result;
+    }
+
+    private static bool SameItems<T>(List<T> items, IReadOnlyList<T> previous)
+    {
+        if (items.Count != previous.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (!EqualityComparer<T>.Default.Equals(items[i], previous[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string? ReadOptionalString(ref Utf8JsonReader reader)
@@ -608,15 +673,29 @@ internal static class KubernetesJson
         public string? ResourceVersion;
         public bool InitialEventsEnd;
         public SliceAddressType AddressType;
-        public List<SliceEndpoint>? Endpoints;
-        public List<SlicePort>? Ports;
+        public EndpointSlice? Previous;
+        public IReadOnlyList<SliceEndpoint>? Endpoints;
+        public IReadOnlyList<SlicePort>? Ports;
         public bool IsStatus;
         public int? Code;
         public string? Reason;
         public string? Message;
 
         public readonly EndpointSlice ToSlice()
-            => new(Name!, ResourceVersion, AddressType, (IReadOnlyList<SlicePort>?)Ports ?? [], (IReadOnlyList<SliceEndpoint>?)Endpoints ?? []);
+        {
+            IReadOnlyList<SlicePort> ports = Ports ?? [];
+            IReadOnlyList<SliceEndpoint> endpoints = Endpoints ?? [];
+            EndpointSlice? previous = Previous;
+            if (previous is not null
+                && previous.AddressType == AddressType
+                && (ReferenceEquals(previous.Ports, ports) || (ports.Count == 0 && previous.Ports.Count == 0))
+                && (ReferenceEquals(previous.Endpoints, endpoints) || (endpoints.Count == 0 && previous.Endpoints.Count == 0)))
+            {
+                return previous; // nothing the balancer uses changed: the held instance stands (its resourceVersion is informational)
+            }
+
+            return new(Name!, ResourceVersion, AddressType, ports, endpoints);
+        }
 
         public readonly ApiStatus ToStatus() => new(Code, Reason, Message);
     }
