@@ -34,6 +34,9 @@ public sealed class KubernetesApiException : Exception
         Error = error;
     }
 
+    /// <summary>The delay the server asked for with <c>Retry-After</c> (429, 503), when it sent one.</summary>
+    internal TimeSpan? RetryAfter { get; init; }
+
     /// <summary>The failed call, when known.</summary>
     public SyncError? Error { get; }
 

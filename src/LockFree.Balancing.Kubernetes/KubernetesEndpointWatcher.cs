@@ -30,6 +30,9 @@ namespace LockFree.Balancing.Kubernetes;
 /// </remarks>
 public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 {
+    /// <summary>The longest <c>Retry-After</c> honoured; a larger value is treated as this.</summary>
+    internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
+
     private readonly KubernetesWatcherOptions _options;
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
     private readonly KubernetesApiClient _client;
@@ -44,6 +47,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private IReadOnlyDictionary<string, EndpointHints> _hints = MergedEndpoints.Empty.Hints;
     private bool _hasPublished;
     private string? _resourceVersion;
+    private long _lastListTimestamp;
+    private TimeSpan _nextResyncAfter;
     private KubernetesWatchStatus _status = KubernetesWatchStatus.Initial;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
@@ -235,6 +240,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         {
             try
             {
+                // A periodic full LIST guards against drift; it happens between watches, never inside one.
+                needList |= _options.TimeProvider.GetElapsedTime(_lastListTimestamp) >= _nextResyncAfter;
                 if (needList)
                 {
                     await ListAsync(stopping).ConfigureAwait(false);
@@ -277,7 +284,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
                 needList |= ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
                 int failures = RecordFailure(error);
-                await DelayAsync(failures, stopping).ConfigureAwait(false);
+                await DelayAsync(failures, stopping, ex.RetryAfter).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Anything unforeseen is recorded and retried from a fresh LIST; the loop never dies.
             catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
@@ -312,6 +319,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         // Step 1 – replace the whole state: slices absent from the list are gone.
         _slices.ReplaceAll(items);
         _resourceVersion = resourceVersion;
+        _lastListTimestamp = _options.TimeProvider.GetTimestamp();
+        _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
 
         // Step 2 – publish (always on the first sync, so that an empty Service is published too).
         MergeAndPublish(force: !_hasPublished);
@@ -453,9 +462,15 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         UpdateStatus(s => s.With(version: s.Version + 1));
     }
 
-    private async Task DelayAsync(int failures, CancellationToken cancellationToken)
+    private async Task DelayAsync(int failures, CancellationToken cancellationToken, TimeSpan? retryAfter = null)
     {
         TimeSpan delay = Backoff.Delay(failures, _options.InitialBackoff, _options.MaxBackoff, _options.Random!.NextDouble());
+        if (retryAfter is TimeSpan asked)
+        {
+            // The server's Retry-After wins over a shorter backoff, within reason.
+            delay = TimeSpan.FromTicks(Math.Max(delay.Ticks, Math.Min(asked.Ticks, MaxRetryAfter.Ticks)));
+        }
+
         await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
     }
 

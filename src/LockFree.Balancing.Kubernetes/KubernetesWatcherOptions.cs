@@ -34,6 +34,9 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(320);
 
+    /// <summary>How often a full LIST replaces the state even when the watch is healthy (±10 % jitter), at the end of the current watch. Default: 30 min.</summary>
+    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>The time allowed for a LIST page, and for a WATCH to answer with its headers. Default: 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -67,6 +70,7 @@ public sealed class KubernetesWatcherOptions
         Positive(WatchTimeout, nameof(WatchTimeout));
         Positive(IdleTimeout, nameof(IdleTimeout));
         Positive(RequestTimeout, nameof(RequestTimeout));
+        Positive(ResyncInterval, nameof(ResyncInterval));
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
@@ -88,6 +92,7 @@ public sealed class KubernetesWatcherOptions
             WatchTimeout = WatchTimeout,
             IdleTimeout = IdleTimeout,
             RequestTimeout = RequestTimeout,
+            ResyncInterval = ResyncInterval,
             InitialBackoff = InitialBackoff,
             MaxBackoff = MaxBackoff,
             MaxEventBytes = MaxEventBytes,

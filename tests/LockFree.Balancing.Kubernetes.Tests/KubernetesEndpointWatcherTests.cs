@@ -438,6 +438,49 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TooManyRequests_HonoursRetryAfter()
+    {
+        SetDefaultList();
+        _server.FailNextList(429, Status(429, "TooManyRequests", "slow down"), retryAfter: "1");
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        watcher.StartBackgroundSync();
+
+        KubernetesWatchStatus status = await watcher.WaitForVersionAsync(1, Limit());
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(900), $"retried after {clock.Elapsed}, before the server's Retry-After of 1 s");
+        Assert.Equal(429, status.LastError!.StatusCode);
+        Assert.Contains("slow down", status.LastError.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResyncInterval_RelistsBetweenHealthyWatches()
+    {
+        SetDefaultList();
+        var clock = new ShiftableTimeProvider();
+        await using KubernetesEndpointWatcher watcher = CreateWatcher(o =>
+        {
+            o.ResyncInterval = TimeSpan.FromMinutes(30);
+            o.TimeProvider = clock;
+        });
+        watcher.StartBackgroundSync();
+        WatchConnection first = await _server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+        clock.Advance(TimeSpan.FromMinutes(34)); // past 30 min + 10 % jitter
+
+        _server.SetList("700", SliceA("699", Endpoint("10.0.0.1")));
+        first.Send(Bookmark("150"));
+        first.End();
+        WatchConnection second = await _server.NextWatchAsync();
+        KubernetesWatchStatus status = await watcher.WaitForVersionAsync(2, Limit());
+
+        Assert.Equal("700", second.ResourceVersion);
+        Assert.Equal(2, status.ListCount);
+        Assert.Equal(["10.0.0.1:8080"], Keys(watcher));
+        Assert.Null(status.LastError);
+    }
+
+    [Fact]
     public async Task AllSlicesDeleted_PublishesEmptySet()
     {
         _server.SetList("10", SliceA("9", Endpoint("10.0.0.1")));

@@ -117,6 +117,14 @@ internal sealed class KubernetesApiClient : IDisposable
         }
     }
 
+    /// <summary>The server's <c>Retry-After</c> as a delay from now, when present and positive.</summary>
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        RetryConditionHeaderValue? header = response.Headers.RetryAfter;
+        TimeSpan? delay = header?.Delta ?? (header?.Date is DateTimeOffset date ? date - _options.TimeProvider.GetUtcNow() : null);
+        return delay > TimeSpan.Zero ? delay : null;
+    }
+
     public SyncError Error(Uri url, int? statusCode, string message, string? reason = null)
         => new(url, statusCode, message, reason, _options.TimeProvider.GetUtcNow());
 
@@ -168,6 +176,6 @@ internal sealed class KubernetesApiClient : IDisposable
             429 => $"too many requests: the API server is throttling this client.{serverSays}",
             _ => $"the API server answered {code} ({response.ReasonPhrase}) to the {verb}.{serverSays}",
         };
-        throw new KubernetesApiException(Error(url, code, text, status?.Reason));
+        throw new KubernetesApiException(Error(url, code, text, status?.Reason)) { RetryAfter = RetryAfter(response) };
     }
 }

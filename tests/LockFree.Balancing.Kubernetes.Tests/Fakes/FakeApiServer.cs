@@ -24,8 +24,8 @@ internal sealed class FakeApiServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Channel<WatchConnection> _watches = Channel.CreateUnbounded<WatchConnection>();
     private readonly ConcurrentQueue<WatchConnection> _allWatches = new();
-    private readonly ConcurrentQueue<(int Status, string Body)> _listFailures = new();
-    private readonly ConcurrentQueue<(int Status, string Body)> _watchFailures = new();
+    private readonly ConcurrentQueue<(int Status, string Body, string? RetryAfter)> _listFailures = new();
+    private readonly ConcurrentQueue<(int Status, string Body, string? RetryAfter)> _watchFailures = new();
     private readonly CancellationTokenSource _stopping = new();
     private volatile int _hangNextWatchHeaders;
     private volatile ListState _list = new("1", []);
@@ -60,9 +60,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Sets what LIST returns from now on.</summary>
     public void SetList(string resourceVersion, params string[] slices) => _list = new ListState(resourceVersion, slices);
 
-    public void FailNextList(int status, string body = "") => _listFailures.Enqueue((status, body));
+    public void FailNextList(int status, string body = "", string? retryAfter = null) => _listFailures.Enqueue((status, body, retryAfter));
 
-    public void FailNextWatch(int status, string body = "") => _watchFailures.Enqueue((status, body));
+    public void FailNextWatch(int status, string body = "", string? retryAfter = null) => _watchFailures.Enqueue((status, body, retryAfter));
 
     /// <summary>The next WATCH never answers (no headers, no bytes).</summary>
     public void HangNextWatchHeaders() => _hangNextWatchHeaders = 1;
@@ -118,8 +118,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     private async Task ListAsync(HttpContext context)
     {
-        if (_listFailures.TryDequeue(out (int Status, string Body) failure))
+        if (_listFailures.TryDequeue(out (int Status, string Body, string? RetryAfter) failure))
         {
+            if (failure.RetryAfter is not null)
+            {
+                context.Response.Headers.RetryAfter = failure.RetryAfter;
+            }
+
             await WriteAsync(context, failure.Status, failure.Body);
             return;
         }
@@ -135,8 +140,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     private async Task WatchAsync(HttpContext context)
     {
-        if (_watchFailures.TryDequeue(out (int Status, string Body) failure))
+        if (_watchFailures.TryDequeue(out (int Status, string Body, string? RetryAfter) failure))
         {
+            if (failure.RetryAfter is not null)
+            {
+                context.Response.Headers.RetryAfter = failure.RetryAfter;
+            }
+
             await WriteAsync(context, failure.Status, failure.Body);
             return;
         }
