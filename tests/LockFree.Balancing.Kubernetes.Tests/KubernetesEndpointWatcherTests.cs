@@ -18,7 +18,7 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     // Slices: "web-a" (IPv4, http=8080), "web-b" (IPv4, http=9000: the named port differs per slice),
-    // "web-v6" (the same pods over IPv6), "web-c" (no http port at all).
+    // "web-v6" (the same pods over IPv6), "web-c" (no http port at all), "web-fqdn" (DNS names).
     private static string SliceA(string rv, params string[] endpoints) => Slice("web-a", rv, "IPv4", HttpPort(8080), endpoints);
 
     private static string SliceB(string rv, params string[] endpoints) => Slice("web-b", rv, "IPv4", HttpPort(9000), endpoints);
@@ -31,7 +31,8 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
         SliceA("90", Endpoint("10.0.0.1"), Endpoint("10.0.0.2", conditions: """{"ready":null,"serving":null,"terminating":null}"""), Endpoint("10.0.0.3", conditions: """{"ready":false,"serving":true,"terminating":true}""")),
         SliceB("91", Endpoint("10.0.1.1", zone: "zone-b", node: "node-7", hints: """{"forZones":[{"name":"zone-b"}]}"""), Endpoint("10.0.0.1")),
         SliceV6("92"),
-        SliceC("93"));
+        SliceC("93"),
+        Slice("web-fqdn", "94", "FQDN", HttpPort(8080), Endpoint("web-0.web.shop.svc.cluster.local"))); // ignored: IPv4 slices exist
 
     private static readonly string[] DefaultKeys = ["10.0.0.1:8080", "10.0.0.1:9000", "10.0.0.2:8080", "10.0.1.1:9000"];
 
@@ -80,8 +81,9 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
         Assert.Equal("100", status.ResourceVersion);
         Assert.Equal(1, status.Version);
         Assert.NotNull(status.LastSyncTime);
-        Assert.Equal(2, _server.CountRequests("limit=2"));
+        Assert.Equal(3, _server.CountRequests("limit=2"));
         Assert.Equal(1, _server.CountRequests("continue=c2"));
+        Assert.Equal(1, _server.CountRequests("continue=c4"));
         Endpoint b = watcher.Endpoints.Single(e => e.Key == "10.0.1.1:9000");
         Assert.Equal("zone-b", b.Zone);
         Assert.Equal("node-7", b.NodeName);

@@ -130,6 +130,12 @@ internal sealed class WatchLineReader : IDisposable
     private void MakeRoom()
     {
         int pending = _end - _start;
+        if (pending == 0)
+        {
+            _start = _end = 0; // everything consumed: read into the whole buffer again
+            return;
+        }
+
         if (_start > 0 && (_end == _buffer.Length || _start > _buffer.Length / 2))
         {
             Buffer.BlockCopy(_buffer, _start, _buffer, 0, pending);
