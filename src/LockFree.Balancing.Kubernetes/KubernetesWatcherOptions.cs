@@ -13,6 +13,12 @@ public sealed class KubernetesWatcherOptions
     /// <summary>A bearer token sent as <c>Authorization: Bearer</c>; <see langword="null"/> for none (kubectl proxy). Never logged or recorded.</summary>
     public string? BearerToken { get; set; }
 
+    /// <summary>
+    /// A file holding the bearer token (the in-cluster one is <c>/var/run/secrets/kubernetes.io/serviceaccount/token</c>):
+    /// re-read at most every minute and again after any 401, so rotated tokens are picked up. Exclusive with <see cref="BearerToken"/>.
+    /// </summary>
+    public string? BearerTokenFile { get; set; }
+
     /// <summary>An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA). The caller keeps ownership.</summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
@@ -74,6 +80,11 @@ public sealed class KubernetesWatcherOptions
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
+        if (!string.IsNullOrEmpty(BearerToken) && !string.IsNullOrEmpty(BearerTokenFile))
+        {
+            throw new ArgumentException("Set BearerToken or BearerTokenFile, not both.", nameof(BearerTokenFile));
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxEventBytes, 1024, nameof(MaxEventBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxListPageBytes, 1024, nameof(MaxListPageBytes));
         if (MaxBackoff < InitialBackoff)
@@ -85,6 +96,7 @@ public sealed class KubernetesWatcherOptions
         {
             ApiServer = ApiServer,
             BearerToken = BearerToken,
+            BearerTokenFile = string.IsNullOrEmpty(BearerTokenFile) ? null : BearerTokenFile,
             HttpHandler = HttpHandler,
             AddressFamily = AddressFamily,
             UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,

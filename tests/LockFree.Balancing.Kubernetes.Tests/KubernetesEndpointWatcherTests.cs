@@ -483,6 +483,41 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Unauthorized_UntilTokenFileRotates_ThenConverges()
+    {
+        SetDefaultList();
+        string tokenFile = Path.Combine(Path.GetTempPath(), "lockfree-token-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(tokenFile, "expired-token");
+        _server.RequiredToken = "fresh-token";
+        try
+        {
+            await using KubernetesEndpointWatcher watcher = CreateWatcher(o => o.BearerTokenFile = tokenFile);
+            watcher.StartBackgroundSync();
+
+            KubernetesWatchStatus failing = await WaitAsync(watcher, s => s.LastError?.StatusCode == 401);
+            Assert.Contains("unauthorized", failing.LastError!.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("expired-token", failing.LastError.Message, StringComparison.Ordinal);
+            Assert.Empty(watcher.Endpoints);
+
+            await File.WriteAllTextAsync(tokenFile, "fresh-token\n"); // the kubelet rotates the projected token
+            await watcher.WaitForVersionAsync(1, Limit());
+
+            Assert.Equal(DefaultKeys, Keys(watcher));
+            Assert.Equal("Bearer fresh-token", _server.Authorizations.Last());
+        }
+        finally
+        {
+            File.Delete(tokenFile);
+        }
+    }
+
+    [Fact]
+    public void Constructor_TokenAndTokenFile_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => new KubernetesEndpointWatcher(Web, _ => { }, new KubernetesWatcherOptions { BearerToken = "a", BearerTokenFile = "/tmp/t" }));
+    }
+
+    [Fact]
     public async Task AllSlicesDeleted_PublishesEmptySet()
     {
         _server.SetList("10", SliceA("9", Endpoint("10.0.0.1")));

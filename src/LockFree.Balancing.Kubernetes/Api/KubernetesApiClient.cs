@@ -24,6 +24,7 @@ internal sealed class KubernetesApiClient : IDisposable
     private readonly KubernetesWatcherOptions _options;
     private readonly string _collectionUrl;
     private readonly string _selectorQuery;
+    private readonly BearerTokenSource _token;
 
     public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options)
     {
@@ -42,6 +43,7 @@ internal sealed class KubernetesApiClient : IDisposable
         string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
         _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
         _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
+        _token = new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider);
     }
 
     public Uri ListUrl(string? continueToken)
@@ -135,9 +137,10 @@ internal sealed class KubernetesApiClient : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
-        if (!string.IsNullOrEmpty(_options.BearerToken))
+        string? token = await _token.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (token is not null)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.BearerToken);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
         return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
@@ -151,6 +154,10 @@ internal sealed class KubernetesApiClient : IDisposable
         }
 
         int code = (int)response.StatusCode;
+        if (code == 401)
+        {
+            _token.Invalidate(); // a rotated token file is read again before the next attempt
+        }
         ApiStatus? status = null;
         try
         {
@@ -169,7 +176,7 @@ internal sealed class KubernetesApiClient : IDisposable
         string serverSays = status?.Message is { Length: > 0 } message ? $" The server said: {message}" : string.Empty;
         string text = code switch
         {
-            401 => $"unauthorized: the API server rejected the credentials (a missing, wrong or expired bearer token).{serverSays}",
+            401 => $"unauthorized: the API server rejected the credentials (a missing, wrong or expired bearer token{(_token.LastReadError is string readError ? "; " + readError : string.Empty)}).{serverSays}",
             403 => $"forbidden: the caller may not '{verb}' {Resource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
             404 => $"not found: either namespace '{_service.Namespace}' does not exist or the API server does not serve discovery.k8s.io/v1 (Kubernetes 1.21 or later is needed).{serverSays}",
             410 => $"gone: resourceVersion too old; the state is rebuilt from a fresh LIST.{serverSays}",

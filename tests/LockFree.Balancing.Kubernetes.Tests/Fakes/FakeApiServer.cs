@@ -37,6 +37,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>When set, requests without <c>Authorization: Bearer</c> this token get 401.</summary>
+    public string? RequiredToken { get; set; }
+
     /// <summary>Every request, as path and query, in arrival order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
@@ -94,6 +97,12 @@ internal sealed class FakeApiServer : IAsyncDisposable
     {
         Requests.Enqueue(context.Request.Path + context.Request.QueryString);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
+        if (RequiredToken is string token && !string.Equals(context.Request.Headers.Authorization, "Bearer " + token, StringComparison.Ordinal))
+        {
+            await WriteAsync(context, 401, Payloads.Status(401, "Unauthorized", "Unauthorized"));
+            return;
+        }
+
         if (context.Request.Path != CollectionPath)
         {
             await WriteAsync(context, 404, Payloads.Status(404, "NotFound", "the server could not find the requested resource"));
