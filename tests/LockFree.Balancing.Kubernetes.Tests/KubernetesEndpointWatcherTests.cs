@@ -579,15 +579,30 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NotFound_NamesNamespaceAndApi()
+    public async Task NotFound_ApiGroupMissing_SaysKubernetesTooOld()
     {
-        _server.FailNextList(404, Status(404, "NotFound", "namespaces \"shop\" not found"));
+        _server.ServesDiscoveryApi = false;
+        _server.FailNextList(404, Status(404, "NotFound", "the server could not find the requested resource"));
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+
+        var exception = await Assert.ThrowsAsync<KubernetesApiException>(() => watcher.SyncOnceAsync(Limit()));
+
+        Assert.Equal(404, exception.StatusCode);
+        Assert.Contains("does not serve discovery.k8s.io/v1", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("1.21", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NotFound_ApiGroupPresent_PointsAtUrlAndNamespace()
+    {
+        _server.FailNextList(404, Status(404, "NotFound", "the server could not find the requested resource"));
         await using KubernetesEndpointWatcher watcher = CreateWatcher();
 
         var exception = await Assert.ThrowsAsync<KubernetesApiException>(() => watcher.SyncOnceAsync(Limit()));
 
         Assert.Contains("namespace 'shop'", exception.Message, StringComparison.Ordinal);
-        Assert.Contains("discovery.k8s.io/v1", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("path prefix", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("could not find the requested resource", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -119,6 +119,32 @@ internal sealed class KubernetesApiClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Tells a missing API group from a wrong URL after a 404, by asking the discovery endpoint of
+    /// <c>discovery.k8s.io/v1</c> (readable by every authenticated user through the default <c>system:discovery</c> role).
+    /// </summary>
+    private async Task<string> DescribeNotFoundAsync(CancellationToken cancellationToken)
+    {
+        Uri groupUrl = new(_options.ApiServer.AbsoluteUri.TrimEnd('/') + "/apis/discovery.k8s.io/v1");
+        int? probe;
+        try
+        {
+            using HttpResponseMessage response = await SendAsync(groupUrl, cancellationToken).ConfigureAwait(false);
+            probe = (int)response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            probe = null;
+        }
+
+        return probe switch
+        {
+            404 => "not found: the API server does not serve discovery.k8s.io/v1 (EndpointSlices need Kubernetes 1.21 or later).",
+            >= 200 and < 300 => $"not found: the API server serves discovery.k8s.io/v1 but not endpointslices in namespace '{_service.Namespace}' at this URL; check the API server address (and any path prefix) and the namespace.",
+            _ => $"not found: either namespace '{_service.Namespace}' or the discovery.k8s.io/v1 API (Kubernetes 1.21 or later) is missing.",
+        };
+    }
+
     /// <summary>The server's <c>Retry-After</c> as a delay from now, when present and positive.</summary>
     private TimeSpan? RetryAfter(HttpResponseMessage response)
     {
@@ -178,7 +204,7 @@ internal sealed class KubernetesApiClient : IDisposable
         {
             401 => $"unauthorized: the API server rejected the credentials (a missing, wrong or expired bearer token{(_token.LastReadError is string readError ? "; " + readError : string.Empty)}).{serverSays}",
             403 => $"forbidden: the caller may not '{verb}' {Resource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
-            404 => $"not found: either namespace '{_service.Namespace}' does not exist or the API server does not serve discovery.k8s.io/v1 (Kubernetes 1.21 or later is needed).{serverSays}",
+            404 => await DescribeNotFoundAsync(cancellationToken).ConfigureAwait(false) + serverSays,
             410 => $"gone: resourceVersion too old; the state is rebuilt from a fresh LIST.{serverSays}",
             429 => $"too many requests: the API server is throttling this client.{serverSays}",
             _ => $"the API server answered {code} ({response.ReasonPhrase}) to the {verb}.{serverSays}",

@@ -37,6 +37,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Whether <c>/apis/discovery.k8s.io/v1</c> (API discovery) answers 200; false simulates a cluster older than 1.21.</summary>
+    public bool ServesDiscoveryApi { get; set; } = true;
+
     /// <summary>When set, requests without <c>Authorization: Bearer</c> this token get 401.</summary>
     public string? RequiredToken { get; set; }
 
@@ -100,6 +103,12 @@ internal sealed class FakeApiServer : IAsyncDisposable
         if (RequiredToken is string token && !string.Equals(context.Request.Headers.Authorization, "Bearer " + token, StringComparison.Ordinal))
         {
             await WriteAsync(context, 401, Payloads.Status(401, "Unauthorized", "Unauthorized"));
+            return;
+        }
+
+        if (context.Request.Path == "/apis/discovery.k8s.io/v1" && ServesDiscoveryApi)
+        {
+            await WriteAsync(context, 200, "{\"kind\":\"APIResourceList\",\"apiVersion\":\"v1\",\"groupVersion\":\"discovery.k8s.io/v1\",\"resources\":[{\"name\":\"endpointslices\",\"namespaced\":true,\"kind\":\"EndpointSlice\",\"verbs\":[\"get\",\"list\",\"watch\"]}]}");
             return;
         }
 
