@@ -59,7 +59,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <param name="onChanged">Receives each changed set, in ordinal key order; called from the watch loop, one call at a time. An exception it throws is recorded in <see cref="Status"/>.</param>
     /// <param name="options">Connection and behaviour; <see langword="null"/> for the defaults (kubectl proxy on 127.0.0.1:8001).</param>
     /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="onChanged"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the certificate authority file cannot be read.</exception>
     public KubernetesEndpointWatcher(ServiceReference service, Action<IReadOnlyList<Endpoint>> onChanged, KubernetesWatcherOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(service);
@@ -76,7 +76,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <param name="balancer">The balancer to update.</param>
     /// <param name="options">Connection and behaviour; <see langword="null"/> for the defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="balancer"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the certificate authority file cannot be read.</exception>
     public KubernetesEndpointWatcher(ServiceReference service, LoadBalancer balancer, KubernetesWatcherOptions? options = null)
         : this(service, ToCallback(balancer), options)
     {

@@ -19,6 +19,13 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public string? BearerTokenFile { get; set; }
 
+    /// <summary>
+    /// A PEM file with the CA that signed the API server's certificate (in a pod: <c>ca.crt</c> of the service account).
+    /// When set, exactly this CA is trusted; otherwise the machine's trust store is. TLS verification is never turned off.
+    /// Ignored when <see cref="HttpHandler"/> is set.
+    /// </summary>
+    public string? CertificateAuthorityFile { get; set; }
+
     /// <summary>An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA). The caller keeps ownership.</summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
@@ -64,6 +71,61 @@ public sealed class KubernetesWatcherOptions
     /// <summary>The random source for backoff jitter; seed it for reproducible tests. Default: a new <see cref="System.Random"/>. Used by one loop only.</summary>
     public Random? Random { get; set; }
 
+    /// <summary>The directory Kubernetes mounts a pod's service account into.</summary>
+    public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /// <summary>
+    /// Options for running inside a pod: the API server from <c>KUBERNETES_SERVICE_HOST</c> and
+    /// <c>KUBERNETES_SERVICE_PORT</c> over HTTPS, the CA from <c>ca.crt</c> and the token from <c>token</c>
+    /// (re-read every minute and after a 401) in the service-account directory.
+    /// </summary>
+    /// <param name="serviceAccountDirectory">Where the service account is mounted.</param>
+    /// <returns>New options; the caller may change the rest.</returns>
+    /// <exception cref="InvalidOperationException">The process is not in a pod: the variables are missing or invalid.</exception>
+    public static KubernetesWatcherOptions InCluster(string serviceAccountDirectory = ServiceAccountDirectory)
+        => InCluster(Environment.GetEnvironmentVariable, serviceAccountDirectory);
+
+    /// <summary>The namespace of the pod's service account (the <c>namespace</c> file), for <see cref="ServiceReference.Parse(string, string)"/>'s default.</summary>
+    /// <param name="serviceAccountDirectory">Where the service account is mounted.</param>
+    /// <returns>The namespace, or <see langword="null"/> when the file is missing or empty.</returns>
+    public static string? ReadServiceAccountNamespace(string serviceAccountDirectory = ServiceAccountDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(serviceAccountDirectory);
+        try
+        {
+            string text = File.ReadAllText(Path.Combine(serviceAccountDirectory, "namespace")).Trim();
+            return text.Length == 0 ? null : text;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static KubernetesWatcherOptions InCluster(Func<string, string?> environment, string serviceAccountDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(serviceAccountDirectory);
+        string? host = environment("KUBERNETES_SERVICE_HOST");
+        string? port = environment("KUBERNETES_SERVICE_PORT");
+        if (string.IsNullOrWhiteSpace(host) || string.IsNullOrWhiteSpace(port))
+        {
+            throw new InvalidOperationException("Not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set.");
+        }
+
+        string authority = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+        if (!Uri.TryCreate($"https://{authority}/", UriKind.Absolute, out Uri? server))
+        {
+            throw new InvalidOperationException($"KUBERNETES_SERVICE_HOST '{host}' and KUBERNETES_SERVICE_PORT '{port}' do not form a valid address.");
+        }
+
+        return new KubernetesWatcherOptions
+        {
+            ApiServer = server,
+            BearerTokenFile = Path.Combine(serviceAccountDirectory, "token"),
+            CertificateAuthorityFile = Path.Combine(serviceAccountDirectory, "ca.crt"),
+        };
+    }
+
     internal KubernetesWatcherOptions Validated()
     {
         ArgumentNullException.ThrowIfNull(ApiServer);
@@ -98,6 +160,7 @@ public sealed class KubernetesWatcherOptions
             BearerToken = BearerToken,
             BearerTokenFile = string.IsNullOrEmpty(BearerTokenFile) ? null : BearerTokenFile,
             HttpHandler = HttpHandler,
+            CertificateAuthorityFile = string.IsNullOrEmpty(CertificateAuthorityFile) ? null : CertificateAuthorityFile,
             AddressFamily = AddressFamily,
             UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,
             ListPageSize = ListPageSize,

@@ -30,12 +30,7 @@ internal sealed class KubernetesApiClient : IDisposable
     {
         _service = service;
         _options = options;
-        HttpMessageHandler handler = options.HttpHandler ?? new SocketsHttpHandler
-        {
-            ConnectTimeout = options.RequestTimeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
-            AutomaticDecompression = DecompressionMethods.None,
-        };
+        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options);
         _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
         {
             Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
@@ -44,6 +39,23 @@ internal sealed class KubernetesApiClient : IDisposable
         _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
         _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
         _token = new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider);
+    }
+
+    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = options.RequestTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        if (options.CertificateAuthorityFile is string caFile)
+        {
+            // Trust the cluster CA only; without it the machine's trust store applies. Verification is never off.
+            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(CertificateAuthorityValidator.Load(caFile));
+        }
+
+        return handler;
     }
 
     public Uri ListUrl(string? continueToken)

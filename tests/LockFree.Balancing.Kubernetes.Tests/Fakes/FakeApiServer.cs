@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
@@ -49,11 +50,18 @@ internal sealed class FakeApiServer : IAsyncDisposable
     /// <summary>The Authorization header of every request ("" when absent).</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
 
-    public static async Task<FakeApiServer> StartAsync()
+    public static async Task<FakeApiServer> StartAsync(X509Certificate2? tlsCertificate = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (tlsCertificate is not null)
+            {
+                listen.UseHttps(tlsCertificate);
+            }
+        }));
         WebApplication app = builder.Build();
         var server = new FakeApiServer(app);
         app.Run(server.HandleAsync);
