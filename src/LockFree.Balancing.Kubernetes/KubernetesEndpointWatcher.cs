@@ -169,6 +169,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     }
 
     /// <summary>Stops the background loop, waits for it to end, and releases the HTTP client.</summary>
+    /// <remarks>Do not await it from inside the change callback: the loop that runs the callback is what it waits for.</remarks>
     /// <returns>A task that completes when everything is released.</returns>
     public async ValueTask DisposeAsync()
     {
