@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using LockFree.Balancing.Kubernetes.Watch;
+
+namespace LockFree.Balancing.Kubernetes.Api;
+
+/// <summary>
+/// The few calls the watcher makes: LIST one page and open a WATCH, for the EndpointSlices of one Service.
+/// </summary>
+/// <remarks>
+/// Failures become <see cref="KubernetesApiException"/>s whose <see cref="SyncError"/> holds the URL, the status code
+/// and a message that helps (a 403 names the namespace, the resource and the verb). Thread-safe as
+/// <see cref="HttpClient"/> is; the token is never put in a message.
+/// </remarks>
+internal sealed class KubernetesApiClient : IDisposable
+{
+    private const string Resource = "endpointslices.discovery.k8s.io";
+    private const int MaxErrorBodyBytes = 64 * 1024;
+
+    private readonly HttpClient _http;
+    private readonly ServiceReference _service;
+    private readonly KubernetesWatcherOptions _options;
+    private readonly string _collectionUrl;
+    private readonly string _selectorQuery;
+    private readonly BearerTokenSource _token;
+
+    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options)
+    {
+        _service = service;
+        _options = options;
+        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options);
+        _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
+        {
+            Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
+        };
+        string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
+        _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
+        _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
+        _token = new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider);
+    }
+
+    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = options.RequestTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        if (options.CertificateAuthorityFile is string caFile)
+        {
+            // Trust the cluster CA only; without it the machine's trust store applies. Verification is never off.
+            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(CertificateAuthorityValidator.Load(caFile));
+        }
+
+        return handler;
+    }
+
+    public Uri ListUrl(string? continueToken)
+    {
+        var url = new StringBuilder(_collectionUrl).Append('?').Append(_selectorQuery)
+            .Append("&limit=").Append(_options.ListPageSize.ToString(CultureInfo.InvariantCulture));
+        if (continueToken is not null)
+        {
+            url.Append("&continue=").Append(Uri.EscapeDataString(continueToken));
+        }
+
+        return new Uri(url.ToString());
+    }
+
+    public Uri WatchUrl(string resourceVersion)
+        => new(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{_collectionUrl}?{_selectorQuery}&watch=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds={(long)Math.Ceiling(_options.WatchTimeout.TotalSeconds)}"));
+
+    /// <summary>Fetches one LIST page; slices equal to those in <paramref name="known"/> come back as the held instances.</summary>
+    public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
+    {
+        Uri url = ListUrl(continueToken);
+        using var deadline = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            using HttpResponseMessage response = await SendAsync(url, linked.Token).ConfigureAwait(false);
+            await EnsureSuccessAsync(url, response, "list", linked.Token).ConfigureAwait(false);
+            Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                using PooledBody page = await BodyReader.ReadAsync(body, _options.MaxListPageBytes, "list page", linked.Token).ConfigureAwait(false);
+                return KubernetesJson.ParseList(page.Span, cache, known);
+            }
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new KubernetesApiException(Error(url, null, $"the LIST did not complete within {_options.RequestTimeout.TotalSeconds:0.###} s"), ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the request failed: " + ex.Message), ex);
+        }
+        catch (IOException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the LIST response could not be read: " + ex.Message), ex);
+        }
+    }
+
+    /// <summary>Opens a WATCH; the caller owns (and disposes) the response.</summary>
+    /// <param name="resourceVersion">Where to resume.</param>
+    /// <param name="cancellationToken">Cancels the request (the caller's deadline included).</param>
+    public async Task<HttpResponseMessage> OpenWatchAsync(string resourceVersion, CancellationToken cancellationToken)
+    {
+        Uri url = WatchUrl(resourceVersion);
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await SendAsync(url, cancellationToken).ConfigureAwait(false);
+            await EnsureSuccessAsync(url, response, "watch", cancellationToken).ConfigureAwait(false);
+            HttpResponseMessage result = response;
+            response = null;
+            return result;
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the request failed: " + ex.Message), ex);
+        }
+        finally
+        {
+            response?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Tells a missing API group from a wrong URL after a 404, by asking the discovery endpoint of
+    /// <c>discovery.k8s.io/v1</c> (readable by every authenticated user through the default <c>system:discovery</c> role).
+    /// </summary>
+    private async Task<string> DescribeNotFoundAsync(CancellationToken cancellationToken)
+    {
+        Uri groupUrl = new(_options.ApiServer.AbsoluteUri.TrimEnd('/') + "/apis/discovery.k8s.io/v1");
+        int? probe;
+        try
+        {
+            using HttpResponseMessage response = await SendAsync(groupUrl, cancellationToken).ConfigureAwait(false);
+            probe = (int)response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            probe = null;
+        }
+
+        return probe switch
+        {
+            404 => "not found: the API server does not serve discovery.k8s.io/v1 (EndpointSlices need Kubernetes 1.21 or later).",
+            >= 200 and < 300 => $"not found: the API server serves discovery.k8s.io/v1 but not endpointslices in namespace '{_service.Namespace}' at this URL; check the API server address (and any path prefix) and the namespace.",
+            _ => $"not found: either namespace '{_service.Namespace}' or the discovery.k8s.io/v1 API (Kubernetes 1.21 or later) is missing.",
+        };
+    }
+
+    /// <summary>The server's <c>Retry-After</c> as a delay from now, when present and positive.</summary>
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        RetryConditionHeaderValue? header = response.Headers.RetryAfter;
+        TimeSpan? delay = header?.Delta ?? (header?.Date is DateTimeOffset date ? date - _options.TimeProvider.GetUtcNow() : null);
+        return delay > TimeSpan.Zero ? delay : null;
+    }
+
+    public SyncError Error(Uri url, int? statusCode, string message, string? reason = null)
+        => new(url, statusCode, message, reason, _options.TimeProvider.GetUtcNow());
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<HttpResponseMessage> SendAsync(Uri url, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
+        string? token = await _token.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task EnsureSuccessAsync(Uri url, HttpResponseMessage response, string verb, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        int code = (int)response.StatusCode;
+        if (code == 401)
+        {
+            _token.Invalidate(); // a rotated token file is read again before the next attempt
+        }
+        ApiStatus? status = null;
+        try
+        {
+            Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                using PooledBody bytes = await BodyReader.ReadAsync(body, MaxErrorBodyBytes, "error body", cancellationToken).ConfigureAwait(false);
+                status = KubernetesJson.TryParseStatus(bytes.Span);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            // The status code alone still tells the story.
+        }
+
+        string serverSays = status?.Message is { Length: > 0 } message ? $" The server said: {message}" : string.Empty;
+        string text = code switch
+        {
+            401 => $"unauthorized: the API server rejected the credentials (a missing, wrong or expired bearer token{(_token.LastReadError is string readError ? "; " + readError : string.Empty)}).{serverSays}",
+            403 => $"forbidden: the caller may not '{verb}' {Resource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
+            404 => await DescribeNotFoundAsync(cancellationToken).ConfigureAwait(false) + serverSays,
+            410 => $"gone: resourceVersion too old; the state is rebuilt from a fresh LIST.{serverSays}",
+            429 => $"too many requests: the API server is throttling this client.{serverSays}",
+            _ => $"the API server answered {code} ({response.ReasonPhrase}) to the {verb}.{serverSays}",
+        };
+        throw new KubernetesApiException(Error(url, code, text, status?.Reason)) { RetryAfter = RetryAfter(response) };
+    }
+}

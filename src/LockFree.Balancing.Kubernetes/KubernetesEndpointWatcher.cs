@@ -1,0 +1,523 @@
+using LockFree.Balancing.Kubernetes.Api;
+using LockFree.Balancing.Kubernetes.Slices;
+using LockFree.Balancing.Kubernetes.Watch;
+
+namespace LockFree.Balancing.Kubernetes;
+
+/// <summary>
+/// Keeps an endpoint set equal to a Kubernetes Service's ready endpoints: LISTs the Service's
+/// <c>discovery.k8s.io/v1</c> EndpointSlices, then WATCHes them, and publishes the merged set whenever it changes.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Protocol: paged LIST (<c>limit</c>/<c>continue</c>), then WATCH from the list's resourceVersion with
+/// <c>allowWatchBookmarks=true</c> and a bounded <c>timeoutSeconds</c>. A BOOKMARK moves the resourceVersion only.
+/// 410 Gone (HTTP or an in-stream ERROR Status, keyed on the code) relists and replaces the state. Other failures,
+/// dropped connections and streams silent for longer than <see cref="KubernetesWatcherOptions.IdleTimeout"/>
+/// reconnect from the last resourceVersion after a capped, jittered exponential backoff.
+/// </para>
+/// <para>
+/// Publishing: the callback (or the balancer's <see cref="LoadBalancer.Update"/>) receives the merged set only when
+/// it changed, always from the watch loop, never concurrently. During an API outage the last good set stays; a
+/// legitimate empty set (every slice deleted, no ready pod) is published. The first successful sync always
+/// publishes, empty or not.
+/// </para>
+/// <para>
+/// Threading: one background loop owns the slice state. <see cref="Endpoints"/> and <see cref="Status"/> are
+/// immutable snapshots published with a volatile write and safe to read from any thread. No exception escapes the
+/// background loop; failures are recorded in <see cref="Status"/>. <see cref="DisposeAsync"/> cancels and awaits it.
+/// </para>
+/// </remarks>
+public sealed class KubernetesEndpointWatcher : IAsyncDisposable
+{
+    /// <summary>The longest <c>Retry-After</c> honoured; a larger value is treated as this.</summary>
+    internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
+
+    private readonly KubernetesWatcherOptions _options;
+    private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
+    private readonly KubernetesApiClient _client;
+    private readonly MergeSettings _mergeSettings;
+    private readonly EndpointSliceSet _slices = new();      // owned by the holder of _stateGate
+    private readonly Utf8StringCache _strings = new();      // owned by the holder of _stateGate
+    private readonly SemaphoreSlim _stateGate = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _statusGate = new();
+
+    private IReadOnlyList<Endpoint> _endpoints = [];
+    private IReadOnlyDictionary<string, EndpointHints> _hints = MergedEndpoints.Empty.Hints;
+    private bool _hasPublished;
+    private string? _resourceVersion;
+    private long _lastListTimestamp;
+    private TimeSpan _nextResyncAfter;
+    private KubernetesWatchStatus _status = KubernetesWatchStatus.Initial;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _loop;
+    private int _disposed;
+
+    /// <summary>Creates a watcher that calls <paramref name="onChanged"/> with every new endpoint set.</summary>
+    /// <param name="service">The Service and the wanted port.</param>
+    /// <param name="onChanged">Receives each changed set, in ordinal key order; called from the watch loop, one call at a time. An exception it throws is recorded in <see cref="Status"/>.</param>
+    /// <param name="options">Connection and behaviour; <see langword="null"/> for the defaults (kubectl proxy on 127.0.0.1:8001).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="onChanged"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the certificate authority file cannot be read.</exception>
+    public KubernetesEndpointWatcher(ServiceReference service, Action<IReadOnlyList<Endpoint>> onChanged, KubernetesWatcherOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(onChanged);
+        Service = service;
+        _onChanged = onChanged;
+        _options = (options ?? new KubernetesWatcherOptions()).Validated();
+        _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
+        _client = new KubernetesApiClient(service, _options);
+    }
+
+    /// <summary>Creates a watcher that keeps <paramref name="balancer"/>'s endpoints equal to the Service's.</summary>
+    /// <param name="service">The Service and the wanted port.</param>
+    /// <param name="balancer">The balancer to update.</param>
+    /// <param name="options">Connection and behaviour; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="balancer"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the certificate authority file cannot be read.</exception>
+    public KubernetesEndpointWatcher(ServiceReference service, LoadBalancer balancer, KubernetesWatcherOptions? options = null)
+        : this(service, ToCallback(balancer), options)
+    {
+    }
+
+    /// <summary>The watched Service.</summary>
+    public ServiceReference Service { get; }
+
+    /// <summary>The last published endpoint set, in ordinal key order; empty before the first sync.</summary>
+    public IReadOnlyList<Endpoint> Endpoints => Volatile.Read(ref _endpoints);
+
+    /// <summary>The current health snapshot.</summary>
+    public KubernetesWatchStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>Topology hints of the published endpoints, by key (kept here until the core endpoint carries hints).</summary>
+    internal IReadOnlyDictionary<string, EndpointHints> Hints => Volatile.Read(ref _hints);
+
+    /// <summary>
+    /// Lists the Service's slices once and publishes the result (the original library's <c>SyncEndpoints</c>).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the sync.</param>
+    /// <returns>A task that completes when the set is published.</returns>
+    /// <exception cref="KubernetesApiException">The LIST failed; the error is also recorded in <see cref="Status"/>.</exception>
+    /// <exception cref="InvalidOperationException">Background sync is running; it already keeps the set current.</exception>
+    /// <exception cref="ObjectDisposedException">The watcher is disposed.</exception>
+    public async Task SyncOnceAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _loop) is not null)
+        {
+            throw new InvalidOperationException("Background sync is running and already keeps the endpoints current.");
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await _stateGate.WaitAsync(linked.Token).ConfigureAwait(false);
+        try
+        {
+            await ListAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException ex) when (ex.Error is not null)
+        {
+            RecordFailure(ex.Error);
+            throw;
+        }
+        finally
+        {
+            _stateGate.Release();
+        }
+    }
+
+    /// <summary>Starts the background list-and-watch loop (the original library's <c>StartBackgroundSync</c>). Calling it again does nothing.</summary>
+    /// <exception cref="ObjectDisposedException">The watcher is disposed.</exception>
+    public void StartBackgroundSync()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        lock (_statusGate)
+        {
+            _loop ??= Task.Run(() => RunGuardedAsync(_stopping.Token));
+        }
+    }
+
+    /// <summary>Waits until the published <see cref="KubernetesWatchStatus.Version"/> reaches <paramref name="version"/>.</summary>
+    /// <param name="version">The version to wait for (1 = the first publication).</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The status at that point.</returns>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    public Task<KubernetesWatchStatus> WaitForVersionAsync(long version, CancellationToken cancellationToken)
+        => WaitForStatusAsync(status => status.Version >= version, cancellationToken);
+
+    /// <summary>Waits until the status satisfies <paramref name="predicate"/>; checked now and after every change of endpoints or status.</summary>
+    /// <param name="predicate">The condition.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The first status that satisfied the condition.</returns>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    public async Task<KubernetesWatchStatus> WaitForStatusAsync(Func<KubernetesWatchStatus, bool> predicate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        while (true)
+        {
+            // Step 1 – take the signal before reading the status, so a change between the two is not missed.
+            Task changed = Volatile.Read(ref _changed).Task;
+            KubernetesWatchStatus status = Status;
+            if (predicate(status))
+            {
+                return status;
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops the background loop, waits for it to end, and releases the HTTP client.</summary>
+    /// <remarks>Do not await it from inside the change callback: the loop that runs the callback is what it waits for.</remarks>
+    /// <returns>A task that completes when everything is released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Task? loop;
+        lock (_statusGate)
+        {
+            loop = _loop;
+        }
+
+        if (loop is not null)
+        {
+            await loop.ConfigureAwait(false); // RunGuardedAsync never faults
+        }
+
+        await _stateGate.WaitAsync().ConfigureAwait(false); // a SyncOnceAsync in flight has seen the cancellation
+        _client.Dispose();
+        _stopping.Dispose();
+        Signal();
+    }
+
+    private static Action<IReadOnlyList<Endpoint>> ToCallback(LoadBalancer balancer)
+    {
+        ArgumentNullException.ThrowIfNull(balancer);
+        return endpoints => balancer.Update(endpoints);
+    }
+
+    private async Task RunGuardedAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await _stateGate.WaitAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            await RunAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Disposal.
+        }
+#pragma warning disable CA1031 // The loop is the last line of defence: nothing may escape it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            RecordFailure(_client.Error(_options.ApiServer, null, "the watch loop stopped unexpectedly: " + ex.Message));
+        }
+        finally
+        {
+            _stateGate.Release();
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        bool needList = _resourceVersion is null;
+        int goneInARow = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                // A periodic full LIST guards against drift; it happens between watches, never inside one.
+                needList |= _options.TimeProvider.GetElapsedTime(_lastListTimestamp) >= _nextResyncAfter;
+                if (needList)
+                {
+                    await ListAsync(stopping).ConfigureAwait(false);
+                    needList = false;
+                }
+
+                WatchOutcome outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
+                if (outcome.Gone is SyncError gone)
+                {
+                    // 410: the resourceVersion is too old. Relist at once, but back off if it keeps happening.
+                    needList = true;
+                    RecordError(gone);
+                    if (++goneInARow > 1)
+                    {
+                        await DelayAsync(goneInARow - 1, stopping).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                goneInARow = 0;
+                bool healthy = outcome.Events > 0 || outcome.Elapsed >= _options.WatchTimeout / 2;
+                if (healthy)
+                {
+                    UpdateStatus(s => s.With(consecutiveFailures: 0));
+                }
+                else
+                {
+                    // The server ended an empty watch early; without a delay a misbehaving server would spin us.
+                    int failures = IncrementFailures();
+                    await DelayAsync(failures, stopping).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (KubernetesApiException ex)
+            {
+                SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
+                needList |= ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
+                int failures = RecordFailure(error);
+                await DelayAsync(failures, stopping, ex.RetryAfter).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Anything unforeseen is recorded and retried from a fresh LIST; the loop never dies.
+            catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                needList = true;
+                int failures = RecordFailure(_client.Error(_options.ApiServer, null, $"unexpected {ex.GetType().Name}: {ex.Message}"));
+                await DelayAsync(failures, stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ListAsync(CancellationToken cancellationToken)
+    {
+        var items = new List<EndpointSlice>();
+        string? continueToken = null;
+        string? resourceVersion = null;
+        do
+        {
+            EndpointSliceList page = await _client.ListPageAsync(continueToken, _strings, _slices, cancellationToken).ConfigureAwait(false);
+            items.AddRange(page.Items);
+            resourceVersion ??= page.ResourceVersion; // every page of one list shares the first page's snapshot
+            continueToken = page.Continue;
+        }
+        while (continueToken is not null);
+
+        if (string.IsNullOrEmpty(resourceVersion))
+        {
+            throw new KubernetesApiException(_client.Error(_client.ListUrl(null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
+        }
+
+        // Step 1 – replace the whole state: slices absent from the list are gone.
+        _slices.ReplaceAll(items);
+        _resourceVersion = resourceVersion;
+        _lastListTimestamp = _options.TimeProvider.GetTimestamp();
+        _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
+
+        // Step 2 – publish (always on the first sync, so that an empty Service is published too).
+        MergeAndPublish(force: !_hasPublished);
+        DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+        UpdateStatus(s => s.With(lastSyncTime: now, isStale: false, resourceVersion: resourceVersion, consecutiveFailures: 0, listCount: s.ListCount + 1));
+    }
+
+    private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken stopping)
+    {
+        Uri url = _client.WatchUrl(resourceVersion);
+        long started = _options.TimeProvider.GetTimestamp();
+        int events = 0;
+        bool connected = false;
+        TimeSpan idleTimeout = _options.IdleTimeout;
+        using var idle = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, idle.Token);
+        try
+        {
+            using HttpResponseMessage response = await _client.OpenWatchAsync(resourceVersion, linked.Token).ConfigureAwait(false);
+            connected = true;
+            idle.CancelAfter(idleTimeout);
+            DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
+            UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: false));
+
+            Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                using var lines = new WatchLineReader(body, _options.MaxEventBytes, () => idle.CancelAfter(idleTimeout));
+                while (true)
+                {
+                    ReadOnlyMemory<byte> line = await lines.ReadLineAsync(linked.Token).ConfigureAwait(false);
+                    if (line.IsEmpty)
+                    {
+                        return new WatchOutcome(events, _options.TimeProvider.GetElapsedTime(started), Gone: null);
+                    }
+
+                    WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
+                    if (change.Type == WatchEventType.Error)
+                    {
+                        ApiStatus status = change.Status!;
+                        SyncError error = _client.Error(url, status.Code, "the watch stream reported an error: " + (status.Message ?? "(no message)"), status.Reason);
+                        if (status.IsGone)
+                        {
+                            return new WatchOutcome(events, _options.TimeProvider.GetElapsedTime(started), error);
+                        }
+
+                        throw new KubernetesApiException(error);
+                    }
+
+                    events++;
+                    Apply(change);
+                }
+            }
+        }
+        catch (OperationCanceledException ex) when (idle.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            string message = connected
+                ? $"the watch stream was silent for {idleTimeout.TotalSeconds:0.###} s and is treated as dead; reconnecting"
+                : $"the WATCH did not answer within {_options.RequestTimeout.TotalSeconds:0.###} s";
+            throw new KubernetesApiException(_client.Error(url, null, message), ex);
+        }
+        catch (IOException ex)
+        {
+            string message = ex switch
+            {
+                WatchEventTooLargeException => ex.Message + " Relisting.",
+                InvalidWatchDataException => "the watch stream sent data that is not a valid event (" + ex.Message + "); relisting",
+                _ => "the watch connection broke: " + ex.Message,
+            };
+            throw new KubernetesApiException(_client.Error(url, null, message), ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new KubernetesApiException(_client.Error(url, null, "the watch connection broke: " + ex.Message), ex);
+        }
+    }
+
+    private void Apply(WatchEvent change)
+    {
+        bool changed = change.Type != WatchEventType.Bookmark;
+        switch (change.Type)
+        {
+            case WatchEventType.Added or WatchEventType.Modified:
+                if (_slices.TryGet(change.Slice!.Name, out EndpointSlice? held) && ReferenceEquals(held, change.Slice))
+                {
+                    // PERF: the parser found nothing the balancer uses changed (it returned the held slice): no merge.
+                    changed = false;
+                    break;
+                }
+
+                _slices.Upsert(change.Slice);
+                break;
+            case WatchEventType.Deleted:
+                _slices.Remove(change.Slice!.Name);
+                break;
+            case WatchEventType.Bookmark:
+                break; // the resourceVersion only
+            default:
+                return; // an event type this library does not know: ignored, resourceVersion untouched
+        }
+
+        string? resourceVersion = change.ResourceVersion;
+        if (!string.IsNullOrEmpty(resourceVersion))
+        {
+            _resourceVersion = resourceVersion;
+        }
+
+        if (changed)
+        {
+            MergeAndPublish(force: false);
+        }
+
+        DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+        UpdateStatus(s => s.With(lastSyncTime: now, isStale: false, resourceVersion: _resourceVersion));
+    }
+
+    private void MergeAndPublish(bool force)
+    {
+        MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
+        Volatile.Write(ref _hints, merged.Hints);
+        if (!force && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
+        {
+            return;
+        }
+
+        _hasPublished = true;
+        Volatile.Write(ref _endpoints, merged.Endpoints);
+        try
+        {
+            _onChanged(merged.Endpoints);
+        }
+#pragma warning disable CA1031 // A faulty subscriber must not stop the watch.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            RecordError(_client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message));
+        }
+
+        UpdateStatus(s => s.With(version: s.Version + 1));
+    }
+
+    private async Task DelayAsync(int failures, CancellationToken cancellationToken, TimeSpan? retryAfter = null)
+    {
+        TimeSpan delay = Backoff.Delay(failures, _options.InitialBackoff, _options.MaxBackoff, _options.Random!.NextDouble());
+        if (retryAfter is TimeSpan asked)
+        {
+            // The server's Retry-After wins over a shorter backoff, within reason.
+            delay = TimeSpan.FromTicks(Math.Max(delay.Ticks, Math.Min(asked.Ticks, MaxRetryAfter.Ticks)));
+        }
+
+        await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+    }
+
+    private int RecordFailure(SyncError error)
+    {
+        int failures = 0;
+        UpdateStatus(s =>
+        {
+            failures = s.ConsecutiveFailures + 1;
+            return s.With(lastError: error, isStale: true, consecutiveFailures: failures);
+        });
+        return failures;
+    }
+
+    private int IncrementFailures()
+    {
+        int failures = 0;
+        UpdateStatus(s =>
+        {
+            failures = s.ConsecutiveFailures + 1;
+            return s.With(consecutiveFailures: failures);
+        });
+        return failures;
+    }
+
+    private void RecordError(SyncError error) => UpdateStatus(s => s.With(lastError: error));
+
+    private void UpdateStatus(Func<KubernetesWatchStatus, KubernetesWatchStatus> change)
+    {
+        lock (_statusGate)
+        {
+            Volatile.Write(ref _status, change(_status));
+        }
+
+        Signal();
+    }
+
+    private void Signal()
+    {
+        TaskCompletionSource previous = Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        previous.TrySetResult();
+    }
+
+    /// <summary>How one watch connection ended.</summary>
+    /// <param name="Events">Events received (bookmarks included).</param>
+    /// <param name="Elapsed">How long it stayed open.</param>
+    /// <param name="Gone">The 410 error when the stream ended with one.</param>
+    private readonly record struct WatchOutcome(int Events, TimeSpan Elapsed, SyncError? Gone);
+}

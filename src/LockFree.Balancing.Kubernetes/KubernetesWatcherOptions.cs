@@ -1,0 +1,187 @@
+namespace LockFree.Balancing.Kubernetes;
+
+/// <summary>How a <see cref="KubernetesEndpointWatcher"/> reaches the API server and reacts to it.</summary>
+/// <remarks>The watcher copies and validates the options when it is created; later changes have no effect.</remarks>
+public sealed class KubernetesWatcherOptions
+{
+    /// <summary>The address <c>kubectl proxy</c> serves on, the original endpoints library's default.</summary>
+    public static readonly Uri KubectlProxyAddress = new("http://127.0.0.1:8001/");
+
+    /// <summary>The API server's base address (a path prefix is kept). Default: <see cref="KubectlProxyAddress"/>.</summary>
+    public Uri ApiServer { get; set; } = KubectlProxyAddress;
+
+    /// <summary>A bearer token sent as <c>Authorization: Bearer</c>; <see langword="null"/> for none (kubectl proxy). Never logged or recorded.</summary>
+    public string? BearerToken { get; set; }
+
+    /// <summary>
+    /// A file holding the bearer token (the in-cluster one is <c>/var/run/secrets/kubernetes.io/serviceaccount/token</c>):
+    /// re-read at most every minute and again after any 401, so rotated tokens are picked up. Exclusive with <see cref="BearerToken"/>.
+    /// </summary>
+    public string? BearerTokenFile { get; set; }
+
+    /// <summary>
+    /// A PEM file with the CA that signed the API server's certificate (in a pod: <c>ca.crt</c> of the service account).
+    /// When set, exactly this CA is trusted; otherwise the machine's trust store is. TLS verification is never turned off.
+    /// Ignored when <see cref="HttpHandler"/> is set.
+    /// </summary>
+    public string? CertificateAuthorityFile { get; set; }
+
+    /// <summary>An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA). The caller keeps ownership.</summary>
+    public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>Which address family feeds the balancer. Default: <see cref="AddressFamilyPreference.PreferIPv4"/>.</summary>
+    public AddressFamilyPreference AddressFamily { get; set; } = AddressFamilyPreference.PreferIPv4;
+
+    /// <summary>When no endpoint is ready, use the serving-and-terminating ones, as kube-proxy does during rollouts. Default: off.</summary>
+    public bool UseTerminatingEndpointsWhenNoneReady { get; set; }
+
+    /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
+    public int ListPageSize { get; set; } = 500;
+
+    /// <summary>The <c>timeoutSeconds</c> asked of each WATCH; the server ends the watch then and the watcher resumes. Default: 290 s.</summary>
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(290);
+
+    /// <summary>
+    /// How long a watch stream may stay silent before it is treated as dead and reconnected.
+    /// Must exceed <see cref="WatchTimeout"/> unless bookmarks are known to arrive more often. Default: 320 s.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(320);
+
+    /// <summary>How often a full LIST replaces the state even when the watch is healthy (±10 % jitter), at the end of the current watch. Default: 30 min.</summary>
+    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>The time allowed for a LIST page, and for a WATCH to answer with its headers. Default: 30 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first reconnect delay after a failure; it doubles with every further failure. Default: 0.5 s.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The largest reconnect delay. Default: 30 s.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest accepted watch event; a larger one abandons the stream and relists. Default: 16 MiB.</summary>
+    public int MaxEventBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The largest accepted LIST page body. Default: 64 MiB.</summary>
+    public int MaxListPageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The clock for timeouts and backoff. Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>The random source for backoff jitter; seed it for reproducible tests. Default: a new <see cref="System.Random"/>. Used by one loop only.</summary>
+    public Random? Random { get; set; }
+
+    /// <summary>The directory Kubernetes mounts a pod's service account into.</summary>
+    public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /// <summary>
+    /// Options for running inside a pod: the API server from <c>KUBERNETES_SERVICE_HOST</c> and
+    /// <c>KUBERNETES_SERVICE_PORT</c> over HTTPS, the CA from <c>ca.crt</c> and the token from <c>token</c>
+    /// (re-read every minute and after a 401) in the service-account directory.
+    /// </summary>
+    /// <param name="serviceAccountDirectory">Where the service account is mounted.</param>
+    /// <returns>New options; the caller may change the rest.</returns>
+    /// <exception cref="InvalidOperationException">The process is not in a pod: the variables are missing or invalid.</exception>
+    public static KubernetesWatcherOptions InCluster(string serviceAccountDirectory = ServiceAccountDirectory)
+        => InCluster(Environment.GetEnvironmentVariable, serviceAccountDirectory);
+
+    /// <summary>The namespace of the pod's service account (the <c>namespace</c> file), for <see cref="ServiceReference.Parse(string, string)"/>'s default.</summary>
+    /// <param name="serviceAccountDirectory">Where the service account is mounted.</param>
+    /// <returns>The namespace, or <see langword="null"/> when the file is missing or empty.</returns>
+    public static string? ReadServiceAccountNamespace(string serviceAccountDirectory = ServiceAccountDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(serviceAccountDirectory);
+        try
+        {
+            string text = File.ReadAllText(Path.Combine(serviceAccountDirectory, "namespace")).Trim();
+            return text.Length == 0 ? null : text;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static KubernetesWatcherOptions InCluster(Func<string, string?> environment, string serviceAccountDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(serviceAccountDirectory);
+        string? host = environment("KUBERNETES_SERVICE_HOST");
+        string? port = environment("KUBERNETES_SERVICE_PORT");
+        if (string.IsNullOrWhiteSpace(host) || string.IsNullOrWhiteSpace(port))
+        {
+            throw new InvalidOperationException("Not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set.");
+        }
+
+        string authority = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+        if (!Uri.TryCreate($"https://{authority}/", UriKind.Absolute, out Uri? server))
+        {
+            throw new InvalidOperationException($"KUBERNETES_SERVICE_HOST '{host}' and KUBERNETES_SERVICE_PORT '{port}' do not form a valid address.");
+        }
+
+        return new KubernetesWatcherOptions
+        {
+            ApiServer = server,
+            BearerTokenFile = Path.Combine(serviceAccountDirectory, "token"),
+            CertificateAuthorityFile = Path.Combine(serviceAccountDirectory, "ca.crt"),
+        };
+    }
+
+    internal KubernetesWatcherOptions Validated()
+    {
+        ArgumentNullException.ThrowIfNull(ApiServer);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+        if (!ApiServer.IsAbsoluteUri || (ApiServer.Scheme != Uri.UriSchemeHttp && ApiServer.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"The API server address '{ApiServer}' must be an absolute http or https URL.", nameof(ApiServer));
+        }
+
+        Positive(WatchTimeout, nameof(WatchTimeout));
+        Positive(IdleTimeout, nameof(IdleTimeout));
+        Positive(RequestTimeout, nameof(RequestTimeout));
+        Positive(ResyncInterval, nameof(ResyncInterval));
+        Positive(InitialBackoff, nameof(InitialBackoff));
+        Positive(MaxBackoff, nameof(MaxBackoff));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
+        if (!string.IsNullOrEmpty(BearerToken) && !string.IsNullOrEmpty(BearerTokenFile))
+        {
+            throw new ArgumentException("Set BearerToken or BearerTokenFile, not both.", nameof(BearerTokenFile));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxEventBytes, 1024, nameof(MaxEventBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxListPageBytes, 1024, nameof(MaxListPageBytes));
+        if (MaxBackoff < InitialBackoff)
+        {
+            throw new ArgumentException("MaxBackoff must not be smaller than InitialBackoff.", nameof(MaxBackoff));
+        }
+
+        return new KubernetesWatcherOptions
+        {
+            ApiServer = ApiServer,
+            BearerToken = BearerToken,
+            BearerTokenFile = string.IsNullOrEmpty(BearerTokenFile) ? null : BearerTokenFile,
+            HttpHandler = HttpHandler,
+            CertificateAuthorityFile = string.IsNullOrEmpty(CertificateAuthorityFile) ? null : CertificateAuthorityFile,
+            AddressFamily = AddressFamily,
+            UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,
+            ListPageSize = ListPageSize,
+            WatchTimeout = WatchTimeout,
+            IdleTimeout = IdleTimeout,
+            RequestTimeout = RequestTimeout,
+            ResyncInterval = ResyncInterval,
+            InitialBackoff = InitialBackoff,
+            MaxBackoff = MaxBackoff,
+            MaxEventBytes = MaxEventBytes,
+            MaxListPageBytes = MaxListPageBytes,
+            TimeProvider = TimeProvider,
+            Random = Random ?? new Random(),
+        };
+    }
+
+    private static void Positive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+        }
+    }
+}

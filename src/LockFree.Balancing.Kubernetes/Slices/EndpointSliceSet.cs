@@ -1,0 +1,281 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace LockFree.Balancing.Kubernetes.Slices;
+
+/// <summary>
+/// The EndpointSlices of one Service, keyed by slice name, and the merge that turns them into one
+/// deduplicated endpoint set.
+/// </summary>
+/// <remarks>
+/// Not thread-safe: one watch loop owns an instance. A DELETED slice removes only its own endpoints;
+/// an endpoint present in two slices (it happens while the controller moves it) counts once.
+/// </remarks>
+internal sealed class EndpointSliceSet
+{
+    private readonly Dictionary<string, EndpointSlice> _slices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EndpointSlice>.AlternateLookup<ReadOnlySpan<char>> _byName;
+
+    // PERF: endpoints built by the previous merge, by (address, port). An unchanged endpoint is reused,
+    // so a MODIFIED event that changes one pod does not rebuild (and re-canonicalize) the others.
+    private Dictionary<(string Address, int Port), Endpoint> _built = new();
+
+    public EndpointSliceSet()
+    {
+        _byName = _slices.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public int Count => _slices.Count;
+
+    public IEnumerable<EndpointSlice> Slices => _slices.Values;
+
+    /// <summary>Finds a slice by name without allocating the name.</summary>
+    public bool TryGet(ReadOnlySpan<char> name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EndpointSlice? slice)
+        => _byName.TryGetValue(name, out slice);
+
+    /// <summary>Adds or replaces one slice (ADDED, MODIFIED).</summary>
+    public void Upsert(EndpointSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        _slices[slice.Name] = slice;
+    }
+
+    /// <summary>Removes one slice (DELETED); true when it was present.</summary>
+    public bool Remove(string name) => _slices.Remove(name);
+
+    /// <summary>Replaces every slice (a fresh LIST).</summary>
+    public void ReplaceAll(IEnumerable<EndpointSlice> slices)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        _slices.Clear();
+        foreach (EndpointSlice slice in slices)
+        {
+            _slices[slice.Name] = slice;
+        }
+    }
+
+    /// <summary>Merges every slice into the endpoint set for <paramref name="service"/>'s port.</summary>
+    public MergedEndpoints Merge(ServiceReference service, MergeSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        if (_slices.Count == 0)
+        {
+            _built.Clear();
+            return MergedEndpoints.Empty;
+        }
+
+        // Step 1 – a stable order, so that "first slice wins" on duplicates does not depend on arrival order.
+        EndpointSlice[] ordered = [.. _slices.Values];
+        Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+
+        // Step 2 – one family, chosen from the slices present.
+        SliceAddressType family = ChooseFamily(ordered, settings.Family);
+        if (family == SliceAddressType.Unknown)
+        {
+            _built.Clear();
+            return MergedEndpoints.Empty;
+        }
+
+        // Step 3 – candidates: endpoints of that family whose slice resolves the wanted port.
+        var ready = new List<(Endpoint Endpoint, SliceEndpoint Source)>();
+        var servingTerminating = new List<(Endpoint Endpoint, SliceEndpoint Source)>();
+        var built = new Dictionary<(string Address, int Port), Endpoint>(_built.Count);
+        foreach (EndpointSlice slice in ordered)
+        {
+            if (slice.AddressType != family || ResolvePort(slice, service) is not int port)
+            {
+                continue;
+            }
+
+            foreach (SliceEndpoint source in slice.Endpoints)
+            {
+                bool isReady = source.IsReady;
+                bool isFallback = !isReady && settings.UseTerminatingWhenNoneReady && source.IsServing && source.IsTerminating;
+                if ((!isReady && !isFallback) || source.Address is null)
+                {
+                    continue;
+                }
+
+                if (!TryBuild(source, port, family, built, out Endpoint? endpoint))
+                {
+                    continue;
+                }
+
+                (isReady ? ready : servingTerminating).Add((endpoint, source));
+            }
+        }
+
+        _built = built;
+
+        // Step 4 – ready endpoints, or (opt-in) the serving-and-terminating ones when none is ready.
+        bool fallback = ready.Count == 0 && servingTerminating.Count > 0;
+        List<(Endpoint Endpoint, SliceEndpoint Source)> chosen = fallback ? servingTerminating : ready;
+
+        // Step 5 – dedupe by key, first slice (in name order) wins; then key order.
+        var byKey = new Dictionary<string, (Endpoint Endpoint, SliceEndpoint Source)>(chosen.Count, StringComparer.Ordinal);
+        foreach ((Endpoint Endpoint, SliceEndpoint Source) entry in chosen)
+        {
+            byKey.TryAdd(entry.Endpoint.Key, entry);
+        }
+
+        var endpoints = new Endpoint[byKey.Count];
+        var hints = new Dictionary<string, EndpointHints>(StringComparer.Ordinal);
+        int index = 0;
+        foreach ((Endpoint endpoint, SliceEndpoint source) in byKey.Values)
+        {
+            endpoints[index++] = endpoint;
+            if (source.ForZones.Count > 0 || source.ForNodes.Count > 0)
+            {
+                hints[endpoint.Key] = new EndpointHints(source.ForZones, source.ForNodes);
+            }
+        }
+
+        Array.Sort(endpoints, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new MergedEndpoints(endpoints, hints, family, fallback);
+    }
+
+    /// <summary>
+    /// The port an endpoint of <paramref name="slice"/> serves <paramref name="service"/>'s wanted port on,
+    /// or <see langword="null"/> when the slice does not have it. Resolved per slice: one port name can map to
+    /// different numbers in different slices.
+    /// </summary>
+    internal static int? ResolvePort(EndpointSlice slice, ServiceReference service)
+    {
+        IReadOnlyList<SlicePort> ports = slice.Ports;
+        if (service.PortName is string wantedName)
+        {
+            foreach (SlicePort port in ports)
+            {
+                if (string.Equals(port.Name, wantedName, StringComparison.Ordinal) && port.Number is int number)
+                {
+                    return number;
+                }
+            }
+
+            return null;
+        }
+
+        if (service.Port is int wanted)
+        {
+            foreach (SlicePort port in ports)
+            {
+                // A nil port number means "all ports" in the API.
+                if (port.Number is null || port.Number == wanted)
+                {
+                    return wanted;
+                }
+            }
+
+            return null;
+        }
+
+        // No port asked for: only an unambiguous slice (one distinct number) has an answer.
+        int? only = null;
+        foreach (SlicePort port in ports)
+        {
+            if (port.Number is not int number)
+            {
+                continue;
+            }
+
+            if (only is int previous && previous != number)
+            {
+                return null;
+            }
+
+            only = number;
+        }
+
+        return only;
+    }
+
+    internal static SliceAddressType ChooseFamily(IReadOnlyList<EndpointSlice> slices, AddressFamilyPreference preference)
+    {
+        bool hasV4 = false, hasV6 = false, hasFqdn = false;
+        foreach (EndpointSlice slice in slices)
+        {
+            hasV4 |= slice.AddressType == SliceAddressType.IPv4;
+            hasV6 |= slice.AddressType == SliceAddressType.IPv6;
+            hasFqdn |= slice.AddressType == SliceAddressType.Fqdn;
+        }
+
+        SliceAddressType fqdnOrNone = hasFqdn ? SliceAddressType.Fqdn : SliceAddressType.Unknown;
+        return preference switch
+        {
+            AddressFamilyPreference.PreferIPv4 => hasV4 ? SliceAddressType.IPv4 : hasV6 ? SliceAddressType.IPv6 : fqdnOrNone,
+            AddressFamilyPreference.PreferIPv6 => hasV6 ? SliceAddressType.IPv6 : hasV4 ? SliceAddressType.IPv4 : fqdnOrNone,
+            AddressFamilyPreference.IPv4Only => hasV4 ? SliceAddressType.IPv4 : SliceAddressType.Unknown,
+            AddressFamilyPreference.IPv6Only => hasV6 ? SliceAddressType.IPv6 : SliceAddressType.Unknown,
+            AddressFamilyPreference.Fqdn => fqdnOrNone,
+            _ => SliceAddressType.Unknown,
+        };
+    }
+
+    /// <summary>True when both lists hold the same endpoints with the same attributes, in the same order.</summary>
+    internal static bool SameEndpoints(IReadOnlyList<Endpoint> a, IReadOnlyList<Endpoint> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Count; i++)
+        {
+            Endpoint x = a[i];
+            Endpoint y = b[i];
+            if (!ReferenceEquals(x, y)
+                && !(string.Equals(x.Key, y.Key, StringComparison.Ordinal)
+                     && x.Weight == y.Weight
+                     && string.Equals(x.Zone, y.Zone, StringComparison.Ordinal)
+                     && string.Equals(x.NodeName, y.NodeName, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool TryBuild(
+        SliceEndpoint source,
+        int port,
+        SliceAddressType family,
+        Dictionary<(string Address, int Port), Endpoint> built,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Endpoint? endpoint)
+    {
+        string address = source.Address!;
+        if ((built.TryGetValue((address, port), out endpoint) || _built.TryGetValue((address, port), out endpoint))
+            && string.Equals(endpoint.Zone, string.IsNullOrEmpty(source.Zone) ? null : source.Zone, StringComparison.Ordinal)
+            && string.Equals(endpoint.NodeName, string.IsNullOrEmpty(source.NodeName) ? null : source.NodeName, StringComparison.Ordinal))
+        {
+            built.TryAdd((address, port), endpoint);
+            return true;
+        }
+
+        endpoint = null;
+        if (!AddressMatchesFamily(address, family))
+        {
+            return false; // an address the API should not have sent; skip it rather than fail the Service
+        }
+
+        try
+        {
+            endpoint = new Endpoint(address, port, weight: 1, source.Zone, source.NodeName);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+
+        built.TryAdd((address, port), endpoint);
+        return true;
+    }
+
+    private static bool AddressMatchesFamily(string address, SliceAddressType family) => family switch
+    {
+        SliceAddressType.IPv4 => IPAddress.TryParse(address, out IPAddress? v4) && v4.AddressFamily == AddressFamily.InterNetwork,
+        SliceAddressType.IPv6 => IPAddress.TryParse(address, out IPAddress? v6) && v6.AddressFamily == AddressFamily.InterNetworkV6,
+        SliceAddressType.Fqdn => !IPAddress.TryParse(address, out _),
+        _ => false,
+    };
+}

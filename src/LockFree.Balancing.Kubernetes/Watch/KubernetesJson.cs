@@ -1,0 +1,702 @@
+using System.Text.Json;
+using LockFree.Balancing.Kubernetes.Slices;
+
+namespace LockFree.Balancing.Kubernetes.Watch;
+
+/// <summary>
+/// Reads watch events, LIST pages and Status objects with <see cref="Utf8JsonReader"/>: one forward pass,
+/// no DOM, unknown fields skipped (including large <c>managedFields</c>), property order not assumed.
+/// </summary>
+internal static class KubernetesJson
+{
+    // PERF: scratch lists reused across events; a result is copied out only when it differs from what is held.
+    [ThreadStatic]
+    private static List<SliceEndpoint>? t_endpoints;
+
+    [ThreadStatic]
+    private static List<SlicePort>? t_ports;
+
+    [ThreadStatic]
+    private static List<string>? t_names;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
+
+    /// <summary>Parses one complete watch line <c>{"type":...,"object":{...}}</c>.</summary>
+    /// <remarks>
+    /// PERF: with <paramref name="known"/>, a slice whose name is already held is compared field by field while it is
+    /// read; endpoints, ports and hint lists that did not change are reused, and a slice that did not change at all
+    /// comes back as the very instance held, so an event that changes nothing allocates only its resourceVersion.
+    /// </remarks>
+    /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
+    public static WatchEvent ParseWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known = null)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+            ReadStartObject(ref reader, "watch event");
+            WatchEventType? type = null;
+            ObjectParts parts = default;
+            bool hasObject = false;
+            while (ReadProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    type = ReadEventType(ref reader);
+                }
+                else if (reader.ValueTextEquals("object"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        parts = ReadObject(ref reader, cache, known);
+                        hasObject = true;
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            EnsureEnd(ref reader);
+            if (type is not WatchEventType eventType)
+            {
+                throw new InvalidWatchDataException("A watch event has no 'type'.");
+            }
+
+            switch (eventType)
+            {
+                case WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted:
+                    if (!hasObject || parts.Name is null)
+                    {
+                        throw new InvalidWatchDataException($"A watch event of type {eventType} has no object with metadata.name.");
+                    }
+
+                    return new WatchEvent(eventType, parts.ResourceVersion, parts.ToSlice(), null, false);
+                case WatchEventType.Error:
+                    return new WatchEvent(eventType, parts.ResourceVersion, null, parts.ToStatus(), false);
+                default:
+                    return new WatchEvent(eventType, parts.ResourceVersion, null, null, parts.InitialEventsEnd);
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidWatchDataException($"A watch event is not valid JSON of the expected shape: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Parses one complete LIST page (an <c>EndpointSliceList</c>).</summary>
+    /// <exception cref="InvalidWatchDataException">The body is not a valid list.</exception>
+    public static EndpointSliceList ParseList(ReadOnlySpan<byte> body, Utf8StringCache cache, EndpointSliceSet? known = null)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+            ReadStartObject(ref reader, "list");
+            string? resourceVersion = null;
+            string? continueToken = null;
+            var items = new List<EndpointSlice>();
+            while (ReadProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("metadata"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (ReadProperty(ref reader))
+                    {
+                        if (reader.ValueTextEquals("resourceVersion"u8))
+                        {
+                            reader.Read();
+                            resourceVersion = ReadOptionalString(ref reader);
+                        }
+                        else if (reader.ValueTextEquals("continue"u8))
+                        {
+                            reader.Read();
+                            continueToken = ReadOptionalString(ref reader);
+                        }
+                        else
+                        {
+                            reader.Read();
+                            reader.Skip();
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("items"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        continue;
+                    }
+
+                    Expect(ref reader, JsonTokenType.StartArray, "items");
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        Expect(ref reader, JsonTokenType.StartObject, "an item");
+                        ObjectParts parts = ReadObject(ref reader, cache, known);
+                        if (parts.Name is null)
+                        {
+                            throw new InvalidWatchDataException("A list item has no metadata.name.");
+                        }
+
+                        items.Add(parts.ToSlice());
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            EnsureEnd(ref reader);
+            return new EndpointSliceList(resourceVersion, string.IsNullOrEmpty(continueToken) ? null : continueToken, items);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidWatchDataException($"A list response is not valid JSON of the expected shape: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Reads a Status from an error response body; <see langword="null"/> when the body is not one.</summary>
+    public static ApiStatus? TryParseStatus(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            ObjectParts parts = ReadObject(ref reader, new Utf8StringCache(), known: null);
+            return parts.IsStatus || parts.Code is not null || parts.Message is not null ? parts.ToStatus() : null;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or InvalidWatchDataException)
+        {
+            return null;
+        }
+    }
+
+    private static WatchEventType ReadEventType(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.String, "type");
+        if (reader.ValueTextEquals("ADDED"u8))
+        {
+            return WatchEventType.Added;
+        }
+
+        if (reader.ValueTextEquals("MODIFIED"u8))
+        {
+            return WatchEventType.Modified;
+        }
+
+        if (reader.ValueTextEquals("DELETED"u8))
+        {
+            return WatchEventType.Deleted;
+        }
+
+        if (reader.ValueTextEquals("BOOKMARK"u8))
+        {
+            return WatchEventType.Bookmark;
+        }
+
+        return reader.ValueTextEquals("ERROR"u8) ? WatchEventType.Error : WatchEventType.Unknown;
+    }
+
+    /// <summary>Reads an EndpointSlice, a Status or a bookmark object (whichever fields are present); the reader is on its StartObject.</summary>
+    private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known)
+    {
+        ObjectParts parts = default;
+        while (ReadProperty(ref reader))
+        {
+            if (reader.ValueTextEquals("metadata"u8))
+            {
+                reader.Read();
+                ReadMetadata(ref reader, cache, known, ref parts);
+            }
+            else if (reader.ValueTextEquals("addressType"u8))
+            {
+                reader.Read();
+                parts.AddressType = ReadAddressType(ref reader);
+            }
+            else if (reader.ValueTextEquals("endpoints"u8))
+            {
+                reader.Read();
+                parts.Endpoints = ReadEndpoints(ref reader, cache, parts.Previous?.Endpoints);
+            }
+            else if (reader.ValueTextEquals("ports"u8))
+            {
+                reader.Read();
+                parts.Ports = ReadPorts(ref reader, cache, parts.Previous?.Ports);
+            }
+            else if (reader.ValueTextEquals("kind"u8))
+            {
+                reader.Read();
+                parts.IsStatus = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("Status"u8);
+            }
+            else if (reader.ValueTextEquals("code"u8))
+            {
+                reader.Read();
+                parts.Code = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int code) ? code : null;
+            }
+            else if (reader.ValueTextEquals("reason"u8))
+            {
+                reader.Read();
+                parts.Reason = ReadOptionalString(ref reader);
+            }
+            else if (reader.ValueTextEquals("message"u8))
+            {
+                reader.Read();
+                parts.Message = ReadOptionalString(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip(); // managedFields, ownerReferences, labels, spec of other kinds, ...
+            }
+        }
+
+        return parts;
+    }
+
+    private static void ReadMetadata(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known, ref ObjectParts parts)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (ReadProperty(ref reader))
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                parts.Name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                parts.Previous = parts.Name is not null && known is not null && known.TryGet(parts.Name, out EndpointSlice? previous) ? previous : null;
+            }
+            else if (reader.ValueTextEquals("resourceVersion"u8))
+            {
+                reader.Read();
+                parts.ResourceVersion = ReadOptionalString(ref reader);
+            }
+            else if (reader.ValueTextEquals("annotations"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (ReadProperty(ref reader))
+                {
+                    bool isMarker = reader.ValueTextEquals("k8s.io/initial-events-end"u8);
+                    reader.Read();
+                    if (isMarker && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("true"u8))
+                    {
+                        parts.InitialEventsEnd = true;
+                    }
+
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip(); // managedFields can be kilobytes: Skip walks it without materializing anything
+            }
+        }
+    }
+
+    private static SliceAddressType ReadAddressType(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            reader.Skip();
+            return SliceAddressType.Unknown;
+        }
+
+        if (reader.ValueTextEquals("IPv4"u8))
+        {
+            return SliceAddressType.IPv4;
+        }
+
+        if (reader.ValueTextEquals("IPv6"u8))
+        {
+            return SliceAddressType.IPv6;
+        }
+
+        return reader.ValueTextEquals("FQDN"u8) ? SliceAddressType.Fqdn : SliceAddressType.Unknown;
+    }
+
+    private static IReadOnlyList<SliceEndpoint>? ReadEndpoints(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<SliceEndpoint>? previous)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        Expect(ref reader, JsonTokenType.StartArray, "endpoints");
+        List<SliceEndpoint> endpoints = t_endpoints ??= [];
+        endpoints.Clear();
+        bool allReused = previous is not null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            Expect(ref reader, JsonTokenType.StartObject, "an endpoint");
+            string? address = null;
+            bool? ready = null, serving = null, terminating = null;
+            string? nodeName = null, zone = null;
+            SliceEndpoint? before = previous is not null && endpoints.Count < previous.Count ? previous[endpoints.Count] : null;
+            IReadOnlyList<string> forZones = [], forNodes = [];
+            while (ReadProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("addresses"u8))
+                {
+                    reader.Read();
+                    address = ReadFirstString(ref reader, cache);
+                }
+                else if (reader.ValueTextEquals("conditions"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (ReadProperty(ref reader))
+                    {
+                        if (reader.ValueTextEquals("ready"u8))
+                        {
+                            reader.Read();
+                            ready = ReadOptionalBool(ref reader);
+                        }
+                        else if (reader.ValueTextEquals("serving"u8))
+                        {
+                            reader.Read();
+                            serving = ReadOptionalBool(ref reader);
+                        }
+                        else if (reader.ValueTextEquals("terminating"u8))
+                        {
+                            reader.Read();
+                            terminating = ReadOptionalBool(ref reader);
+                        }
+                        else
+                        {
+                            reader.Read();
+                            reader.Skip();
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("nodeName"u8))
+                {
+                    reader.Read();
+                    nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                }
+                else if (reader.ValueTextEquals("zone"u8))
+                {
+                    reader.Read();
+                    zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                }
+                else if (reader.ValueTextEquals("hints"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (ReadProperty(ref reader))
+                    {
+                        if (reader.ValueTextEquals("forZones"u8))
+                        {
+                            reader.Read();
+                            forZones = ReadNames(ref reader, cache, before?.ForZones);
+                        }
+                        else if (reader.ValueTextEquals("forNodes"u8))
+                        {
+                            reader.Read();
+                            forNodes = ReadNames(ref reader, cache, before?.ForNodes);
+                        }
+                        else
+                        {
+                            reader.Read();
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip(); // targetRef, deprecatedTopology, hostname, ...
+                }
+            }
+
+            if (before is not null && before.Matches(address, ready, serving, terminating, nodeName, zone, forZones, forNodes))
+            {
+                endpoints.Add(before);
+            }
+            else
+            {
+                allReused = false;
+                endpoints.Add(new SliceEndpoint(address, ready, serving, terminating, nodeName, zone, forZones, forNodes));
+            }
+        }
+
+        if (allReused && endpoints.Count == previous!.Count)
+        {
+            endpoints.Clear();
+            return previous;
+        }
+
+        SliceEndpoint[] result = [.. endpoints];
+        endpoints.Clear();
+        return result;
+    }
+
+    private static IReadOnlyList<SlicePort>? ReadPorts(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<SlicePort>? previous)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        Expect(ref reader, JsonTokenType.StartArray, "ports");
+        List<SlicePort> ports = t_ports ??= [];
+        ports.Clear();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            Expect(ref reader, JsonTokenType.StartObject, "a port");
+            string? name = null;
+            int? number = null;
+            string? protocol = null;
+            while (ReadProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("name"u8))
+                {
+                    reader.Read();
+                    name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                }
+                else if (reader.ValueTextEquals("port"u8))
+                {
+                    reader.Read();
+                    number = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value is >= 1 and <= 65535 ? value : null;
+                }
+                else if (reader.ValueTextEquals("protocol"u8))
+                {
+                    reader.Read();
+                    protocol = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            ports.Add(new SlicePort(name, number, protocol ?? "TCP"));
+        }
+
+        if (previous is not null && SameItems(ports, previous))
+        {
+            ports.Clear();
+            return previous;
+        }
+
+        SlicePort[] result = [.. ports];
+        ports.Clear();
+        return result;
+    }
+
+    /// <summary>The first string of an array (all addresses are fungible); the rest are skipped unread.</summary>
+    private static string? ReadFirstString(ref Utf8JsonReader reader, Utf8StringCache cache)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? first = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (first is null && reader.TokenType == JsonTokenType.String)
+            {
+                first = cache.Get(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>The <c>name</c> of each object in an array such as <c>hints.forZones</c>.</summary>
+    private static IReadOnlyList<string> ReadNames(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<string>? previous)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return [];
+        }
+
+        List<string> names = t_names ??= [];
+        names.Clear();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (ReadProperty(ref reader))
+            {
+                bool isName = reader.ValueTextEquals("name"u8);
+                reader.Read();
+                if (isName && reader.TokenType == JsonTokenType.String)
+                {
+                    names.Add(cache.Get(ref reader));
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+
+        IReadOnlyList<string> result = names.Count == 0 ? [] : previous is not null && SameItems(names, previous) ? previous : [.. names];
+        names.Clear();
+        return result;
+    }
+
+    private static bool SameItems<T>(List<T> items, IReadOnlyList<T> previous)
+    {
+        if (items.Count != previous.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (!EqualityComparer<T>.Default.Equals(items[i], previous[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string? ReadOptionalString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        reader.Skip();
+        return null;
+    }
+
+    private static bool? ReadOptionalBool(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        JsonTokenType.Null => null,
+        _ => throw new InvalidWatchDataException($"A condition is {reader.TokenType}, not a boolean or null."),
+    };
+
+    /// <summary>Advances to the next property name of the current object; false at its end.</summary>
+    private static bool ReadProperty(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            throw new InvalidWatchDataException("The JSON ends inside an object.");
+        }
+
+        if (reader.TokenType == JsonTokenType.EndObject)
+        {
+            return false;
+        }
+
+        Expect(ref reader, JsonTokenType.PropertyName, "a property");
+        return true;
+    }
+
+    private static void ReadStartObject(ref Utf8JsonReader reader, string what)
+    {
+        if (!reader.Read())
+        {
+            throw new InvalidWatchDataException($"The {what} is empty.");
+        }
+
+        Expect(ref reader, JsonTokenType.StartObject, what);
+    }
+
+    private static void EnsureEnd(ref Utf8JsonReader reader)
+    {
+        if (reader.Read())
+        {
+            throw new InvalidWatchDataException("Unexpected data after the JSON object.");
+        }
+    }
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType expected, string what)
+    {
+        if (reader.TokenType != expected)
+        {
+            throw new InvalidWatchDataException($"Expected {expected} for {what} but found {reader.TokenType}.");
+        }
+    }
+
+    /// <summary>Everything read from one object, whichever kind it turns out to be.</summary>
+    private struct ObjectParts
+    {
+        public string? Name;
+        public string? ResourceVersion;
+        public bool InitialEventsEnd;
+        public SliceAddressType AddressType;
+        public EndpointSlice? Previous;
+        public IReadOnlyList<SliceEndpoint>? Endpoints;
+        public IReadOnlyList<SlicePort>? Ports;
+        public bool IsStatus;
+        public int? Code;
+        public string? Reason;
+        public string? Message;
+
+        public readonly EndpointSlice ToSlice()
+        {
+            IReadOnlyList<SlicePort> ports = Ports ?? [];
+            IReadOnlyList<SliceEndpoint> endpoints = Endpoints ?? [];
+            EndpointSlice? previous = Previous;
+            if (previous is not null
+                && previous.AddressType == AddressType
+                && (ReferenceEquals(previous.Ports, ports) || (ports.Count == 0 && previous.Ports.Count == 0))
+                && (ReferenceEquals(previous.Endpoints, endpoints) || (endpoints.Count == 0 && previous.Endpoints.Count == 0)))
+            {
+                return previous; // nothing the balancer uses changed: the held instance stands (its resourceVersion is informational)
+            }
+
+            return new(Name!, ResourceVersion, AddressType, ports, endpoints);
+        }
+
+        public readonly ApiStatus ToStatus() => new(Code, Reason, Message);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text;
+
+namespace LockFree.Balancing.Kubernetes.Tests;
+
+/// <summary>Realistic API-server JSON: what kube-apiserver really sends, with the noise (managedFields, ownerReferences, ...).</summary>
+internal static class Payloads
+{
+    private const string ManagedFieldsTemplate = """
+        [{"manager":"kube-controller-manager","operation":"Update","apiVersion":"discovery.k8s.io/v1","time":"2026-11-01T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:addressType":{},"f:endpoints":{},"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:endpointslice.kubernetes.io/managed-by":{},"f:kubernetes.io/service-name":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"9d1c\"}":{}}},"f:ports":{}},"padding":"@PADDING@"}]
+        """;
+
+    private const string EndpointTemplate = """
+        {"addresses":["@ADDRESS@","@ADDRESS@"],"conditions":@CONDITIONS@,"targetRef":{"kind":"Pod","namespace":"shop","name":"web-7d9f-@POD@","uid":"4f1c-@POD@"},"nodeName":"@NODE@","zone":"@ZONE@"@HINTS@}
+        """;
+
+    private const string SliceTemplate = """
+        {"kind":"EndpointSlice","apiVersion":"discovery.k8s.io/v1","metadata":{"name":"@NAME@","generateName":"web-","namespace":"shop","uid":"uid-@NAME@","resourceVersion":"@RV@","generation":3,"creationTimestamp":"2026-11-01T10:00:00Z","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslice-controller.k8s.io","kubernetes.io/service-name":"web","note":"caf\u00e9 \u65e5\u672c"},"annotations":{"endpoints.kubernetes.io/last-change-trigger-time":"2026-11-01T10:00:00Z","description":"Zürich 日本語 🚀"},"ownerReferences":[{"apiVersion":"v1","kind":"Service","name":"web","uid":"9d1c","controller":true,"blockOwnerDeletion":true}],"managedFields":@MANAGED@},"addressType":"@TYPE@","endpoints":[@ENDPOINTS@],"ports":@PORTS@}
+        """;
+
+    public const string ReadyConditions = """{"ready":true,"serving":true,"terminating":false}""";
+
+    public static string ManagedFields(int padding = 0) => ManagedFieldsTemplate.Replace("@PADDING@", new string('x', padding), StringComparison.Ordinal);
+
+    /// <summary>One endpoint entry; <paramref name="conditions"/> is raw JSON (e.g. <c>{"ready":null}</c> or <c>{}</c>).</summary>
+    public static string Endpoint(string address, string conditions = ReadyConditions, string node = "node-1", string zone = "zone-a", string? hints = null)
+        => EndpointTemplate
+            .Replace("@ADDRESS@", address, StringComparison.Ordinal)
+            .Replace("@CONDITIONS@", conditions, StringComparison.Ordinal)
+            .Replace("@POD@", address.Replace(':', '-').Replace('.', '-'), StringComparison.Ordinal)
+            .Replace("@NODE@", node, StringComparison.Ordinal)
+            .Replace("@ZONE@", zone, StringComparison.Ordinal)
+            .Replace("@HINTS@", hints is null ? "" : ",\"hints\":" + hints, StringComparison.Ordinal);
+
+    /// <summary>A full EndpointSlice object.</summary>
+    public static string Slice(string name, string resourceVersion, string addressType, string ports, params string[] endpoints)
+        => Slice(name, resourceVersion, addressType, ports, padding: 0, endpoints);
+
+    public static string Slice(string name, string resourceVersion, string addressType, string ports, int padding, params string[] endpoints)
+        => SliceTemplate
+            .Replace("@NAME@", name, StringComparison.Ordinal)
+            .Replace("@RV@", resourceVersion, StringComparison.Ordinal)
+            .Replace("@MANAGED@", ManagedFields(padding), StringComparison.Ordinal)
+            .Replace("@TYPE@", addressType, StringComparison.Ordinal)
+            .Replace("@ENDPOINTS@", string.Join(',', endpoints), StringComparison.Ordinal)
+            .Replace("@PORTS@", ports, StringComparison.Ordinal);
+
+    public static string Ports(string name, int port)
+        => "[{\"name\":\"" + name + "\",\"protocol\":\"TCP\",\"port\":" + port.ToString(CultureInfo.InvariantCulture) + "},{\"name\":\"metrics\",\"protocol\":\"TCP\",\"port\":9090,\"appProtocol\":\"http\"}]";
+
+    public static string HttpPort(int port) => Ports("http", port);
+
+    public static string Event(string type, string obj) => "{\"type\":\"" + type + "\",\"object\":" + obj + "}";
+
+    public static string Bookmark(string resourceVersion, bool initialEventsEnd = false)
+        => initialEventsEnd
+            ? "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\",\"creationTimestamp\":null,\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}},\"endpoints\":null}}"
+            : "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";
+
+    public static string Status(int code, string reason, string message)
+        => "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"" + message + "\",\"reason\":\"" + reason + "\",\"code\":" + code.ToString(CultureInfo.InvariantCulture) + "}";
+
+    public static string Gone(string reason = "Expired", string message = "too old resource version: 44982 (53593)")
+        => "{\"type\":\"ERROR\",\"object\":" + Status(410, reason, message) + "}";
+
+    public static string List(string resourceVersion, string? continueToken, params string[] slices)
+        => "{\"kind\":\"EndpointSliceList\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\""
+           + (continueToken is null ? "" : ",\"continue\":\"" + continueToken + "\"")
+           + "},\"items\":[" + string.Join(',', slices) + "]}";
+
+    public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+}
