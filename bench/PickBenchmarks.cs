@@ -27,6 +27,10 @@ public class PickBenchmarks : ISmokeChecked
     private ConsistentHashBalancer _plain = null!;
     private ConsistentHashBalancer _bounded = null!;
     private RoundRobinBalancer _roundRobin = null!;
+    private RoundRobinBalancer _weightedRoundRobin = null!;
+    private MaglevBalancer _maglev = null!;
+    private MaglevBalancer _maglevBounded = null!;
+    private PowerOfTwoChoicesBalancer _powerOfTwo = null!;
 
     /// <summary>Endpoints in the set.</summary>
     [Params(10, 100, 1000)]
@@ -47,6 +51,14 @@ public class PickBenchmarks : ISmokeChecked
         _bounded = TestCluster.Bounded(endpoints);
         _roundRobin = new RoundRobinBalancer();
         _roundRobin.Update(endpoints);
+        _weightedRoundRobin = new RoundRobinBalancer();
+        _weightedRoundRobin.Update(endpoints.Select((e, i) => e.WithWeight(1 + (i % 4))));
+        _maglev = new MaglevBalancer();
+        _maglev.Update(endpoints);
+        _maglevBounded = new MaglevBalancer(new MaglevOptions { LoadFactor = TestCluster.LoadFactor });
+        _maglevBounded.Update(endpoints);
+        _powerOfTwo = new PowerOfTwoChoicesBalancer();
+        _powerOfTwo.Update(endpoints);
     }
 
     /// <summary>
@@ -124,6 +136,57 @@ public class PickBenchmarks : ISmokeChecked
         return picked;
     }
 
+    /// <summary>Weighted round robin (weights 1–4 in turn): the same one increment, over a precomputed interleaved cycle.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? WeightedRoundRobinPick()
+    {
+        RoundRobinBalancer balancer = _weightedRoundRobin;
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            balancer.TryPick(out picked);
+        }
+
+        return picked;
+    }
+
+    /// <summary>Maglev (M = 65537): hash, snapshot read, one table load; no load counted.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? MaglevPick()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            _maglev.TryPick(keys[(start + i) & KeyPool.Mask], out picked);
+        }
+
+        return picked;
+    }
+
+    /// <summary>Maglev with bounded loads (c = 1.25), acquire + dispose, no overflow (single-threaded).</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? MaglevBoundedAcquire() => AcquireAndRelease(_maglevBounded);
+
+    /// <summary>Power of two choices by in-flight count: two weighted random draws and a comparison; no load counted.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? PowerOfTwoChoicesPick()
+    {
+        PowerOfTwoChoicesBalancer balancer = _powerOfTwo;
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            balancer.TryPick(out picked);
+        }
+
+        return picked;
+    }
+
+    /// <summary>Power of two choices, acquire + dispose: the pick plus the in-flight count it compares.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? PowerOfTwoChoicesAcquire() => AcquireAndRelease(_powerOfTwo);
+
     /// <summary>The floor: XXH3-64 of the key and nothing else.</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
     public ulong HashOnly()
@@ -165,7 +228,8 @@ public class PickBenchmarks : ISmokeChecked
 
         foreach (Endpoint endpoint in _members)
         {
-            if (_bounded.InFlightOf(endpoint.Key) != 0 || _plain.InFlightOf(endpoint.Key) != 0)
+            if (_bounded.InFlightOf(endpoint.Key) != 0 || _plain.InFlightOf(endpoint.Key) != 0
+                || _maglevBounded.InFlightOf(endpoint.Key) != 0 || _powerOfTwo.InFlightOf(endpoint.Key) != 0)
             {
                 throw new InvalidOperationException($"{benchmark}: {endpoint} still has requests in flight after every lease was disposed.");
             }
@@ -188,7 +252,7 @@ public class PickBenchmarks : ISmokeChecked
         }
     }
 
-    private Endpoint? AcquireAndRelease(ConsistentHashBalancer balancer)
+    private Endpoint? AcquireAndRelease(LoadBalancer balancer)
     {
         byte[][] keys = _keys;
         int start = NextBatch();

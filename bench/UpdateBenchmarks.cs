@@ -81,7 +81,7 @@ public class UpdateBenchmarks : ISmokeChecked
     }
 
     /// <summary>Gives <see cref="Rebuild"/> empty slots to keep its balancers alive until the iteration ends, as the batches of the others are.</summary>
-    [IterationSetup(Target = nameof(Rebuild))]
+    [IterationSetup(Targets = [nameof(Rebuild), nameof(MaglevBuild)])]
     public void PrepareRebuild() => _built = new LoadBalancer[BalancersPerIteration];
 
     /// <summary>A new balancer and one <see cref="LoadBalancer.Update"/> with all N endpoints: hashes N × 160 points and builds the index.</summary>
@@ -91,6 +91,20 @@ public class UpdateBenchmarks : ISmokeChecked
         for (int i = 0; i < _built.Length; i++)
         {
             _built[i] = TestCluster.Plain(_endpoints);
+        }
+
+        return _built[^1];
+    }
+
+    /// <summary>A new Maglev balancer (M = 65537) and one <see cref="LoadBalancer.Update"/> with all N endpoints: the whole table is filled.</summary>
+    [Benchmark(OperationsPerInvoke = BalancersPerIteration)]
+    public LoadBalancer MaglevBuild()
+    {
+        for (int i = 0; i < _built.Length; i++)
+        {
+            MaglevBalancer balancer = new();
+            balancer.Update(_endpoints);
+            _built[i] = balancer;
         }
 
         return _built[^1];

@@ -103,8 +103,8 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
     [Fact]
     public void Simulation_SkewedServiceTimes_PowerOfTwoBeatsRoundRobin()
     {
-        // Deterministic discrete-time simulation: 10 single-server FIFO endpoints, one 8x slower than
-        // the rest; two requests arrive per tick (84 % utilisation). Round robin keeps sending the slow
+        // Deterministic discrete-time simulation: 10 single-server FIFO endpoints, one 4x slower than
+        // the rest; two requests arrive per tick (86 % utilisation). Round robin keeps sending the slow
         // endpoint its tenth, so its queue grows without bound; power of two choices sees its in-flight
         // count and starves it just enough.
         double roundRobin = MeanLatency(new RoundRobinBalancer());
