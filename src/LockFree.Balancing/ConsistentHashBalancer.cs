@@ -40,14 +40,14 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     /// <param name="options">Virtual nodes per endpoint and the optional bounded-load factor.</param>
     /// <exception cref="ArgumentException">The virtual nodes are outside 1–10,000, or the load factor is set and not above 1 and at most 100.</exception>
     public ConsistentHashBalancer(ConsistentHashOptions options)
-        : base(placesByKey: true, keepsInFlightTotal: Validate(options))
+        : base(options, placesByKey: true, keepsInFlightTotal: Validate(options))
     {
         _virtualNodes = options.VirtualNodesPerEndpoint;
         VirtualNodesPerEndpoint = _virtualNodes;
         long thousandths = BoundedLoadPlacer.ToThousandths(options.LoadFactor, nameof(options));
         if (thousandths > 0)
         {
-            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths);
+            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths, Ejection);
             LoadFactor = thousandths / 1000.0;
         }
     }
@@ -77,7 +77,15 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     {
         // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
         HashRing ring = Unsafe.As<RingSnapshot>(snapshot).Ring;
-        return ring.Count == 0 ? -1 : ring.OwnerOf(HashRing.PointOf(keyHash));
+        if (ring.Count == 0)
+        {
+            return -1;
+        }
+
+        int home = ring.OwnerOf(HashRing.PointOf(keyHash));
+        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, home, now)
+            ? ProbeAvailable(snapshot, new RingLocator(ring), keyHash, now)
+            : home;
     }
 
     private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)

@@ -1,7 +1,7 @@
 namespace LockFree.Balancing;
 
 /// <summary>Options of a <see cref="ConsistentHashBalancer"/>.</summary>
-public sealed class ConsistentHashOptions
+public sealed class ConsistentHashOptions : LoadBalancerOptions
 {
     /// <summary>The default number of ring points per unit of weight: 160.</summary>
     /// <remarks>

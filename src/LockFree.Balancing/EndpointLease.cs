@@ -37,11 +37,23 @@ public struct EndpointLease : IDisposable
     /// <summary><see langword="true"/> from a successful acquire until this variable is disposed.</summary>
     public readonly bool IsHeld => _state is not null;
 
-    /// <summary>Releases the in-flight count once; later calls on the same variable do nothing.</summary>
+    /// <summary>Ends the request as completed: releases the in-flight count once; later calls on the same variable do nothing.</summary>
     public void Dispose()
     {
         EndpointState? state = _state;
         _state = null;
-        state?.Release();
+        state?.Release(failed: false);
+    }
+
+    /// <summary>
+    /// Ends the request as failed (connection refused or reset, timeout, a 5xx you count as the endpoint's
+    /// fault): releases the count like <see cref="Dispose"/> and, with outlier ejection configured, counts a
+    /// failure toward ejecting the endpoint. Later calls, and a later <see cref="Dispose"/>, do nothing.
+    /// </summary>
+    public void Fail()
+    {
+        EndpointState? state = _state;
+        _state = null;
+        state?.Release(failed: true);
     }
 }

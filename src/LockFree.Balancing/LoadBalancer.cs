@@ -8,8 +8,9 @@ namespace LockFree.Balancing;
 
 /// <summary>
 /// Picks the endpoint that should serve a request, from an endpoint set that can change at any time.
-/// The one public abstraction over every picker: <see cref="RoundRobinBalancer"/>,
-/// <see cref="ConsistentHashBalancer"/> (optionally with bounded loads).
+/// The one public abstraction over every picker: <see cref="RoundRobinBalancer"/>, <see cref="RandomBalancer"/>,
+/// <see cref="PowerOfTwoChoicesBalancer"/>, <see cref="ConsistentHashBalancer"/> and <see cref="MaglevBalancer"/>
+/// (the last two optionally with bounded loads).
 /// </summary>
 /// <remarks>
 /// <para><b>Concurrency contract.</b></para>
@@ -43,14 +44,27 @@ public abstract class LoadBalancer
     // in flight (draining), so that a key that comes back finds its count again.
     private readonly Dictionary<string, EndpointState> _statesByKey = new(StringComparer.Ordinal);
 
+    private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
+
+    // Random probes for an available endpoint before sweeping the list, when the first choice is ejected.
+    private const int MaxAvailabilityProbes = 16;
+
     private readonly bool _placesByKey;
+    private readonly EndpointState? _fallback;
     private BalancerSnapshot _snapshot;
     private PaddedCounter _keylessCursor;
 
-    private protected LoadBalancer(bool placesByKey, bool keepsInFlightTotal)
+    private protected LoadBalancer(LoadBalancerOptions options, bool placesByKey, bool keepsInFlightTotal)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ValidateShared(nameof(options));
         _placesByKey = placesByKey;
+        Time = options.TimeProvider;
         InFlightTotal = keepsInFlightTotal ? new InFlightTotal() : null;
+        Ejection = options.OutlierEjection is { } ejection ? new OutlierDetector(ejection, Time, () => CurrentSnapshot) : null;
+
+        // The fallback's requests are counted on a state of their own that never joins the set or the total.
+        _fallback = options.FallbackEndpoint is { } fallback ? new EndpointState(fallback, total: null, ejection: null) : null;
         _snapshot = CreateSnapshot(version: 0, [], [], previous: null, previousToNext: [], added: []);
     }
 
@@ -62,6 +76,12 @@ public abstract class LoadBalancer
 
     /// <summary>The balancer-wide in-flight total, for pickers that bound loads.</summary>
     private protected InFlightTotal? InFlightTotal { get; }
+
+    /// <summary>Passive outlier ejection, when configured.</summary>
+    private protected OutlierDetector? Ejection { get; }
+
+    /// <summary>The clock of ejections and request rates.</summary>
+    private protected TimeProvider Time { get; }
 
     /// <summary>Replaces the endpoint set.</summary>
     /// <param name="endpoints">The complete new set. Duplicates of the same key with the same attributes count once.</param>
@@ -162,21 +182,21 @@ public abstract class LoadBalancer
     /// <param name="lease">The lease, when an endpoint is available.</param>
     /// <returns><see langword="false"/> when no endpoint is available.</returns>
     public bool TryAcquire(out EndpointLease lease)
-        => TryAcquireByHash(Volatile.Read(ref _snapshot), _placesByKey ? NextKeylessHash() : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out lease);
 
     /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
     /// <returns><see langword="false"/> when no endpoint is available.</returns>
     public bool TryAcquire(ReadOnlySpan<byte> key, out EndpointLease lease)
-        => TryAcquireByHash(Volatile.Read(ref _snapshot), _placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease);
 
     /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
     /// <returns><see langword="false"/> when no endpoint is available.</returns>
     public bool TryAcquire(ReadOnlySpan<char> key, out EndpointLease lease)
-        => TryAcquireByHash(Volatile.Read(ref _snapshot), _placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease);
 
     /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
     /// <returns>The lease; dispose it when the request completes.</returns>
@@ -223,6 +243,38 @@ public abstract class LoadBalancer
         return true;
     }
 
+    /// <summary>
+    /// Every endpoint the balancer accounts for: the current set, and removed endpoints whose requests are still
+    /// in flight (draining), with their in-flight count, load measures and ejection state. For diagnostics:
+    /// it takes the writer lock and allocates the list it returns; picks are never affected.
+    /// </summary>
+    /// <returns>The current endpoints in key order, then the draining ones in key order.</returns>
+    public IReadOnlyList<EndpointStatus> GetStatus()
+    {
+        lock (_writerGate)
+        {
+            BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+            long now = Time.GetTimestamp();
+            List<EndpointStatus> statuses = new(snapshot.Endpoints.Length);
+            HashSet<string> current = new(StringComparer.Ordinal);
+            foreach (EndpointState state in snapshot.States)
+            {
+                statuses.Add(Describe(state, now, isDraining: false));
+                current.Add(state.Endpoint.Key);
+            }
+
+            foreach ((string key, EndpointState state) in _statesByKey.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+            {
+                if (!current.Contains(key) && state.InFlight > 0)
+                {
+                    statuses.Add(Describe(state, now, isDraining: true));
+                }
+            }
+
+            return statuses;
+        }
+    }
+
     /// <summary>The in-flight count of the endpoint with this key, or 0 when the balancer does not know it.</summary>
     internal int InFlightOf(string key)
     {
@@ -231,6 +283,9 @@ public abstract class LoadBalancer
             return _statesByKey.TryGetValue(key, out EndpointState? state) ? state.InFlight : 0;
         }
     }
+
+    /// <summary>True while an ejection may be in force, i.e. picks take the ejection-checking path; for tests.</summary>
+    internal bool ChecksEjectionsNow => Ejection is { AnyEjected: true };
 
     /// <summary>The current snapshot, for tests and diagnostics.</summary>
     internal BalancerSnapshot CurrentSnapshot => Volatile.Read(ref _snapshot);
@@ -273,12 +328,89 @@ public abstract class LoadBalancer
         return true;
     }
 
+    /// <summary>
+    /// True when a pick must skip ejected endpoints, with the clock read once into <paramref name="now"/>.
+    /// While nothing is ejected this is one field read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected bool ChecksEjections(BalancerSnapshot snapshot, out long now)
+    {
+        if (Ejection is not { AnyEjected: true } ejection)
+        {
+            now = 0;
+            return false;
+        }
+
+        now = ejection.Refresh(snapshot);
+        return true;
+    }
+
+    /// <summary>True when endpoint <paramref name="index"/> is ejected; only after <see cref="ChecksEjections"/> returned true.</summary>
+    private protected bool IsEjected(BalancerSnapshot snapshot, int index, long now) => Ejection!.IsEjected(snapshot.States[index], now);
+
+    /// <summary>The first endpoint of <paramref name="order"/> from <paramref name="start"/> on (wrapping) that is not ejected, or -1.</summary>
+    private protected int FirstAvailable(BalancerSnapshot snapshot, int[] order, int start, long now)
+    {
+        for (int step = 0; step < order.Length; step++)
+        {
+            int position = start + step;
+            int candidate = order[position >= order.Length ? position - order.Length : position];
+            if (!IsEjected(snapshot, candidate, now))
+            {
+                return candidate;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// An endpoint that is not ejected for a key whose own is: key-seeded random positions first, so keys of an
+    /// ejected endpoint spread instead of all landing on one neighbour, then a sweep from a key-derived start.
+    /// </summary>
+    private protected int ProbeAvailable<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, long now)
+        where TLocator : struct, IKeyLocator
+    {
+        ulong probe = keyHash;
+        for (int attempt = 0; attempt < MaxAvailabilityProbes; attempt++)
+        {
+            probe += GoldenGamma;
+            int candidate = locator.Locate(KeyHasher.Mix(probe));
+            if (!IsEjected(snapshot, candidate, now))
+            {
+                return candidate;
+            }
+        }
+
+        return FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)keyHash), now);
+    }
+
+    /// <summary>The decaying request count of an endpoint, for pickers that track it; <see langword="null"/> otherwise.</summary>
+    private protected virtual double? RecentRequests(EndpointState state, long now) => null;
+
     private bool TryPickByHash(ulong keyHash, [NotNullWhen(true)] out Endpoint? endpoint)
     {
         BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
         int index = PickIndex(snapshot, keyHash);
-        endpoint = index < 0 ? null : snapshot.Endpoints[index];
+        endpoint = index >= 0 ? snapshot.Endpoints[index] : _fallback?.Endpoint;
         return endpoint is not null;
+    }
+
+    private bool AcquireOrFallback(ulong keyHash, out EndpointLease lease)
+    {
+        if (TryAcquireByHash(Volatile.Read(ref _snapshot), keyHash, out lease))
+        {
+            return true;
+        }
+
+        if (_fallback is not EndpointState fallback)
+        {
+            return false;
+        }
+
+        fallback.Add();
+        lease = new EndpointLease(fallback.Endpoint, fallback);
+        return true;
     }
 
     // A keyless pick on a key-placing picker behaves as a fresh key: a bijective mix of a counter
@@ -287,6 +419,16 @@ public abstract class LoadBalancer
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static NoEndpointsException NoEndpoints() => new();
+
+    private EndpointStatus Describe(EndpointState state, long now, bool isDraining)
+        => new(
+            state.Endpoint,
+            state.InFlight,
+            state.ReportedLoad,
+            RecentRequests(state, now),
+            isDraining,
+            Ejection?.Remaining(state, now),
+            Volatile.Read(ref state.ConsecutiveFailures));
 
     private bool Publish(Endpoint[] next)
     {
@@ -309,7 +451,7 @@ public abstract class LoadBalancer
             Endpoint endpoint = next[i];
             if (!_statesByKey.TryGetValue(endpoint.Key, out EndpointState? state))
             {
-                state = new EndpointState(endpoint, InFlightTotal);
+                state = new EndpointState(endpoint, InFlightTotal, Ejection);
             }
 
             states[i] = state;
@@ -354,13 +496,18 @@ public abstract class LoadBalancer
         Volatile.Write(ref _snapshot, snapshot);
 
         // Step 7 – forget removed keys that have nothing in flight; keep the others (draining) so that
-        // their count is found again if the key returns while requests are still out.
+        // their count is found again if the key returns while requests are still out. A removed endpoint
+        // receives no new requests, so its ejection, if any, no longer counts.
         List<string>? idle = null;
         foreach ((string key, EndpointState state) in _statesByKey)
         {
-            if (!nextIndexByKey.ContainsKey(key) && state.InFlight == 0)
+            if (!nextIndexByKey.ContainsKey(key))
             {
-                (idle ??= []).Add(key);
+                Ejection?.Forget(state);
+                if (state.InFlight == 0)
+                {
+                    (idle ??= []).Add(key);
+                }
             }
         }
 

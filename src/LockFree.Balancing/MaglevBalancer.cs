@@ -31,14 +31,14 @@ public sealed class MaglevBalancer : LoadBalancer
     /// <param name="options">The table size and the optional bounded-load factor.</param>
     /// <exception cref="ArgumentException">The table size is not a prime between 2 and 16,777,259, or the load factor is set and not above 1 and at most 100.</exception>
     public MaglevBalancer(MaglevOptions options)
-        : base(placesByKey: true, keepsInFlightTotal: Validate(options))
+        : base(options, placesByKey: true, keepsInFlightTotal: Validate(options))
     {
         _tableSize = options.TableSize;
         TableSize = options.TableSize;
         long thousandths = BoundedLoadPlacer.ToThousandths(options.LoadFactor, nameof(options));
         if (thousandths > 0)
         {
-            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths);
+            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths, Ejection);
             LoadFactor = thousandths / 1000.0;
         }
     }
@@ -68,7 +68,15 @@ public sealed class MaglevBalancer : LoadBalancer
     {
         // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
         MaglevTable table = Unsafe.As<MaglevSnapshot>(snapshot).Table;
-        return table.Size == 0 ? -1 : table.OwnerOf(keyHash);
+        if (table.Size == 0)
+        {
+            return -1;
+        }
+
+        int home = table.OwnerOf(keyHash);
+        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, home, now)
+            ? ProbeAvailable(snapshot, new TableLocator(table), keyHash, now)
+            : home;
     }
 
     private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)

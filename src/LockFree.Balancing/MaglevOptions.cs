@@ -3,7 +3,7 @@ using LockFree.Balancing.Maglev;
 namespace LockFree.Balancing;
 
 /// <summary>Options of a <see cref="MaglevBalancer"/>.</summary>
-public sealed class MaglevOptions
+public sealed class MaglevOptions : LoadBalancerOptions
 {
     /// <summary>The default table size M = 65537 (prime).</summary>
     public const int DefaultTableSize = MaglevTable.DefaultSize;

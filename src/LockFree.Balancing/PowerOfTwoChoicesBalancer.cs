@@ -24,7 +24,6 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
 
     private readonly PickRandom _random;
     private readonly LoadMeasure _measure;
-    private readonly TimeProvider _time;
     private readonly double _decayPerTick;
 
     /// <summary>Creates a power-of-two-choices balancer comparing requests in flight.</summary>
@@ -35,11 +34,10 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
 
     /// <summary>Creates a power-of-two-choices balancer.</summary>
     /// <param name="options">The load measure, its clock and half-life, and an optional seed.</param>
-    /// <exception cref="ArgumentException">The load measure is not defined, the half-life is outside 1 ms to 1 h, or the clock is null.</exception>
+    /// <exception cref="ArgumentException">The load measure is not defined, the half-life is outside 1 ms to 1 h, or a shared option is out of range.</exception>
     public PowerOfTwoChoicesBalancer(PowerOfTwoChoicesOptions options)
-        : base(placesByKey: false, keepsInFlightTotal: false)
+        : base(options, placesByKey: false, keepsInFlightTotal: false)
     {
-        ArgumentNullException.ThrowIfNull(options);
         if (!Enum.IsDefined(options.LoadMeasure))
         {
             throw new ArgumentException($"LoadMeasure {(int)options.LoadMeasure} is not accepted: use InFlight, RequestRate or Reported.", nameof(options));
@@ -50,11 +48,10 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
             throw new ArgumentException($"RequestRateHalfLife {options.RequestRateHalfLife} is not accepted: it must be between 1 ms and 1 h (default 10 s).", nameof(options));
         }
 
-        _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider cannot be null; leave it unset for TimeProvider.System.", nameof(options));
         _random = new PickRandom(options.Seed);
         _measure = options.LoadMeasure;
         LoadMeasure = options.LoadMeasure;
-        _decayPerTick = Math.Log(2) / (options.RequestRateHalfLife.TotalSeconds * _time.TimestampFrequency);
+        _decayPerTick = Math.Log(2) / (options.RequestRateHalfLife.TotalSeconds * Time.TimestampFrequency);
     }
 
     /// <summary>What the two candidates are compared by.</summary>
@@ -79,6 +76,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         }
 
         ulong random = _random.Next();
+        ulong firstRandom = random;
         int first = draws.Draw(random);
         int second = first;
         for (int attempt = 0; attempt < DistinctDrawAttempts && second == first; attempt++)
@@ -90,6 +88,17 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         if (second == first)
         {
             second = NextPickable(snapshot, first);
+        }
+
+        if (ChecksEjections(snapshot, out long now))
+        {
+            // An ejected candidate is replaced by the next available endpoint from a random start.
+            first = IsEjected(snapshot, first, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)firstRandom), now) : first;
+            second = IsEjected(snapshot, second, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)random), now) : second;
+            if (first < 0)
+            {
+                return -1;
+            }
         }
 
         return LessLoaded(snapshot, first, second);
@@ -109,7 +118,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         if (_measure == LoadMeasure.RequestRate)
         {
             // Only acquired requests count toward the rate: a Pick without a lease sends nothing we know of.
-            state.RecordRequest(_time.GetTimestamp(), _decayPerTick);
+            state.RecordRequest(Time.GetTimestamp(), _decayPerTick);
         }
 
         lease = new EndpointLease(snapshot.Endpoints[index], state);
@@ -130,8 +139,11 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
     {
         LoadMeasure.InFlight => state.InFlight,
         LoadMeasure.Reported => state.ReportedLoad,
-        _ => state.DecayedRequests(_time.GetTimestamp(), _decayPerTick),
+        _ => state.DecayedRequests(Time.GetTimestamp(), _decayPerTick),
     };
+
+    private protected override double? RecentRequests(EndpointState state, long now)
+        => _measure == LoadMeasure.RequestRate ? state.DecayedRequests(now, _decayPerTick) : null;
 
     private static int NextPickable(BalancerSnapshot snapshot, int index)
     {

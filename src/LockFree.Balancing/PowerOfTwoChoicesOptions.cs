@@ -1,16 +1,13 @@
 namespace LockFree.Balancing;
 
 /// <summary>Options of a <see cref="PowerOfTwoChoicesBalancer"/>.</summary>
-public sealed class PowerOfTwoChoicesOptions
+public sealed class PowerOfTwoChoicesOptions : LoadBalancerOptions
 {
     /// <summary>What the two candidates are compared by; <see cref="LoadMeasure.InFlight"/> unless set.</summary>
     public LoadMeasure LoadMeasure { get; set; } = LoadMeasure.InFlight;
 
     /// <summary>How fast <see cref="LoadMeasure.RequestRate"/> forgets: a request counts half as much after this long. 10 s unless set; 1 ms to 1 h.</summary>
     public TimeSpan RequestRateHalfLife { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>The clock for <see cref="LoadMeasure.RequestRate"/>; <see cref="TimeProvider.System"/> unless set (tests pass a fake).</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>A seed for reproducible candidate draws (tests, simulations), or <see langword="null"/> for per-thread randomness.</summary>
     public int? Seed { get; set; }

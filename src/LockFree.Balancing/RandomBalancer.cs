@@ -16,11 +16,18 @@ public sealed class RandomBalancer : LoadBalancer
 {
     private readonly PickRandom _random;
 
+    /// <summary>Creates a random balancer with per-thread randomness.</summary>
+    public RandomBalancer()
+        : this(new RandomOptions())
+    {
+    }
+
     /// <summary>Creates a random balancer.</summary>
-    /// <param name="seed">A seed for reproducible runs (tests, simulations), or <see langword="null"/> for per-thread randomness.</param>
-    public RandomBalancer(int? seed = null)
-        : base(placesByKey: false, keepsInFlightTotal: false)
-        => _random = new PickRandom(seed);
+    /// <param name="options">An optional seed and the shared policies.</param>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public RandomBalancer(RandomOptions options)
+        : base(options, placesByKey: false, keepsInFlightTotal: false)
+        => _random = new PickRandom(options.Seed);
 
     private protected override BalancerSnapshot CreateSnapshot(
         long version,
@@ -35,6 +42,15 @@ public sealed class RandomBalancer : LoadBalancer
     {
         // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
         AliasTable draws = Unsafe.As<WeightedDrawSnapshot>(snapshot).Draws;
-        return draws.Count == 0 ? -1 : draws.Draw(_random.Next());
+        if (draws.Count == 0)
+        {
+            return -1;
+        }
+
+        ulong random = _random.Next();
+        int index = draws.Draw(random);
+        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, index, now)
+            ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)random), now)
+            : index;
     }
 }

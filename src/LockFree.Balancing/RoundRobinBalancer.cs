@@ -24,7 +24,15 @@ public sealed class RoundRobinBalancer : LoadBalancer
 
     /// <summary>Creates a round-robin balancer with an empty endpoint set.</summary>
     public RoundRobinBalancer()
-        : base(placesByKey: false, keepsInFlightTotal: false)
+        : this(new LoadBalancerOptions())
+    {
+    }
+
+    /// <summary>Creates a round-robin balancer with fallback or outlier-ejection policies.</summary>
+    /// <param name="options">The shared policies.</param>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public RoundRobinBalancer(LoadBalancerOptions options)
+        : base(options, placesByKey: false, keepsInFlightTotal: false)
     {
     }
 
@@ -50,7 +58,11 @@ public sealed class RoundRobinBalancer : LoadBalancer
         // The increment comes first so each caller owns a distinct cursor value; the index then
         // depends only on that value and the snapshot the caller already holds.
         uint turn = (uint)Interlocked.Increment(ref _cursor.Value) - 1;
-        return cycle[FastModulo.Reduce(turn, cycle.Length, cycleSnapshot.CycleFastModMultiplier)];
+        int position = FastModulo.Reduce(turn, cycle.Length, cycleSnapshot.CycleFastModMultiplier);
+        int index = cycle[position];
+        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, index, now)
+            ? FirstAvailable(snapshot, cycle, position, now)
+            : index;
     }
 
     private sealed class CycleSnapshot : BalancerSnapshot

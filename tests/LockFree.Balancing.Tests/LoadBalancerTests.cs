@@ -9,18 +9,29 @@ public sealed class LoadBalancerTests
 
     /// <param name="picker">One of <see cref="Pickers"/>.</param>
     /// <param name="maglevTableSize">Race tests rebuild thousands of times and pass a small prime; the contract does not depend on M.</param>
-    internal static LoadBalancer Create(string picker, int maglevTableSize = MaglevOptions.DefaultTableSize) => picker switch
+    /// <param name="configure">Sets the shared policies (fallback, ejection, clock) on the picker's options.</param>
+    internal static LoadBalancer Create(string picker, int maglevTableSize = MaglevOptions.DefaultTableSize, Action<LoadBalancerOptions>? configure = null)
     {
-        "round-robin" => new RoundRobinBalancer(),
-        "consistent-hash" => new ConsistentHashBalancer(),
-        "bounded-load" => new ConsistentHashBalancer(new ConsistentHashOptions { LoadFactor = 1.25 }),
-        "maglev" => new MaglevBalancer(new MaglevOptions { TableSize = maglevTableSize }),
-        "maglev-bounded" => new MaglevBalancer(new MaglevOptions { TableSize = maglevTableSize, LoadFactor = 1.25 }),
-        "random" => new RandomBalancer(seed: 7),
-        "power-of-two" => new PowerOfTwoChoicesBalancer(),
-        "power-of-two-rate" => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { LoadMeasure = LoadMeasure.RequestRate }),
-        _ => throw new ArgumentOutOfRangeException(nameof(picker)),
-    };
+        T With<T>(T options)
+            where T : LoadBalancerOptions
+        {
+            configure?.Invoke(options);
+            return options;
+        }
+
+        return picker switch
+        {
+            "round-robin" => new RoundRobinBalancer(With(new LoadBalancerOptions())),
+            "consistent-hash" => new ConsistentHashBalancer(With(new ConsistentHashOptions())),
+            "bounded-load" => new ConsistentHashBalancer(With(new ConsistentHashOptions { LoadFactor = 1.25 })),
+            "maglev" => new MaglevBalancer(With(new MaglevOptions { TableSize = maglevTableSize })),
+            "maglev-bounded" => new MaglevBalancer(With(new MaglevOptions { TableSize = maglevTableSize, LoadFactor = 1.25 })),
+            "random" => new RandomBalancer(With(new RandomOptions { Seed = 7 })),
+            "power-of-two" => new PowerOfTwoChoicesBalancer(With(new PowerOfTwoChoicesOptions())),
+            "power-of-two-rate" => new PowerOfTwoChoicesBalancer(With(new PowerOfTwoChoicesOptions { LoadMeasure = LoadMeasure.RequestRate })),
+            _ => throw new ArgumentOutOfRangeException(nameof(picker)),
+        };
+    }
 
     [Theory]
     [MemberData(nameof(Pickers))]

@@ -7,7 +7,7 @@ public sealed class RandomBalancerTests
     [Fact]
     public void Pick_Weights_DrawnInProportion()
     {
-        RandomBalancer balancer = new(seed: 1);
+        RandomBalancer balancer = new(new RandomOptions { Seed = 1 });
         Endpoint heavy = new("10.0.0.1", 80, weight: 3);
         balancer.Update([heavy, new Endpoint("10.0.0.2", 80), new Endpoint("10.0.0.3", 80, weight: 0)]);
 
@@ -21,8 +21,8 @@ public sealed class RandomBalancerTests
     public void Pick_SameSeed_SameSequence()
     {
         Endpoint[] endpoints = TestEndpoints.Distinct(20, seed: 2);
-        RandomBalancer first = new(seed: 42);
-        RandomBalancer second = new(seed: 42);
+        RandomBalancer first = new(new RandomOptions { Seed = 42 });
+        RandomBalancer second = new(new RandomOptions { Seed = 42 });
         first.Update(endpoints);
         second.Update(endpoints);
 

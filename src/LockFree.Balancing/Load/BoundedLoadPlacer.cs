@@ -29,15 +29,20 @@ internal sealed class BoundedLoadPlacer
 
     private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
 
+    // ProbeForRoom's answer when every endpoint is ejected: no amount of retrying finds room.
+    private const int NoneAvailable = -2;
+
     private readonly long _loadFactorThousandths;
+    private readonly OutlierDetector? _ejection;
 
     /// <summary>The largest accepted load factor.</summary>
     public const double MaxLoadFactor = 100;
 
-    public BoundedLoadPlacer(InFlightTotal total, long loadFactorThousandths)
+    public BoundedLoadPlacer(InFlightTotal total, long loadFactorThousandths, OutlierDetector? ejection)
     {
         Total = total;
         _loadFactorThousandths = loadFactorThousandths;
+        _ejection = ejection;
     }
 
     /// <summary>
@@ -65,7 +70,7 @@ internal sealed class BoundedLoadPlacer
     /// <summary>Requests in flight on every endpoint of the balancer, draining ones included.</summary>
     public InFlightTotal Total { get; }
 
-    /// <summary>Places one request; false only when the snapshot has no pickable endpoint.</summary>
+    /// <summary>Places one request; false when the snapshot has no pickable endpoint or every one is ejected.</summary>
     public bool TryPlace<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, out EndpointLease lease)
         where TLocator : struct, IKeyLocator
     {
@@ -75,20 +80,32 @@ internal sealed class BoundedLoadPlacer
             return false;
         }
 
+        // Ejected endpoints count as full. While none is ejected this is one field read and no clock read.
+        Availability availability = _ejection is { AnyEjected: true } ejection
+            ? new Availability(ejection, ejection.Refresh(snapshot))
+            : default;
+
         // Step 1 – reserve a slot in the total first, so the total read for the capacity includes this
         // request (HAProxy's "served + 1") and never undercounts requests already placed.
         int reservedTotal = Total.Reserve();
 
         // Step 2 – the home endpoint, which takes almost every request when loads are balanced.
         int home = locator.Locate(keyHash);
-        if (TryTake(snapshot, home, reservedTotal))
+        if (TryTake(snapshot, home, reservedTotal, availability))
         {
             lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home]);
             return true;
         }
 
         // Step 3 – overflow, out of line so the common path stays small.
-        int index = PlaceOverflow(snapshot, locator, keyHash, home, reservedTotal);
+        int index = PlaceOverflow(snapshot, locator, keyHash, home, reservedTotal, availability);
+        if (index < 0)
+        {
+            Total.Release();
+            lease = default;
+            return false;
+        }
+
         lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index]);
         return true;
     }
@@ -100,7 +117,7 @@ internal sealed class BoundedLoadPlacer
         => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int home, int reservedTotal)
+    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability)
         where TLocator : struct, IKeyLocator
     {
         int words = (snapshot.Endpoints.Length + 63) / 64;
@@ -113,17 +130,22 @@ internal sealed class BoundedLoadPlacer
         {
             rejected.Clear();
             Reject(rejected, home);
-            int index = ProbeForRoom(snapshot, locator, keyHash, totalRead, rejected);
+            int index = ProbeForRoom(snapshot, locator, keyHash, totalRead, rejected, availability);
             if (index >= 0)
             {
                 return index;
+            }
+
+            if (index == NoneAvailable)
+            {
+                return -1;
             }
 
             // Every endpoint was full against capacities computed from a total that other threads
             // have since grown (they placed requests reserved after our read). Re-read and retry:
             // each failed round means other requests were placed, so the system makes progress.
             totalRead = Math.Max(totalRead, Total.Current);
-            if (TryTake(snapshot, home, totalRead))
+            if (TryTake(snapshot, home, totalRead, availability))
             {
                 return home;
             }
@@ -141,7 +163,7 @@ internal sealed class BoundedLoadPlacer
         return bitmap;
     }
 
-    private int ProbeForRoom<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int totalRead, Span<ulong> rejected)
+    private int ProbeForRoom<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int totalRead, Span<ulong> rejected, Availability availability)
         where TLocator : struct, IKeyLocator
     {
         // Pseudo-random positions seeded by the key (Chen, Coleman, Shrivastava, arXiv 1908.08762): the
@@ -157,7 +179,7 @@ internal sealed class BoundedLoadPlacer
                 continue;
             }
 
-            if (TryTake(snapshot, candidate, totalRead))
+            if (TryTake(snapshot, candidate, totalRead, availability))
             {
                 return candidate;
             }
@@ -169,11 +191,13 @@ internal sealed class BoundedLoadPlacer
         // endpoint has it; the start differs per key, so this too spreads instead of cascading.
         int[] pickable = snapshot.Pickable;
         int start = snapshot.PickableModulo((uint)keyHash);
+        bool anyAvailable = false;
         for (int step = 0; step < pickable.Length; step++)
         {
             int position = start + step;
             int candidate = pickable[position >= pickable.Length ? position - pickable.Length : position];
-            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead))
+            anyAvailable |= !availability.IsEjected(snapshot, candidate);
+            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead, availability))
             {
                 return candidate;
             }
@@ -181,11 +205,20 @@ internal sealed class BoundedLoadPlacer
             Reject(rejected, candidate);
         }
 
-        return -1;
+        return anyAvailable ? -1 : NoneAvailable;
     }
 
-    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead)
-        => snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
+    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability)
+        => !availability.IsEjected(snapshot, index)
+           && snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
+
+    /// <summary>Ejections as seen by one placement: nothing is ejected (default), or the detector and the clock read once.</summary>
+    private readonly struct Availability(OutlierDetector? ejection, long now)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool IsEjected(BalancerSnapshot snapshot, int index)
+            => ejection is not null && ejection.IsEjected(snapshot.States[index], now);
+    }
 
     private static bool IsRejected(Span<ulong> rejected, int index) => (rejected[index >> 6] & (1UL << index)) != 0;
 

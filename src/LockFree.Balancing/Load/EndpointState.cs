@@ -12,6 +12,7 @@ namespace LockFree.Balancing.Load;
 internal sealed class EndpointState
 {
     private readonly InFlightTotal? _total;
+    private readonly OutlierDetector? _ejection;
     private PaddedCounter _inFlight;
     private Endpoint _endpoint;
 
@@ -21,11 +22,20 @@ internal sealed class EndpointState
     private long _rateBits;
     private long _rateTimestamp;
 
-    public EndpointState(Endpoint endpoint, InFlightTotal? total)
+    public EndpointState(Endpoint endpoint, InFlightTotal? total, OutlierDetector? ejection)
     {
         _endpoint = endpoint;
         _total = total;
+        _ejection = ejection;
     }
+
+    // Outlier ejection state, owned by OutlierDetector: failures in a row (interlocked), the timestamp the
+    // current ejection ends (0 = not ejected; cleared by compare-and-swap), and, under the detector's lock,
+    // how many times in a row the endpoint was ejected and when the last ejection ended.
+    internal int ConsecutiveFailures;
+    internal long EjectedUntil;
+    internal int Ejections;
+    internal long LastEjectionEnd;
 
     /// <summary>The latest attributes published for this key (weight and labels may change, the key never does).</summary>
     public Endpoint Endpoint
@@ -94,10 +104,21 @@ internal sealed class EndpointState
         return elapsed <= 0 || value == 0 ? value : value * Math.Exp(-elapsed * decayPerTick);
     }
 
-    /// <summary>Ends one request: the endpoint count and, when kept, the balancer total.</summary>
-    public void Release()
+    /// <summary>Ends one request: the endpoint count and, when kept, the balancer total; reports the outcome to ejection.</summary>
+    public void Release(bool failed = false)
     {
         Interlocked.Decrement(ref _inFlight.Value);
         _total?.Release();
+        if (_ejection is not null)
+        {
+            if (failed)
+            {
+                _ejection.RecordFailure(this);
+            }
+            else
+            {
+                OutlierDetector.RecordSuccess(this);
+            }
+        }
     }
 }

@@ -1,0 +1,44 @@
+namespace LockFree.Balancing;
+
+/// <summary>What a balancer knows about one endpoint at the moment <see cref="LoadBalancer.GetStatus"/> was called.</summary>
+public sealed class EndpointStatus
+{
+    internal EndpointStatus(Endpoint endpoint, int inFlight, double reportedLoad, double? recentRequests, bool isDraining, TimeSpan? ejectionRemaining, int consecutiveFailures)
+    {
+        Endpoint = endpoint;
+        InFlight = inFlight;
+        ReportedLoad = reportedLoad;
+        RecentRequests = recentRequests;
+        IsDraining = isDraining;
+        EjectionRemaining = ejectionRemaining;
+        ConsecutiveFailures = consecutiveFailures;
+    }
+
+    /// <summary>The endpoint, with its latest attributes.</summary>
+    public Endpoint Endpoint { get; }
+
+    /// <summary>Requests acquired on it and not yet released.</summary>
+    public int InFlight { get; }
+
+    /// <summary>The last load it reported through <see cref="LoadBalancer.ReportLoad"/>; 0 until one is reported.</summary>
+    public double ReportedLoad { get; }
+
+    /// <summary>Its decaying count of recent requests, when the picker tracks request rates (<see cref="LoadMeasure.RequestRate"/>); otherwise <see langword="null"/>.</summary>
+    public double? RecentRequests { get; }
+
+    /// <summary>True when an update removed it but requests on it are still in flight.</summary>
+    public bool IsDraining { get; }
+
+    /// <summary>True while outlier ejection keeps new requests away from it.</summary>
+    public bool IsEjected => EjectionRemaining is not null;
+
+    /// <summary>How long its ejection still lasts, or <see langword="null"/> when it is not ejected.</summary>
+    public TimeSpan? EjectionRemaining { get; }
+
+    /// <summary>Failures reported in a row since its last success or ejection.</summary>
+    public int ConsecutiveFailures { get; }
+
+    /// <inheritdoc/>
+    public override string ToString()
+        => $"{Endpoint.Key} in-flight={InFlight}{(IsDraining ? " draining" : "")}{(IsEjected ? $" ejected for {EjectionRemaining}" : "")}";
+}
