@@ -83,7 +83,7 @@ public sealed class ConsistentHashBalancer : LoadBalancer
         }
 
         int home = ring.OwnerOf(HashRing.PointOf(keyHash));
-        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, home, now)
+        return ChecksEjections(out long now) && IsEjected(snapshot, home, now)
             ? ProbeAvailable(snapshot, new RingLocator(ring), keyHash, now)
             : home;
     }

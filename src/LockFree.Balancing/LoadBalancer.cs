@@ -44,8 +44,6 @@ public abstract class LoadBalancer
     // in flight (draining), so that a key that comes back finds its count again.
     private readonly Dictionary<string, EndpointState> _statesByKey = new(StringComparer.Ordinal);
 
-    private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
-
     // Random probes for an available endpoint before sweeping the list, when the first choice is ejected.
     private const int MaxAvailabilityProbes = 16;
 
@@ -333,7 +331,7 @@ public abstract class LoadBalancer
     /// While nothing is ejected this is one field read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private protected bool ChecksEjections(BalancerSnapshot snapshot, out long now)
+    private protected bool ChecksEjections(out long now)
     {
         if (Ejection is not { AnyEjected: true } ejection)
         {
@@ -341,15 +339,15 @@ public abstract class LoadBalancer
             return false;
         }
 
-        now = ejection.Refresh(snapshot);
+        now = ejection.Refresh();
         return true;
     }
 
     /// <summary>True when endpoint <paramref name="index"/> is ejected; only after <see cref="ChecksEjections"/> returned true.</summary>
-    private protected bool IsEjected(BalancerSnapshot snapshot, int index, long now) => Ejection!.IsEjected(snapshot.States[index], now);
+    private protected static bool IsEjected(BalancerSnapshot snapshot, int index, long now) => OutlierDetector.IsEjected(snapshot.States[index], now);
 
     /// <summary>The first endpoint of <paramref name="order"/> from <paramref name="start"/> on (wrapping) that is not ejected, or -1.</summary>
-    private protected int FirstAvailable(BalancerSnapshot snapshot, int[] order, int start, long now)
+    private protected static int FirstAvailable(BalancerSnapshot snapshot, int[] order, int start, long now)
     {
         for (int step = 0; step < order.Length; step++)
         {
@@ -368,14 +366,13 @@ public abstract class LoadBalancer
     /// An endpoint that is not ejected for a key whose own is: key-seeded random positions first, so keys of an
     /// ejected endpoint spread instead of all landing on one neighbour, then a sweep from a key-derived start.
     /// </summary>
-    private protected int ProbeAvailable<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, long now)
+    private protected static int ProbeAvailable<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, long now)
         where TLocator : struct, IKeyLocator
     {
-        ulong probe = keyHash;
+        ProbeSequence probes = new(keyHash);
         for (int attempt = 0; attempt < MaxAvailabilityProbes; attempt++)
         {
-            probe += GoldenGamma;
-            int candidate = locator.Locate(KeyHasher.Mix(probe));
+            int candidate = locator.Locate(probes.Next());
             if (!IsEjected(snapshot, candidate, now))
             {
                 return candidate;

@@ -74,7 +74,7 @@ public sealed class MaglevBalancer : LoadBalancer
         }
 
         int home = table.OwnerOf(keyHash);
-        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, home, now)
+        return ChecksEjections(out long now) && IsEjected(snapshot, home, now)
             ? ProbeAvailable(snapshot, new TableLocator(table), keyHash, now)
             : home;
     }

@@ -72,7 +72,13 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         AliasTable draws = Unsafe.As<WeightedDrawSnapshot>(snapshot).Draws;
         if (draws.Count <= 1)
         {
-            return draws.Count == 0 ? -1 : snapshot.Pickable[0];
+            if (draws.Count == 0)
+            {
+                return -1;
+            }
+
+            int only = snapshot.Pickable[0];
+            return ChecksEjections(out long whenAlone) && IsEjected(snapshot, only, whenAlone) ? -1 : only;
         }
 
         ulong random = _random.Next();
@@ -81,7 +87,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         int second = first;
         for (int attempt = 0; attempt < DistinctDrawAttempts && second == first; attempt++)
         {
-            random = KeyHasher.Mix(random + 0x9E3779B97F4A7C15UL);
+            random = KeyHasher.Mix(random + ProbeSequence.GoldenGamma);
             second = draws.Draw(random);
         }
 
@@ -90,7 +96,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
             second = NextPickable(snapshot, first);
         }
 
-        if (ChecksEjections(snapshot, out long now))
+        if (ChecksEjections(out long now))
         {
             // An ejected candidate is replaced by the next available endpoint from a random start.
             first = IsEjected(snapshot, first, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)firstRandom), now) : first;

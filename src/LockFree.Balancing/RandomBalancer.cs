@@ -49,7 +49,7 @@ public sealed class RandomBalancer : LoadBalancer
 
         ulong random = _random.Next();
         int index = draws.Draw(random);
-        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, index, now)
+        return ChecksEjections(out long now) && IsEjected(snapshot, index, now)
             ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)random), now)
             : index;
     }

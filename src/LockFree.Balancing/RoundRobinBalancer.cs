@@ -60,7 +60,7 @@ public sealed class RoundRobinBalancer : LoadBalancer
         uint turn = (uint)Interlocked.Increment(ref _cursor.Value) - 1;
         int position = FastModulo.Reduce(turn, cycle.Length, cycleSnapshot.CycleFastModMultiplier);
         int index = cycle[position];
-        return ChecksEjections(snapshot, out long now) && IsEjected(snapshot, index, now)
+        return ChecksEjections(out long now) && IsEjected(snapshot, index, now)
             ? FirstAvailable(snapshot, cycle, position, now)
             : index;
     }

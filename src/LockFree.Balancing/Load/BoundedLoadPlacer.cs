@@ -27,8 +27,6 @@ internal sealed class BoundedLoadPlacer
     [ThreadStatic]
     private static ulong[]? t_largeBitmap;
 
-    private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
-
     // ProbeForRoom's answer when every endpoint is ejected: no amount of retrying finds room.
     private const int NoneAvailable = -2;
 
@@ -80,10 +78,10 @@ internal sealed class BoundedLoadPlacer
             return false;
         }
 
-        // Ejected endpoints count as full. While none is ejected this is one field read and no clock read.
+        // While none is ejected this is one field read and no clock read.
         Availability availability = _ejection is { AnyEjected: true } ejection
-            ? new Availability(ejection, ejection.Refresh(snapshot))
-            : default;
+            ? Availability.During(ejection, snapshot)
+            : new Availability(null, 0, snapshot.TotalWeight);
 
         // Step 1 – reserve a slot in the total first, so the total read for the capacity includes this
         // request (HAProxy's "served + 1") and never undercounts requests already placed.
@@ -169,11 +167,10 @@ internal sealed class BoundedLoadPlacer
         // Pseudo-random positions seeded by the key (Chen, Coleman, Shrivastava, arXiv 1908.08762): the
         // same key tries the same endpoints in the same order, different keys spill to different places,
         // so one hot endpoint's spill does not cascade onto its neighbour as a linear walk would.
-        ulong probe = keyHash;
+        ProbeSequence probes = new(keyHash);
         for (int attempt = 0; attempt < MaxRandomProbes; attempt++)
         {
-            probe += GoldenGamma;
-            int candidate = locator.Locate(KeyHasher.Mix(probe));
+            int candidate = locator.Locate(probes.Next());
             if (IsRejected(rejected, candidate))
             {
                 continue;
@@ -210,14 +207,41 @@ internal sealed class BoundedLoadPlacer
 
     private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability)
         => !availability.IsEjected(snapshot, index)
-           && snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, snapshot.TotalWeight));
+           && snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, availability.TotalWeight));
 
-    /// <summary>Ejections as seen by one placement: nothing is ejected (default), or the detector and the clock read once.</summary>
-    private readonly struct Availability(OutlierDetector? ejection, long now)
+    /// <summary>
+    /// Ejections as seen by one placement: the detector and the clock read once (or none), and the total
+    /// weight of the endpoints that may receive requests.
+    /// </summary>
+    /// <remarks>
+    /// Ejected endpoints count as full, and capacities are shares of the available weight only: computed over
+    /// the whole set's weight they would sum to less than the total in flight while endpoints are ejected,
+    /// every available endpoint would be full, and placement would retry forever.
+    /// </remarks>
+    private readonly struct Availability(OutlierDetector? ejection, long now, long totalWeight)
     {
+        /// <summary>The weight capacities are shares of.</summary>
+        public long TotalWeight { get; } = totalWeight;
+
+        /// <summary>
+        /// The view while an ejection is in force. PERF: sums the available weight, O(n), once per placement
+        /// and only while some endpoint is ejected.
+        /// </summary>
+        public static Availability During(OutlierDetector ejection, BalancerSnapshot snapshot)
+        {
+            long now = ejection.Refresh();
+            long available = 0;
+            foreach (int index in snapshot.Pickable)
+            {
+                available += OutlierDetector.IsEjected(snapshot.States[index], now) ? 0 : snapshot.Endpoints[index].Weight;
+            }
+
+            return new Availability(ejection, now, available);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool IsEjected(BalancerSnapshot snapshot, int index)
-            => ejection is not null && ejection.IsEjected(snapshot.States[index], now);
+            => ejection is not null && OutlierDetector.IsEjected(snapshot.States[index], now);
     }
 
     private static bool IsRejected(Span<ulong> rejected, int index) => (rejected[index >> 6] & (1UL << index)) != 0;

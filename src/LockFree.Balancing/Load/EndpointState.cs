@@ -29,9 +29,9 @@ internal sealed class EndpointState
         _ejection = ejection;
     }
 
-    // Outlier ejection state, owned by OutlierDetector: failures in a row (interlocked), the timestamp the
-    // current ejection ends (0 = not ejected; cleared by compare-and-swap), and, under the detector's lock,
-    // how many times in a row the endpoint was ejected and when the last ejection ended.
+    // Outlier ejection state, owned by OutlierDetector: failures in a row (interlocked), and, written only
+    // under the detector's lock, the timestamp the current ejection ends (ejected while the clock is before
+    // it; picks only read it), how many times in a row the endpoint was ejected and when the last one ended.
     internal int ConsecutiveFailures;
     internal long EjectedUntil;
     internal int Ejections;

@@ -5,31 +5,33 @@ namespace LockFree.Balancing.Load;
 /// <summary>
 /// Passive outlier ejection for one balancer: counts consecutive failures per endpoint, ejects an endpoint
 /// for a time that doubles with repeated ejections, caps the share ejected at once, and lets ejections
-/// expire by themselves.
+/// end by themselves.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Hot path: a pick reads <see cref="AnyEjected"/> (one shared counter, written only when an ejection
-/// starts or ends) and nothing else while no endpoint is ejected. Only then does it read the clock and
-/// check its candidates.
+/// Picks only read. An endpoint is ejected while the clock is before its <see cref="EndpointState.EjectedUntil"/>;
+/// a pick reads <see cref="AnyEjected"/> (one counter) and, only when it is set, the clock and its candidates'
+/// end times. Nothing a pick does changes ejection state.
 /// </para>
 /// <para>
-/// Ejection decisions are rare and serialized by a lock that picks never take, which keeps the share cap
-/// exact. Expiry is lazy: whoever first sees an ejection past its end clears it with a compare-and-swap;
-/// once the latest ejection has ended, the next pick sweeps the whole snapshot so none stays counted.
+/// Everything that changes it (an ejection, an endpoint leaving the set, pruning ejections that ended) runs
+/// under one lock: ejections are rare, and the lock keeps the share cap exact and the counter equal to the
+/// set of ejected endpoints. Once the latest ejection has ended, the next pick prunes with
+/// <see cref="Lock.TryEnter()"/>, which never waits: if the lock is busy, a later pick prunes.
 /// </para>
 /// </remarks>
 internal sealed class OutlierDetector
 {
-    private readonly Lock _ejectionGate = new();
+    private readonly Lock _gate = new();
+    private readonly List<EndpointState> _ejected = [];   // guarded by _gate
     private readonly int _threshold;
     private readonly long _baseTicks;
     private readonly long _maxTicks;
     private readonly double _maxShare;
     private readonly TimeProvider _time;
     private readonly Func<BalancerSnapshot> _currentSnapshot;
-    private PaddedCounter _active;
-    private long _latestEnd;
+    private PaddedCounter _active;                         // _ejected.Count, written under _gate
+    private long _latestEnd;                               // written under _gate
 
     public OutlierDetector(OutlierEjectionOptions options, TimeProvider time, Func<BalancerSnapshot> currentSnapshot)
     {
@@ -41,54 +43,42 @@ internal sealed class OutlierDetector
         _currentSnapshot = currentSnapshot;
     }
 
-    /// <summary>True while at least one ejection has not been seen to end.</summary>
+    /// <summary>True while some ejection has not been pruned: picks must then check their candidates.</summary>
     public bool AnyEjected
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Volatile.Read(ref _active.Value) != 0;
     }
 
-    /// <summary>Reads the clock for a pick and, when every ejection has ended, clears them all in <paramref name="snapshot"/>.</summary>
-    public long Refresh(BalancerSnapshot snapshot)
+    /// <summary>Reads the clock for a pick; once every ejection has ended, prunes them if the lock is free.</summary>
+    public long Refresh()
     {
         long now = _time.GetTimestamp();
-        if (now >= Volatile.Read(ref _latestEnd))
+        if (now >= Volatile.Read(ref _latestEnd) && _gate.TryEnter())
         {
-            foreach (EndpointState state in snapshot.States)
+            try
             {
-                IsEjected(state, now);
+                Prune(now);
+            }
+            finally
+            {
+                _gate.Exit();
             }
         }
 
         return now;
     }
 
-    /// <summary>True when <paramref name="state"/> is ejected at <paramref name="now"/>; an ejection found over is cleared.</summary>
-    public bool IsEjected(EndpointState state, long now)
-    {
-        long until = Volatile.Read(ref state.EjectedUntil);
-        if (until == 0)
-        {
-            return false;
-        }
-
-        if (now < until)
-        {
-            return true;
-        }
-
-        // Over: exactly one observer wins the clear and uncounts it.
-        if (Interlocked.CompareExchange(ref state.EjectedUntil, 0, until) == until)
-        {
-            Interlocked.Decrement(ref _active.Value);
-        }
-
-        return false;
-    }
+    /// <summary>True when <paramref name="state"/> is ejected at <paramref name="now"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsEjected(EndpointState state, long now) => now < Volatile.Read(ref state.EjectedUntil);
 
     /// <summary>The ejection's remaining time at <paramref name="now"/>, or <see langword="null"/>.</summary>
     public TimeSpan? Remaining(EndpointState state, long now)
-        => IsEjected(state, now) ? _time.GetElapsedTime(now, Volatile.Read(ref state.EjectedUntil)) : null;
+    {
+        long until = Volatile.Read(ref state.EjectedUntil);
+        return now < until ? _time.GetElapsedTime(now, until) : null;
+    }
 
     /// <summary>A request on <paramref name="state"/> succeeded: the run of failures is over.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -109,16 +99,17 @@ internal sealed class OutlierDetector
             return;
         }
 
-        lock (_ejectionGate)
+        lock (_gate)
         {
             long now = _time.GetTimestamp();
+            Prune(now);
             if (Volatile.Read(ref state.ConsecutiveFailures) < _threshold || IsEjected(state, now))
             {
                 return; // a success reset the run meanwhile, or another failure already ejected it
             }
 
-            // Step 1 – the share cap, counted over the endpoints that can receive requests now. A removed
-            // (draining) endpoint gets no new requests anyway and is not ejected.
+            // Step 1 – the share cap, over the endpoints that can receive requests now. A removed (draining)
+            // endpoint gets no new requests anyway and is not ejected.
             BalancerSnapshot snapshot = _currentSnapshot();
             int ejected = 0;
             bool present = false;
@@ -146,27 +137,45 @@ internal sealed class OutlierDetector
             long duration = _baseTicks > (_maxTicks >> shift) ? _maxTicks : Math.Min(_baseTicks << shift, _maxTicks);
             long until = now + duration;
             state.LastEjectionEnd = until;
+            Volatile.Write(ref state.ConsecutiveFailures, 0);
 
-            // Step 3 – publish: count first, so no pick can see the ejection while AnyEjected is false.
-            Interlocked.Increment(ref _active.Value);
-            if (until > Volatile.Read(ref _latestEnd))
+            // Step 3 – publish: the end time first, then the counter, so a pick that sees AnyEjected also sees
+            // the end time it must compare with.
+            Volatile.Write(ref state.EjectedUntil, until);
+            if (!_ejected.Contains(state))
             {
-                Volatile.Write(ref _latestEnd, until);
+                _ejected.Add(state);
             }
 
-            Volatile.Write(ref state.EjectedUntil, until);
-            Volatile.Write(ref state.ConsecutiveFailures, 0);
+            Volatile.Write(ref _latestEnd, Math.Max(until, Volatile.Read(ref _latestEnd)));
+            Volatile.Write(ref _active.Value, _ejected.Count);
         }
     }
 
-    /// <summary>The endpoint left the set: its ejection, if any, no longer counts toward the cap or <see cref="AnyEjected"/>.</summary>
+    /// <summary>The endpoint left the set: its ejection, if any, ends now and no longer counts.</summary>
     public void Forget(EndpointState state)
     {
-        long until = Volatile.Read(ref state.EjectedUntil);
-        if (until != 0 && Interlocked.CompareExchange(ref state.EjectedUntil, 0, until) == until)
+        lock (_gate)
         {
-            Interlocked.Decrement(ref _active.Value);
+            if (_ejected.Remove(state))
+            {
+                Volatile.Write(ref state.EjectedUntil, 0);
+                Volatile.Write(ref _active.Value, _ejected.Count);
+            }
         }
+    }
+
+    private void Prune(long now)
+    {
+        for (int i = _ejected.Count - 1; i >= 0; i--)
+        {
+            if (!IsEjected(_ejected[i], now))
+            {
+                _ejected.RemoveAt(i);
+            }
+        }
+
+        Volatile.Write(ref _active.Value, _ejected.Count);
     }
 
     private static long ToTicks(TimeSpan duration, TimeProvider time)

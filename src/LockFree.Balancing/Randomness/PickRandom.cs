@@ -15,8 +15,6 @@ namespace LockFree.Balancing.Randomness;
 /// </remarks>
 internal sealed class PickRandom
 {
-    private const ulong GoldenGamma = 0x9E3779B97F4A7C15UL;
-
     [ThreadStatic]
     private static ulong t_state;
 
@@ -35,7 +33,7 @@ internal sealed class PickRandom
     {
         if (_seeded)
         {
-            return KeyHasher.Mix(_seed + ((ulong)(uint)Interlocked.Increment(ref _counter.Value) * GoldenGamma));
+            return KeyHasher.Mix(_seed + ((ulong)(uint)Interlocked.Increment(ref _counter.Value) * ProbeSequence.GoldenGamma));
         }
 
         ulong state = t_state;
@@ -44,7 +42,7 @@ internal sealed class PickRandom
             state = SeedThread();
         }
 
-        state += GoldenGamma;
+        state += ProbeSequence.GoldenGamma;
         t_state = state;
         return KeyHasher.Mix(state);
     }

@@ -48,13 +48,25 @@ public sealed class OutlierEjectionTests
         Assert.Equal(3, Placements(balancer, 3000).Distinct().Count());
     }
 
+    public static TheoryData<string, int> PickersAndSizes()
+    {
+        TheoryData<string, int> data = [];
+        foreach (string picker in LoadBalancerTests.Pickers)
+        {
+            data.Add(picker, 1);
+            data.Add(picker, 3);
+        }
+
+        return data;
+    }
+
     [Theory]
-    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
-    public void AllEjected_TryAcquireReturnsFalseAndCountsNothing(string picker)
+    [MemberData(nameof(PickersAndSizes))]
+    public void AllEjected_TryAcquireReturnsFalseAndCountsNothing(string picker, int size)
     {
         ManualTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time, share: 1.0);
-        Endpoint[] endpoints = TestEndpoints.Distinct(3, seed: 3);
+        Endpoint[] endpoints = TestEndpoints.Distinct(size, seed: 3);
         balancer.Update(endpoints);
 
         for (int i = 0; i < 200 && balancer.TryAcquire($"k{i}", out EndpointLease lease); i++)
@@ -71,6 +83,32 @@ public sealed class OutlierEjectionTests
         time.Advance(Base);
         Assert.True(balancer.TryAcquire("any", out EndpointLease back));
         back.Dispose();
+    }
+
+    [Theory]
+    [InlineData("bounded-load")]
+    [InlineData("maglev-bounded")]
+    public async Task BoundedAcquire_ManyHeldWhileHalfAreEjected_CapacityCountsOnlyAvailableWeight(string picker)
+    {
+        // With half the endpoints ejected, capacities computed over the whole set's weight would sum to
+        // about c/2 of the total: every available endpoint full, and placement retrying forever.
+        ManualTimeProvider time = new();
+        LoadBalancer balancer = Create(picker, time, share: 0.5);
+        Endpoint[] endpoints = TestEndpoints.Distinct(4, seed: 10);
+        balancer.Update(endpoints);
+        FailUntilEjected(balancer, threshold: 3);
+        FailUntilEjected(balancer, threshold: 3);
+        Assert.Equal(2, balancer.GetStatus().Count(s => s.IsEjected));
+
+        // On a worker, bounded by a timeout: the bug this guards against is an endless retry loop.
+        Task<EndpointLease[]> holding = Task.Run(() => Enumerable.Range(0, 200).Select(i => balancer.Acquire("hot")).ToArray());
+        Task finished = await Task.WhenAny(holding, Task.Delay(TimeSpan.FromSeconds(20)));
+
+        Assert.True(finished == holding, "bounded placement did not finish: it found no room among the available endpoints");
+        int[] loads = balancer.GetStatus().Where(s => !s.IsEjected).Select(s => s.InFlight).ToArray();
+        Assert.Equal(200, loads.Sum());
+        Assert.All(loads, load => Assert.InRange(load, 1, (int)Math.Ceiling(1.25 * 200 / 2)));
+        Array.ForEach(await holding, l => l.Dispose());
     }
 
     [Fact]
