@@ -30,6 +30,9 @@ namespace LockFree.Balancing.Kubernetes;
 /// </remarks>
 public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 {
+    /// <summary>A watch that ends sooner than this waits one jittered initial backoff before the next.</summary>
+    internal static readonly TimeSpan MinimumWatchLifetime = TimeSpan.FromSeconds(1);
+
     /// <summary>The longest <c>Retry-After</c> honoured; a larger value is treated as this.</summary>
     internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
@@ -46,6 +49,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private IReadOnlyList<Endpoint> _endpoints = [];
     private IReadOnlyDictionary<string, EndpointHints> _hints = MergedEndpoints.Empty.Hints;
     private bool _hasPublished;
+    private bool _deliveryPending;     // the last merged set did not reach the subscriber (it threw); owned by the loop
+    private int _relistsInARow;        // watch failures that forced a relist since the last healthy watch; owned by the loop
     private string? _resourceVersion;
     private long _lastListTimestamp;
     private TimeSpan _nextResyncAfter;
@@ -131,10 +136,13 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <exception cref="ObjectDisposedException">The watcher is disposed.</exception>
     public void StartBackgroundSync()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         lock (_statusGate)
         {
-            _loop ??= Task.Run(() => RunGuardedAsync(_stopping.Token));
+            // Checked under the lock DisposeAsync reads the loop under: either this start is seen and awaited
+            // by a concurrent disposal, or it sees the disposal and throws.
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            CancellationToken stopping = _stopping.Token;
+            _loop ??= Task.Run(() => RunGuardedAsync(stopping));
         }
     }
 
@@ -249,6 +257,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     needList = false;
                 }
 
+                if (_deliveryPending)
+                {
+                    MergeAndPublish(force: false);
+                }
+
                 WatchOutcome outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
                 if (outcome.Gone is SyncError gone)
                 {
@@ -264,14 +277,23 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 }
 
                 goneInARow = 0;
-                bool healthy = outcome.Events > 0 || outcome.Elapsed >= _options.WatchTimeout / 2;
+
+                // Healthy: the watch delivered a change, or stayed open for half its term. Bookmarks alone do not
+                // count: a server or proxy that sends one and hangs up would otherwise be reconnected to in a loop.
+                bool healthy = outcome.Changes > 0 || outcome.Elapsed >= _options.WatchTimeout / 2;
                 if (healthy)
                 {
+                    Volatile.Write(ref _relistsInARow, 0);
                     UpdateStatus(s => s.With(consecutiveFailures: 0));
+                    if (outcome.Elapsed < MinimumWatchLifetime)
+                    {
+                        // Even a watch that delivered changes is not reconnected at once if it lasted under a
+                        // second: a server that sends one event and hangs up every time must not spin the loop.
+                        await DelayAsync(1, stopping).ConfigureAwait(false);
+                    }
                 }
                 else
                 {
-                    // The server ended an empty watch early; without a delay a misbehaving server would spin us.
                     int failures = IncrementFailures();
                     await DelayAsync(failures, stopping).ConfigureAwait(false);
                 }
@@ -283,9 +305,10 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             catch (KubernetesApiException ex)
             {
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
-                needList |= ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
+                bool relist = ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
+                needList |= relist;
                 int failures = RecordFailure(error);
-                await DelayAsync(failures, stopping, ex.RetryAfter).ConfigureAwait(false);
+                await DelayAsync(relist ? BackoffStepAfterRelist(failures) : failures, stopping, ex.RetryAfter).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Anything unforeseen is recorded and retried from a fresh LIST; the loop never dies.
             catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
@@ -293,7 +316,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             {
                 needList = true;
                 int failures = RecordFailure(_client.Error(_options.ApiServer, null, $"unexpected {ex.GetType().Name}: {ex.Message}"));
-                await DelayAsync(failures, stopping).ConfigureAwait(false);
+                await DelayAsync(BackoffStepAfterRelist(failures), stopping).ConfigureAwait(false);
             }
         }
     }
@@ -325,15 +348,16 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         // Step 2 – publish (always on the first sync, so that an empty Service is published too).
         MergeAndPublish(force: !_hasPublished);
+
         DateTimeOffset now = _options.TimeProvider.GetUtcNow();
-        UpdateStatus(s => s.With(lastSyncTime: now, isStale: false, resourceVersion: resourceVersion, consecutiveFailures: 0, listCount: s.ListCount + 1));
+        UpdateStatus(s => s.With(lastSyncTime: now, isStale: _deliveryPending, resourceVersion: resourceVersion, consecutiveFailures: 0, listCount: s.ListCount + 1));
     }
 
     private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken stopping)
     {
         Uri url = _client.WatchUrl(resourceVersion);
         long started = _options.TimeProvider.GetTimestamp();
-        int events = 0;
+        int changes = 0;
         bool connected = false;
         TimeSpan idleTimeout = _options.IdleTimeout;
         using var idle = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
@@ -344,7 +368,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             connected = true;
             idle.CancelAfter(idleTimeout);
             DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
-            UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: false));
+            UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: _deliveryPending));
 
             Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
@@ -355,7 +379,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     ReadOnlyMemory<byte> line = await lines.ReadLineAsync(linked.Token).ConfigureAwait(false);
                     if (line.IsEmpty)
                     {
-                        return new WatchOutcome(events, _options.TimeProvider.GetElapsedTime(started), Gone: null);
+                        return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null);
                     }
 
                     WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
@@ -365,13 +389,13 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         SyncError error = _client.Error(url, status.Code, "the watch stream reported an error: " + (status.Message ?? "(no message)"), status.Reason);
                         if (status.IsGone)
                         {
-                            return new WatchOutcome(events, _options.TimeProvider.GetElapsedTime(started), error);
+                            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), error);
                         }
 
                         throw new KubernetesApiException(error);
                     }
 
-                    events++;
+                    changes += change.Type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted ? 1 : 0;
                     Apply(change);
                 }
             }
@@ -429,26 +453,24 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             _resourceVersion = resourceVersion;
         }
 
-        if (changed)
+        if (changed || _deliveryPending)
         {
             MergeAndPublish(force: false);
         }
 
         DateTimeOffset now = _options.TimeProvider.GetUtcNow();
-        UpdateStatus(s => s.With(lastSyncTime: now, isStale: false, resourceVersion: _resourceVersion));
+        UpdateStatus(s => s.With(lastSyncTime: now, isStale: _deliveryPending, resourceVersion: _resourceVersion));
     }
 
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
         Volatile.Write(ref _hints, merged.Hints);
-        if (!force && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
+        if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
             return;
         }
 
-        _hasPublished = true;
-        Volatile.Write(ref _endpoints, merged.Endpoints);
         try
         {
             _onChanged(merged.Endpoints);
@@ -457,10 +479,34 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            RecordError(_client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message));
+            // Nothing is committed: Endpoints and Version still describe what the subscriber last accepted, the
+            // status says stale, and the next event (bookmarks included) or loop turn delivers again.
+            _deliveryPending = true;
+            SyncError error = _client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message);
+            UpdateStatus(s => s.With(lastError: error, isStale: true));
+            return;
         }
 
+        _deliveryPending = false;
+        _hasPublished = true;
+        Volatile.Write(ref _endpoints, merged.Endpoints);
         UpdateStatus(s => s.With(version: s.Version + 1));
+    }
+
+    /// <summary>Watch failures that forced a relist since the last healthy watch; for tests.</summary>
+    internal int RelistsInARow => Volatile.Read(ref _relistsInARow);
+
+    /// <summary>
+    /// The backoff step for a failure that forces a relist. A successful LIST resets the status's failure count,
+    /// so a watch that fails the same way after every LIST (an HTTP 410 each time, an oversize event) would
+    /// otherwise relist at the initial delay forever; counting relists in a row keeps the delay growing until a
+    /// watch proves healthy.
+    /// </summary>
+    private int BackoffStepAfterRelist(int failures)
+    {
+        int relists = _relistsInARow + 1;
+        Volatile.Write(ref _relistsInARow, relists);
+        return Math.Max(failures, relists);
     }
 
     private async Task DelayAsync(int failures, CancellationToken cancellationToken, TimeSpan? retryAfter = null)
@@ -516,8 +562,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     }
 
     /// <summary>How one watch connection ended.</summary>
-    /// <param name="Events">Events received (bookmarks included).</param>
+    /// <param name="Changes">ADDED, MODIFIED and DELETED events received (bookmarks are not changes).</param>
     /// <param name="Elapsed">How long it stayed open.</param>
     /// <param name="Gone">The 410 error when the stream ended with one.</param>
-    private readonly record struct WatchOutcome(int Events, TimeSpan Elapsed, SyncError? Gone);
+    private readonly record struct WatchOutcome(int Changes, TimeSpan Elapsed, SyncError? Gone);
 }

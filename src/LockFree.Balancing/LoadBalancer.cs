@@ -282,6 +282,9 @@ public abstract class LoadBalancer
         }
     }
 
+    /// <summary>The outlier detector, for tests that drive ejections directly.</summary>
+    internal OutlierDetector? EjectionForTests => Ejection;
+
     /// <summary>True while an ejection may be in force, i.e. picks take the ejection-checking path; for tests.</summary>
     internal bool ChecksEjectionsNow => Ejection is { AnyEjected: true };
 

@@ -98,12 +98,13 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
 
         if (ChecksEjections(out long now))
         {
-            // An ejected candidate is replaced by the next available endpoint from a random start.
+            // An ejected candidate is replaced by the next available endpoint from a random start. Either
+            // replacement can come back empty (-1) if other threads eject the rest meanwhile.
             first = IsEjected(snapshot, first, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)firstRandom), now) : first;
             second = IsEjected(snapshot, second, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)random), now) : second;
-            if (first < 0)
+            if (first < 0 || second < 0)
             {
-                return -1;
+                return Math.Max(first, second);
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LockFree.Balancing.Hashing;
 using LockFree.Balancing.Load;
 using LockFree.Balancing.Scheduling;
 
@@ -60,8 +61,10 @@ public sealed class RoundRobinBalancer : LoadBalancer
         uint turn = (uint)Interlocked.Increment(ref _cursor.Value) - 1;
         int position = FastModulo.Reduce(turn, cycle.Length, cycleSnapshot.CycleFastModMultiplier);
         int index = cycle[position];
+        // An ejected endpoint's turns go to the next available endpoint from a start mixed from the turn, so
+        // they spread over the cycle instead of doubling the load of its neighbour.
         return ChecksEjections(out long now) && IsEjected(snapshot, index, now)
-            ? FirstAvailable(snapshot, cycle, position, now)
+            ? FirstAvailable(snapshot, cycle, FastModulo.Reduce((uint)KeyHasher.Mix(turn), cycle.Length, cycleSnapshot.CycleFastModMultiplier), now)
             : index;
     }
 

@@ -431,7 +431,7 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
 
         KubernetesWatchStatus status = await WaitAsync(watcher, s => s.ConsecutiveFailures >= 2);
         WatchConnection third = await _server.NextWatchAsync();
-        third.Send(Bookmark("101"));
+        third.Send(Event("MODIFIED", Slice("web-a", "101", "IPv4", HttpPort(8080), Endpoint("10.0.0.1"))));
         third.End();
         await WaitAsync(watcher, s => s.ConsecutiveFailures == 0);
 
@@ -558,7 +558,7 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SubscriberThrows_IsRecorded_AndLoopContinues()
+    public async Task SubscriberThrows_IsRecordedAsStale_AndLoopKeepsRetrying()
     {
         SetDefaultList();
         int calls = 0;
@@ -569,13 +569,88 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
         }, new KubernetesWatcherOptions { ApiServer = _server.BaseAddress, Random = new Random(1) });
         watcher.StartBackgroundSync();
         WatchConnection watch = await _server.NextWatchAsync();
-        await watcher.WaitForVersionAsync(1, Limit());
+        KubernetesWatchStatus failed = await watcher.WaitForStatusAsync(s => s.LastError is not null, Limit());
+
+        Assert.Contains("subscriber bug", failed.LastError!.Message, StringComparison.Ordinal);
+        Assert.True(failed.IsStale);
+        Assert.Equal(0, failed.Version);
+        Assert.Empty(watcher.Endpoints);
 
         watch.Send(Event("ADDED", Slice("web-d", "101", "IPv4", HttpPort(8081), Endpoint("10.0.2.1"))));
-        KubernetesWatchStatus status = await watcher.WaitForVersionAsync(2, Limit());
+        await watcher.WaitForStatusAsync(_ => Volatile.Read(ref calls) >= 2, Limit());
+        Assert.True(watcher.Status.IsStale);
+    }
 
-        Assert.Equal(2, calls);
-        Assert.Contains("subscriber bug", status.LastError!.Message, StringComparison.Ordinal);
+    [Fact]
+    public async Task SubscriberThrowsOnce_SetIsDeliveredOnTheNextEvent_EvenABookmark()
+    {
+        // The set the subscriber rejected must not be lost: before, Endpoints already held it, so nothing was
+        // ever sent again until the Service itself changed, while the status said all was well.
+        SetDefaultList();
+        int calls = 0;
+        IReadOnlyList<Endpoint>? received = null;
+        await using var watcher = new KubernetesEndpointWatcher(Web, endpoints =>
+        {
+            // Rejects the LIST's set and the retry before the watch opens; accepts the next attempt.
+            if (Interlocked.Increment(ref calls) <= 2)
+            {
+                throw new InvalidOperationException("transient");
+            }
+
+            Volatile.Write(ref received, endpoints);
+        }, new KubernetesWatcherOptions { ApiServer = _server.BaseAddress, Random = new Random(1) });
+        watcher.StartBackgroundSync();
+        WatchConnection watch = await _server.NextWatchAsync();
+        await watcher.WaitForStatusAsync(s => s.IsStale && s.LastError is not null, Limit());
+        Assert.Equal(2, Volatile.Read(ref calls));
+        Assert.Equal(0, watcher.Status.Version);
+
+        watch.Send(Bookmark("200"));
+        KubernetesWatchStatus delivered = await watcher.WaitForVersionAsync(1, Limit());
+
+        Assert.NotNull(Volatile.Read(ref received));
+        Assert.Equal(watcher.Endpoints, Volatile.Read(ref received));
+        Assert.NotEmpty(watcher.Endpoints);
+        Assert.False(delivered.IsStale);
+    }
+
+    [Fact]
+    public async Task WatchEndingAfterOnlyABookmark_IsNotHealthy_AndBacksOff()
+    {
+        // A server (or proxy) that sends a bookmark and hangs up every time must not be reconnected to in a hot
+        // loop: each such watch counts as a failure and the delay grows.
+        SetDefaultList();
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+
+        for (int i = 0; i < 4; i++)
+        {
+            WatchConnection watch = await _server.NextWatchAsync();
+            watch.Send(Bookmark("100"));
+            watch.End();
+        }
+
+        KubernetesWatchStatus status = await watcher.WaitForStatusAsync(s => s.ConsecutiveFailures >= 3, Limit());
+        Assert.True(status.ConsecutiveFailures >= 3);
+    }
+
+    [Fact]
+    public async Task HttpGoneOnEveryWatch_RelistsWithGrowingBackoff()
+    {
+        // Every watch answers 410, every LIST succeeds: the failure count must keep growing (and with it the
+        // delay), not restart at 1 after each successful LIST.
+        SetDefaultList();
+        for (int i = 0; i < 50; i++)
+        {
+            _server.FailNextWatch(410, Status(410, "Gone", "too old resource version"));
+        }
+
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+
+        KubernetesWatchStatus status = await watcher.WaitForStatusAsync(_ => watcher.RelistsInARow >= 4, Limit());
+        Assert.True(status.ListCount >= 4);
+        Assert.Equal(410, status.LastError!.StatusCode);
     }
 
     [Fact]

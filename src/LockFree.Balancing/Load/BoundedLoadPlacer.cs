@@ -30,6 +30,11 @@ internal sealed class BoundedLoadPlacer
     // ProbeForRoom's answer when every endpoint is ejected: no amount of retrying finds room.
     private const int NoneAvailable = -2;
 
+    // Rounds of the overflow loop before a placement gives up (releasing its reservation) rather than place a
+    // request above a capacity. Each failed round means other threads placed requests or ejections changed the
+    // set; a thousand in a row only happen under pathological churn.
+    private const int MaxOverflowRounds = 1000;
+
     private readonly long _loadFactorThousandths;
     private readonly OutlierDetector? _ejection;
 
@@ -79,9 +84,12 @@ internal sealed class BoundedLoadPlacer
         }
 
         // While none is ejected this is one field read and no clock read.
-        Availability availability = _ejection is { AnyEjected: true } ejection
-            ? Availability.During(ejection, snapshot)
-            : new Availability(null, 0, snapshot.TotalWeight);
+        Availability availability = Availability.Now(_ejection, snapshot);
+        if (availability.TotalWeight == 0)
+        {
+            lease = default;
+            return false; // every endpoint is ejected
+        }
 
         // Step 1 – reserve a slot in the total first, so the total read for the capacity includes this
         // request (HAProxy's "served + 1") and never undercounts requests already placed.
@@ -124,7 +132,7 @@ internal sealed class BoundedLoadPlacer
             : LargeBitmap(words);
         rejected = rejected[..words];
         int totalRead = reservedTotal;
-        while (true)
+        for (int round = 0; round < MaxOverflowRounds; round++)
         {
             rejected.Clear();
             Reject(rejected, home);
@@ -139,15 +147,24 @@ internal sealed class BoundedLoadPlacer
                 return -1;
             }
 
-            // Every endpoint was full against capacities computed from a total that other threads
-            // have since grown (they placed requests reserved after our read). Re-read and retry:
-            // each failed round means other requests were placed, so the system makes progress.
+            // Every endpoint was full against capacities computed from a total that other threads have since
+            // grown (they placed requests reserved after our read), or from an ejection view another thread has
+            // since changed. Re-read both and retry: within one consistent view the capacities of the available
+            // endpoints sum to more than the requests on them, so a round fails only when others made progress.
             totalRead = Math.Max(totalRead, Total.Current);
+            availability = Availability.Now(_ejection, snapshot);
+            if (availability.TotalWeight == 0)
+            {
+                return -1;
+            }
+
             if (TryTake(snapshot, home, totalRead, availability))
             {
                 return home;
             }
         }
+
+        return -1;
     }
 
     private static ulong[] LargeBitmap(int words)
@@ -224,11 +241,17 @@ internal sealed class BoundedLoadPlacer
         public long TotalWeight { get; } = totalWeight;
 
         /// <summary>
-        /// The view while an ejection is in force. PERF: sums the available weight, O(n), once per placement
-        /// and only while some endpoint is ejected.
+        /// The current view: while no endpoint is ejected, the whole set (one field read). Otherwise the clock and
+        /// the available weight, read together so that capacities and ejection checks agree. PERF: the sum is
+        /// O(n), once per placement round and only while some endpoint is ejected.
         /// </summary>
-        public static Availability During(OutlierDetector ejection, BalancerSnapshot snapshot)
+        public static Availability Now(OutlierDetector? ejection, BalancerSnapshot snapshot)
         {
+            if (ejection is not { AnyEjected: true })
+            {
+                return new Availability(null, 0, snapshot.TotalWeight);
+            }
+
             long now = ejection.Refresh();
             long available = 0;
             foreach (int index in snapshot.Pickable)

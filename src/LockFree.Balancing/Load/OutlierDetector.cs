@@ -94,7 +94,9 @@ internal sealed class OutlierDetector
     /// <summary>A request on <paramref name="state"/> failed: counts it and ejects the endpoint at the threshold.</summary>
     public void RecordFailure(EndpointState state)
     {
-        if (Interlocked.Increment(ref state.ConsecutiveFailures) < _threshold)
+        // A failure of a request that was in flight while the endpoint was ejected says nothing new: without
+        // this, the first failure after the ejection ends would eject it again at once, for twice as long.
+        if (IsEjected(state, _time.GetTimestamp()) || Interlocked.Increment(ref state.ConsecutiveFailures) < _threshold)
         {
             return;
         }
@@ -122,6 +124,9 @@ internal sealed class OutlierDetector
 
             if (!present || ejected + 1 > (int)Math.Floor(_maxShare * snapshot.Pickable.Length))
             {
+                // Declined (share cap, lone endpoint, draining): the run starts over, so that each later failure
+                // does not take this lock and scan the set again.
+                Volatile.Write(ref state.ConsecutiveFailures, 0);
                 return;
             }
 
@@ -160,6 +165,16 @@ internal sealed class OutlierDetector
             if (_ejected.Remove(state))
             {
                 Volatile.Write(ref state.EjectedUntil, 0);
+
+                // The latest end must be recomputed: left at the removed endpoint's end, picks would keep reading
+                // the clock until then though every remaining ejection had ended.
+                long latest = 0;
+                foreach (EndpointState remaining in _ejected)
+                {
+                    latest = Math.Max(latest, Volatile.Read(ref remaining.EjectedUntil));
+                }
+
+                Volatile.Write(ref _latestEnd, latest);
                 Volatile.Write(ref _active.Value, _ejected.Count);
             }
         }
