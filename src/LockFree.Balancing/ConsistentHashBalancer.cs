@@ -44,19 +44,14 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     {
         _virtualNodes = options.VirtualNodesPerEndpoint;
         VirtualNodesPerEndpoint = _virtualNodes;
-        long thousandths = BoundedLoadPlacer.ToThousandths(options.LoadFactor, nameof(options));
-        if (thousandths > 0)
-        {
-            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths, Ejection);
-            LoadFactor = thousandths / 1000.0;
-        }
+        _boundedLoads = BoundedLoadPlacer.Create(options.LoadFactor, InFlightTotal, Ejection);
     }
 
     /// <summary>Ring points per unit of weight.</summary>
     public int VirtualNodesPerEndpoint { get; }
 
     /// <summary>The bounded-load factor as applied (rounded to 0.001), or <see langword="null"/> in plain mode.</summary>
-    public double? LoadFactor { get; }
+    public double? LoadFactor => _boundedLoads?.LoadFactor;
 
     /// <summary>The ring of the current snapshot, for tests and diagnostics.</summary>
     internal HashRing CurrentRing => Unsafe.As<RingSnapshot>(CurrentSnapshot).Ring;

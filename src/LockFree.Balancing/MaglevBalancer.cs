@@ -35,19 +35,14 @@ public sealed class MaglevBalancer : LoadBalancer
     {
         _tableSize = options.TableSize;
         TableSize = options.TableSize;
-        long thousandths = BoundedLoadPlacer.ToThousandths(options.LoadFactor, nameof(options));
-        if (thousandths > 0)
-        {
-            _boundedLoads = new BoundedLoadPlacer(InFlightTotal!, thousandths, Ejection);
-            LoadFactor = thousandths / 1000.0;
-        }
+        _boundedLoads = BoundedLoadPlacer.Create(options.LoadFactor, InFlightTotal, Ejection);
     }
 
     /// <summary>The table size M.</summary>
     public int TableSize { get; }
 
     /// <summary>The bounded-load factor as applied (rounded to 0.001), or <see langword="null"/> in plain mode.</summary>
-    public double? LoadFactor { get; }
+    public double? LoadFactor => _boundedLoads?.LoadFactor;
 
     /// <summary>The table of the current snapshot, for tests and diagnostics.</summary>
     internal MaglevTable CurrentTable => Unsafe.As<MaglevSnapshot>(CurrentSnapshot).Table;

@@ -73,6 +73,19 @@ internal sealed class BoundedLoadPlacer
     /// <summary>Requests in flight on every endpoint of the balancer, draining ones included.</summary>
     public InFlightTotal Total { get; }
 
+    /// <summary>The factor c as applied, rounded to 0.001.</summary>
+    public double LoadFactor => _loadFactorThousandths / 1000.0;
+
+    /// <summary>The placer for a picker's options, or <see langword="null"/> when no load factor is set (plain placement).</summary>
+    /// <param name="loadFactor">The validated factor c, or <see langword="null"/>.</param>
+    /// <param name="total">The balancer's in-flight total; present whenever a factor is set.</param>
+    /// <param name="ejection">The balancer's outlier detector, if any.</param>
+    public static BoundedLoadPlacer? Create(double? loadFactor, InFlightTotal? total, OutlierDetector? ejection)
+    {
+        long thousandths = ToThousandths(loadFactor, nameof(loadFactor));
+        return thousandths > 0 ? new BoundedLoadPlacer(total!, thousandths, ejection) : null;
+    }
+
     /// <summary>Places one request; false when the snapshot has no pickable endpoint or every one is ejected.</summary>
     public bool TryPlace<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, out EndpointLease lease)
         where TLocator : struct, IKeyLocator
