@@ -483,6 +483,7 @@ internal static class KubernetesJson
             Expect(ref reader, JsonTokenType.StartObject, "a port");
             string? name = null;
             int? number = null;
+            bool invalidNumber = false;
             string? protocol = null;
             while (ReadProperty(ref reader))
             {
@@ -494,7 +495,18 @@ internal static class KubernetesJson
                 else if (reader.ValueTextEquals("port"u8))
                 {
                     reader.Read();
-                    number = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value is >= 1 and <= 65535 ? value : null;
+                    // null means "every port" (the API's wildcard); anything else that is not a port number is
+                    // malformed and must not turn into that wildcard: the entry is dropped below.
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value is >= 1 and <= 65535)
+                    {
+                        number = value;
+                    }
+                    else
+                    {
+                        number = null;
+                        invalidNumber = reader.TokenType != JsonTokenType.Null;
+                        reader.Skip();
+                    }
                 }
                 else if (reader.ValueTextEquals("protocol"u8))
                 {
@@ -508,7 +520,10 @@ internal static class KubernetesJson
                 }
             }
 
-            ports.Add(new SlicePort(name, number, protocol ?? "TCP"));
+            if (!invalidNumber)
+            {
+                ports.Add(new SlicePort(name, number, protocol ?? "TCP"));
+            }
         }
 
         if (previous is not null && SameItems(ports, previous))

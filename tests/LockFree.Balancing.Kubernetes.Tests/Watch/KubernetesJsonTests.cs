@@ -52,6 +52,23 @@ public sealed class KubernetesJsonTests
         Assert.Equal(new SlicePort(null, 80, "TCP"), Assert.Single(parsed.Slice.Ports));
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("70000")]
+    [InlineData("\"http\"")]
+    [InlineData("8080.5")]
+    [InlineData("{\"nested\":1}")]
+    public void ParseWatchEvent_MalformedPortNumber_DropsThatPortInsteadOfMatchingEveryPort(string port)
+    {
+        // null is the API's "every port"; a malformed number must not become that wildcard.
+        WatchEvent parsed = Parse(
+            """{"type":"ADDED","object":{"metadata":{"name":"s","resourceVersion":"7"},"addressType":"IPv4","endpoints":[{"addresses":["10.0.0.1"]}],"ports":[{"name":"bad","port":"""
+            + port
+            + """},{"name":"http","port":8080},{"name":"all","port":null}]}}""");
+
+        Assert.Equal([new SlicePort("http", 8080, "TCP"), new SlicePort("all", null, "TCP")], parsed.Slice!.Ports);
+    }
+
     [Fact]
     public void ParseWatchEvent_Deleted_ReadsName()
     {
@@ -133,11 +150,11 @@ public sealed class KubernetesJsonTests
     }
 
     [Fact]
-    public void ParseWatchEvent_PortNumberNullOrOutOfRange_IsNull()
+    public void ParseWatchEvent_PortNumberNullIsEveryPort_OutOfRangeIsDropped()
     {
         WatchEvent parsed = Parse("""{"type":"ADDED","object":{"metadata":{"name":"s"},"ports":[{"name":"a","port":null},{"name":"b","port":70000},{"name":"c","port":443,"protocol":"UDP"}]}}""");
 
-        Assert.Equal([new SlicePort("a", null, "TCP"), new SlicePort("b", null, "TCP"), new SlicePort("c", 443, "UDP")], parsed.Slice!.Ports);
+        Assert.Equal([new SlicePort("a", null, "TCP"), new SlicePort("c", 443, "UDP")], parsed.Slice!.Ports);
     }
 
     [Fact]
