@@ -27,7 +27,6 @@ namespace LockFree.Balancing;
 /// </remarks>
 public sealed class ConsistentHashBalancer : LoadBalancer
 {
-    private readonly int _virtualNodes;
     private readonly BoundedLoadPlacer? _boundedLoads;
 
     /// <summary>Creates a plain consistent-hash balancer with the default options.</summary>
@@ -42,8 +41,7 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     public ConsistentHashBalancer(ConsistentHashOptions options)
         : base(options, placesByKey: true, keepsInFlightTotal: Validate(options))
     {
-        _virtualNodes = options.VirtualNodesPerEndpoint;
-        VirtualNodesPerEndpoint = _virtualNodes;
+        VirtualNodesPerEndpoint = options.VirtualNodesPerEndpoint;
         _boundedLoads = BoundedLoadPlacer.Create(options.LoadFactor, InFlightTotal, Ejection);
     }
 
@@ -65,22 +63,14 @@ public sealed class ConsistentHashBalancer : LoadBalancer
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
     {
         HashRing previousRing = previous is RingSnapshot ring ? ring.Ring : HashRing.Empty;
-        return new RingSnapshot(version, endpoints, states, HashRing.Build(previousRing, previousToNext, added, _virtualNodes));
+        return new RingSnapshot(version, endpoints, states, HashRing.Build(previousRing, previousToNext, added, VirtualNodesPerEndpoint));
     }
 
     private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
     {
         // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
         HashRing ring = Unsafe.As<RingSnapshot>(snapshot).Ring;
-        if (ring.Count == 0)
-        {
-            return -1;
-        }
-
-        int home = ring.OwnerOf(HashRing.PointOf(keyHash));
-        return ChecksEjections(out long now) && IsEjected(snapshot, home, now)
-            ? ProbeAvailable(snapshot, new RingLocator(ring), keyHash, now)
-            : home;
+        return ring.Count == 0 ? -1 : PlaceByKey(snapshot, new RingLocator(ring), keyHash);
     }
 
     private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)

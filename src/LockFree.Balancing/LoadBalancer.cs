@@ -366,6 +366,19 @@ public abstract class LoadBalancer
     }
 
     /// <summary>
+    /// The key's home endpoint under <paramref name="locator"/>, or, while the home is ejected, another endpoint
+    /// found by <see cref="ProbeAvailable"/>; -1 when every endpoint is ejected. The snapshot must have a pickable endpoint.
+    /// </summary>
+    private protected int PlaceByKey<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash)
+        where TLocator : struct, IKeyLocator
+    {
+        int home = locator.Locate(keyHash);
+        return ChecksEjections(out long now) && IsEjected(snapshot, home, now)
+            ? ProbeAvailable(snapshot, locator, keyHash, now)
+            : home;
+    }
+
+    /// <summary>
     /// An endpoint that is not ejected for a key whose own is: key-seeded random positions first, so keys of an
     /// ejected endpoint spread instead of all landing on one neighbour, then a sweep from a key-derived start.
     /// </summary>

@@ -18,7 +18,6 @@ namespace LockFree.Balancing;
 /// </remarks>
 public sealed class MaglevBalancer : LoadBalancer
 {
-    private readonly int _tableSize;
     private readonly BoundedLoadPlacer? _boundedLoads;
 
     /// <summary>Creates a plain Maglev balancer with M = 65537.</summary>
@@ -33,7 +32,6 @@ public sealed class MaglevBalancer : LoadBalancer
     public MaglevBalancer(MaglevOptions options)
         : base(options, placesByKey: true, keepsInFlightTotal: Validate(options))
     {
-        _tableSize = options.TableSize;
         TableSize = options.TableSize;
         _boundedLoads = BoundedLoadPlacer.Create(options.LoadFactor, InFlightTotal, Ejection);
     }
@@ -56,22 +54,14 @@ public sealed class MaglevBalancer : LoadBalancer
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
     {
         // Maglev's table is a function of the whole set: it is rebuilt, not patched.
-        return new MaglevSnapshot(version, endpoints, states, MaglevTable.Build(endpoints, _tableSize));
+        return new MaglevSnapshot(version, endpoints, states, TableSize);
     }
 
     private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
     {
         // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
         MaglevTable table = Unsafe.As<MaglevSnapshot>(snapshot).Table;
-        if (table.Size == 0)
-        {
-            return -1;
-        }
-
-        int home = table.OwnerOf(keyHash);
-        return ChecksEjections(out long now) && IsEjected(snapshot, home, now)
-            ? ProbeAvailable(snapshot, new TableLocator(table), keyHash, now)
-            : home;
+        return table.Size == 0 ? -1 : PlaceByKey(snapshot, new TableLocator(table), keyHash);
     }
 
     private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
@@ -98,9 +88,12 @@ public sealed class MaglevBalancer : LoadBalancer
         public int Locate(ulong hash) => table.OwnerOf(hash);
     }
 
-    private sealed class MaglevSnapshot(long version, Endpoint[] endpoints, EndpointState[] states, MaglevTable table)
-        : BalancerSnapshot(version, endpoints, states)
+    private sealed class MaglevSnapshot : BalancerSnapshot
     {
-        public MaglevTable Table { get; } = table;
+        public MaglevSnapshot(long version, Endpoint[] endpoints, EndpointState[] states, int tableSize)
+            : base(version, endpoints, states)
+            => Table = MaglevTable.Build(endpoints, Pickable, tableSize);
+
+        public MaglevTable Table { get; }
     }
 }

@@ -79,10 +79,10 @@ internal sealed class MaglevTable
 
     /// <summary>Fills a table of <paramref name="size"/> slots for the endpoints with weight above 0.</summary>
     /// <param name="endpoints">The snapshot's endpoints in ordinal key order.</param>
-    /// <param name="size">M, a prime larger than the number of endpoints with weight above 0.</param>
-    public static MaglevTable Build(Endpoint[] endpoints, int size)
+    /// <param name="pickable">The indexes of the endpoints with weight above 0, ascending (the snapshot's).</param>
+    /// <param name="size">M, a prime larger than the number of pickable endpoints.</param>
+    public static MaglevTable Build(Endpoint[] endpoints, int[] pickable, int size)
     {
-        int[] pickable = Enumerable.Range(0, endpoints.Length).Where(i => endpoints[i].Weight > 0).ToArray();
         if (pickable.Length == 0)
         {
             return Empty;
