@@ -1,6 +1,6 @@
-using LockFree.Balancing.Kubernetes.Tests.Fakes;
+using LockFree.Balancing.Kubernetes.Fakes;
 using Xunit;
-using static LockFree.Balancing.Kubernetes.Tests.Payloads;
+using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
 namespace LockFree.Balancing.Kubernetes.Tests;
 

@@ -1,5 +1,5 @@
 using LockFree.Balancing.Kubernetes.Api;
-using LockFree.Balancing.Kubernetes.Tests.Fakes;
+using LockFree.Balancing.Kubernetes.Fakes;
 using Xunit;
 
 namespace LockFree.Balancing.Kubernetes.Tests.Api;

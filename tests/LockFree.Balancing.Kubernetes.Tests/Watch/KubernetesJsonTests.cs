@@ -1,7 +1,7 @@
 using LockFree.Balancing.Kubernetes.Slices;
 using LockFree.Balancing.Kubernetes.Watch;
 using Xunit;
-using static LockFree.Balancing.Kubernetes.Tests.Payloads;
+using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
 namespace LockFree.Balancing.Kubernetes.Tests.Watch;
 

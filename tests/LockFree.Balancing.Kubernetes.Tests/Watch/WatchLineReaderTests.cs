@@ -1,7 +1,8 @@
 using System.Text;
+using LockFree.Balancing.Kubernetes.Fakes;
 using LockFree.Balancing.Kubernetes.Watch;
 using Xunit;
-using static LockFree.Balancing.Kubernetes.Tests.Payloads;
+using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
 namespace LockFree.Balancing.Kubernetes.Tests.Watch;
 

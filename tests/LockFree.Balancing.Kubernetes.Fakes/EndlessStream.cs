@@ -1,20 +1,9 @@
-namespace LockFree.Balancing.Kubernetes.Tests;
+namespace LockFree.Balancing.Kubernetes.Fakes;
 
-/// <summary>A read-only stream that hands out its data in chunks of chosen sizes, to split lines anywhere.</summary>
-internal sealed class ChunkedStream : Stream
+/// <summary>A stream of '{' then 'x' forever, without a line end: proves the reader's memory bound.</summary>
+public sealed class EndlessStream : Stream
 {
-    private readonly byte[] _data;
-    private readonly Func<int, int> _chunkSize;
-    private int _position;
-    private int _reads;
-
-    public ChunkedStream(byte[] data, Func<int, int> chunkSize)
-    {
-        _data = data;
-        _chunkSize = chunkSize;
-    }
-
-    public long BytesRead => _position;
+    public long BytesRead { get; private set; }
 
     public override bool CanRead => true;
 
@@ -24,15 +13,20 @@ internal sealed class ChunkedStream : Stream
 
     public override long Length => throw new NotSupportedException();
 
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
-        int n = Math.Min(Math.Min(buffer.Length, Math.Max(1, _chunkSize(_reads++))), _data.Length - _position);
-        _data.AsSpan(_position, n).CopyTo(buffer);
-        _position += n;
+        int n = Math.Min(buffer.Length, 8192);
+        buffer[..n].Fill((byte)'x');
+        if (BytesRead == 0)
+        {
+            buffer[0] = (byte)'{';
+        }
+
+        BytesRead += n;
         return n;
     }
 

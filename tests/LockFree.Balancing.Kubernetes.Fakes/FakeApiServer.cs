@@ -12,13 +12,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace LockFree.Balancing.Kubernetes.Tests.Fakes;
+namespace LockFree.Balancing.Kubernetes.Fakes;
 
 /// <summary>
 /// A fake Kubernetes API server on Kestrel (127.0.0.1, random port) serving EndpointSlice LIST (paged) and
 /// chunked WATCH, and misbehaving on command: HTTP errors, hangs, cut connections, in-stream errors.
 /// </summary>
-internal sealed class FakeApiServer : IAsyncDisposable
+public sealed class FakeApiServer : IAsyncDisposable
 {
     private const string CollectionPath = "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices";
 

@@ -2,10 +2,10 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace LockFree.Balancing.Kubernetes.Tests.Fakes;
+namespace LockFree.Balancing.Kubernetes.Fakes;
 
 /// <summary>A throw-away cluster CA and an API-server certificate for 127.0.0.1 signed by it.</summary>
-internal sealed class TestCertificates : IDisposable
+public sealed class TestCertificates : IDisposable
 {
     private TestCertificates(X509Certificate2 authority, X509Certificate2 server)
     {

@@ -2,10 +2,10 @@ using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 
-namespace LockFree.Balancing.Kubernetes.Tests.Fakes;
+namespace LockFree.Balancing.Kubernetes.Fakes;
 
 /// <summary>One open WATCH on the fake server; the test decides what it sends and how it ends.</summary>
-internal sealed class WatchConnection
+public sealed class WatchConnection
 {
     private readonly Channel<Func<HttpContext, Task<bool>>> _commands = Channel.CreateUnbounded<Func<HttpContext, Task<bool>>>();
 

@@ -1,7 +1,7 @@
-namespace LockFree.Balancing.Kubernetes.Tests.Fakes;
+namespace LockFree.Balancing.Kubernetes.Fakes;
 
 /// <summary>The system clock plus an offset the test moves forward; timers stay real (the base implementation).</summary>
-internal sealed class ShiftableTimeProvider : TimeProvider
+public sealed class ShiftableTimeProvider : TimeProvider
 {
     private long _offsetTicks;
 

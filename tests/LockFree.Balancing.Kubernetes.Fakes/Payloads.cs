@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 
-namespace LockFree.Balancing.Kubernetes.Tests;
+namespace LockFree.Balancing.Kubernetes.Fakes;
 
 /// <summary>Realistic API-server JSON: what kube-apiserver really sends, with the noise (managedFields, ownerReferences, ...).</summary>
-internal static class Payloads
+public static class Payloads
 {
     private const string ManagedFieldsTemplate = """
         [{"manager":"kube-controller-manager","operation":"Update","apiVersion":"discovery.k8s.io/v1","time":"2026-11-01T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:addressType":{},"f:endpoints":{},"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:endpointslice.kubernetes.io/managed-by":{},"f:kubernetes.io/service-name":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"9d1c\"}":{}}},"f:ports":{}},"padding":"@PADDING@"}]
