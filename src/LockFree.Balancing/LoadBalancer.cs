@@ -263,9 +263,11 @@ public abstract class LoadBalancer
             long now = Time.GetTimestamp();
             List<EndpointStatus> statuses = new(snapshot.Endpoints.Length);
             HashSet<string> current = new(StringComparer.Ordinal);
-            foreach (EndpointState state in snapshot.States)
+            for (int i = 0; i < snapshot.States.Length; i++)
             {
-                statuses.Add(Describe(state, now, isDraining: false));
+                EndpointState state = snapshot.States[i];
+                bool pickable = snapshot.Endpoints[i].Weight > 0;
+                statuses.Add(Describe(state, now, isDraining: false, isLocal: pickable && snapshot.IsLocal(i)));
                 current.Add(state.Endpoint.Key);
             }
 
@@ -273,7 +275,7 @@ public abstract class LoadBalancer
             {
                 if (!current.Contains(key) && state.InFlight > 0)
                 {
-                    statuses.Add(Describe(state, now, isDraining: true));
+                    statuses.Add(Describe(state, now, isDraining: true, isLocal: false));
                 }
             }
 
@@ -483,7 +485,7 @@ public abstract class LoadBalancer
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static NoEndpointsException NoEndpoints() => new();
 
-    private EndpointStatus Describe(EndpointState state, long now, bool isDraining)
+    private EndpointStatus Describe(EndpointState state, long now, bool isDraining, bool isLocal)
         => new(
             state.Endpoint,
             state.InFlight,
@@ -491,7 +493,8 @@ public abstract class LoadBalancer
             RecentRequests(state, now),
             isDraining,
             Ejection?.Remaining(state, now),
-            Volatile.Read(ref state.ConsecutiveFailures));
+            Volatile.Read(ref state.ConsecutiveFailures),
+            isLocal);
 
     private bool Publish(Endpoint[] next)
     {

@@ -31,6 +31,7 @@ public sealed class TopologyTests
         Assert.All(placed, p => Assert.Equal(PickOutcome.Home, p.Outcome));
         Assert.Equal(2, placed.Select(p => p.Endpoint).Distinct().Count());
         Assert.All(Picks(balancer, 200), e => Assert.Equal("zone-a", e.Zone));
+        Assert.All(balancer.GetStatus(), s => Assert.Equal(s.Endpoint.Zone == "zone-a", s.IsLocal));
     }
 
     [Theory]
