@@ -65,6 +65,21 @@ public sealed class KubernetesWatcherOptions
     /// <summary>The largest accepted LIST page body. Default: 64 MiB.</summary>
     public int MaxListPageBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>The longest a kubeconfig <c>exec</c> credential plugin may run before it is stopped and the attempt fails. Default: 30 s.</summary>
+    public TimeSpan ExecCredentialTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Certificate authorities from a kubeconfig (<c>certificate-authority(-data)</c>); exclusive with <see cref="CertificateAuthorityFile"/>.</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2Collection? CertificateAuthorities { get; set; }
+
+    /// <summary>A kubeconfig's <c>insecure-skip-tls-verify: true</c>: the only way verification is turned off, because the user wrote it there.</summary>
+    internal bool InsecureSkipTlsVerify { get; set; }
+
+    /// <summary>A kubeconfig user's client certificate with its key, for mutual TLS.</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; set; }
+
+    /// <summary>A kubeconfig user's exec credential plugin.</summary>
+    internal Api.ExecCredentialSettings? ExecCredential { get; set; }
+
     /// <summary>The clock for timeouts and backoff. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -141,6 +156,16 @@ public sealed class KubernetesWatcherOptions
         Positive(ResyncInterval, nameof(ResyncInterval));
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
+        Positive(ExecCredentialTimeout, nameof(ExecCredentialTimeout));
+        if (CertificateAuthorities is not null && !string.IsNullOrEmpty(CertificateAuthorityFile))
+        {
+            throw new ArgumentException("The kubeconfig already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
+        }
+
+        if (ExecCredential is not null && (!string.IsNullOrEmpty(BearerToken) || !string.IsNullOrEmpty(BearerTokenFile)))
+        {
+            throw new ArgumentException("The kubeconfig user authenticates with an exec plugin; do not set BearerToken or BearerTokenFile as well.", nameof(BearerToken));
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
         if (!string.IsNullOrEmpty(BearerToken) && !string.IsNullOrEmpty(BearerTokenFile))
         {
@@ -173,6 +198,11 @@ public sealed class KubernetesWatcherOptions
             MaxEventBytes = MaxEventBytes,
             MaxListPageBytes = MaxListPageBytes,
             TimeProvider = TimeProvider,
+            ExecCredentialTimeout = ExecCredentialTimeout,
+            CertificateAuthorities = CertificateAuthorities,
+            InsecureSkipTlsVerify = InsecureSkipTlsVerify,
+            ClientCertificate = ClientCertificate,
+            ExecCredential = ExecCredential,
             Random = Random ?? new Random(),
         };
     }

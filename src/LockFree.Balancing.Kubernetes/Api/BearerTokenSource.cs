@@ -9,7 +9,7 @@ namespace LockFree.Balancing.Kubernetes.Api;
 /// lifetime, so a token read once at start-up stops working. A failed read keeps the previous token. The token is
 /// never put in a message. Thread-safe: the cached value is an immutable pair swapped with a volatile write.
 /// </remarks>
-internal sealed class BearerTokenSource
+internal sealed class BearerTokenSource : ICredentialSource
 {
     /// <summary>How long a token read from the file is used before the file is read again.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(1);
@@ -19,12 +19,16 @@ internal sealed class BearerTokenSource
     private readonly TimeProvider _time;
     private Cached? _cached;
 
-    public BearerTokenSource(string? fixedToken, string? path, TimeProvider time)
+    public BearerTokenSource(string? fixedToken, string? path, TimeProvider time, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null)
     {
         _fixedToken = string.IsNullOrEmpty(fixedToken) ? null : fixedToken;
         _path = path;
         _time = time;
+        ClientCertificate = clientCertificate;
     }
+
+    /// <summary>A fixed client certificate (kubeconfig <c>client-certificate</c> and <c>client-key</c>), or <see langword="null"/>.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; }
 
     /// <summary>The token for the next request, or <see langword="null"/> for none.</summary>
     public async ValueTask<string?> GetAsync(CancellationToken cancellationToken)

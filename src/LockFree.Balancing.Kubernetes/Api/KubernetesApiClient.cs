@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using LockFree.Balancing.Kubernetes.Watch;
 
@@ -24,13 +25,16 @@ internal sealed class KubernetesApiClient : IDisposable
     private readonly KubernetesWatcherOptions _options;
     private readonly string _collectionUrl;
     private readonly string _selectorQuery;
-    private readonly BearerTokenSource _token;
+    private readonly ICredentialSource _token;
 
     public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options)
     {
         _service = service;
         _options = options;
-        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options);
+        _token = options.ExecCredential is ExecCredentialSettings exec
+            ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout)
+            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate);
+        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, _token);
         _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
         {
             Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
@@ -38,10 +42,9 @@ internal sealed class KubernetesApiClient : IDisposable
         string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
         _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
         _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
-        _token = new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider);
     }
 
-    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options)
+    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options, ICredentialSource credentials)
     {
         var handler = new SocketsHttpHandler
         {
@@ -49,10 +52,25 @@ internal sealed class KubernetesApiClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             AutomaticDecompression = DecompressionMethods.None,
         };
-        if (options.CertificateAuthorityFile is string caFile)
+        X509Certificate2Collection? authorities = options.CertificateAuthorities
+            ?? (options.CertificateAuthorityFile is string caFile ? CertificateAuthorityValidator.Load(caFile) : null);
+        if (options.InsecureSkipTlsVerify)
         {
-            // Trust the cluster CA only; without it the machine's trust store applies. Verification is never off.
-            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(CertificateAuthorityValidator.Load(caFile));
+            // Only a kubeconfig's explicit insecure-skip-tls-verify gets here: the user turned verification off.
+#pragma warning disable CA5359
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+        else if (authorities is not null)
+        {
+            // Trust the cluster CA only; without it the machine's trust store applies.
+            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(authorities);
+        }
+
+        if (options.ClientCertificate is not null || options.ExecCredential is not null)
+        {
+            // Asked per new connection, so a certificate an exec plugin renews is used from the next connection on.
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.ClientCertificate!;
         }
 
         return handler;
@@ -168,14 +186,27 @@ internal sealed class KubernetesApiClient : IDisposable
     public SyncError Error(Uri url, int? statusCode, string message, string? reason = null)
         => new(url, statusCode, message, reason, _options.TimeProvider.GetUtcNow());
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        (_token as IDisposable)?.Dispose();
+    }
 
     private async Task<HttpResponseMessage> SendAsync(Uri url, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
-        string? token = await _token.GetAsync(cancellationToken).ConfigureAwait(false);
+        string? token;
+        try
+        {
+            token = await _token.GetAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException ex) when (ex.Error is null)
+        {
+            throw new KubernetesApiException(Error(url, null, ex.Message), ex);
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
