@@ -373,7 +373,7 @@ public sealed class KubeConfig
         {
             return X509Certificate2.CreateFromPem(certificatePem, keyPem);
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             throw new KubeConfigException(user.File, $"{what}: the client certificate and key are not a matching PEM certificate and private key ({ex.Message}).", ex);
         }

@@ -50,6 +50,9 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>The Authorization header of every request ("" when absent).</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
 
+    /// <summary>The subject of the TLS client certificate of every request ("" when none was presented).</summary>
+    public ConcurrentQueue<string> ClientCertificateSubjects { get; } = new();
+
     public static async Task<FakeApiServer> StartAsync(X509Certificate2? tlsCertificate = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -59,7 +62,13 @@ public sealed class FakeApiServer : IAsyncDisposable
         {
             if (tlsCertificate is not null)
             {
-                listen.UseHttps(tlsCertificate);
+                // Client certificates are accepted but not required, so tests can see what a client presented.
+                listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = tlsCertificate,
+                    ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
+                    ClientCertificateValidation = static (_, _, _) => true,
+                });
             }
         }));
         WebApplication app = builder.Build();
@@ -108,6 +117,7 @@ public sealed class FakeApiServer : IAsyncDisposable
     {
         Requests.Enqueue(context.Request.Path + context.Request.QueryString);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
+        ClientCertificateSubjects.Enqueue(context.Connection.ClientCertificate?.Subject ?? string.Empty);
         if (RequiredToken is string token && !string.Equals(context.Request.Headers.Authorization, "Bearer " + token, StringComparison.Ordinal))
         {
             await WriteAsync(context, 401, Payloads.Status(401, "Unauthorized", "Unauthorized"));

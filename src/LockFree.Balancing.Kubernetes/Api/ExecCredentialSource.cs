@@ -185,8 +185,8 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
         }
         catch (JsonException ex)
         {
-            // The output is not echoed: it may hold a token.
-            throw Failure($"printed something that is not an ExecCredential JSON object ({ex.Message})", ex);
+            // Neither the output nor the parser's message (which quotes it) is repeated: it may hold a token.
+            throw Failure($"printed something that is not an ExecCredential JSON object (invalid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})", null);
         }
 
         using (document)
@@ -234,7 +234,7 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
                 {
                     certificate = X509Certificate2.CreateFromPem(certificatePem, keyPem);
                 }
-                catch (CryptographicException ex)
+                catch (Exception ex) when (ex is CryptographicException or ArgumentException)
                 {
                     throw Failure($"printed a client certificate or key that is not valid PEM ({ex.Message})", ex);
                 }
