@@ -47,7 +47,6 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly Lock _statusGate = new();
 
     private IReadOnlyList<Endpoint> _endpoints = [];
-    private IReadOnlyDictionary<string, EndpointHints> _hints = MergedEndpoints.Empty.Hints;
     private bool _hasPublished;
     private bool _deliveryPending;     // the last merged set did not reach the subscriber (it threw); owned by the loop
     private int _relistsInARow;        // watch failures that forced a relist since the last healthy watch; owned by the loop
@@ -95,9 +94,6 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
     /// <summary>The current health snapshot.</summary>
     public KubernetesWatchStatus Status => Volatile.Read(ref _status);
-
-    /// <summary>Topology hints of the published endpoints, by key (kept here until the core endpoint carries hints).</summary>
-    internal IReadOnlyDictionary<string, EndpointHints> Hints => Volatile.Read(ref _hints);
 
     /// <summary>
     /// Lists the Service's slices once and publishes the result (the original library's <c>SyncEndpoints</c>).
@@ -465,7 +461,6 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
-        Volatile.Write(ref _hints, merged.Hints);
         if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
             return;
