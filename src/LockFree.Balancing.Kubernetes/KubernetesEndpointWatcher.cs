@@ -36,6 +36,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <summary>The longest <c>Retry-After</c> honoured; a larger value is treated as this.</summary>
     internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
+    /// <summary>Streaming lists in a row that may end before their initial-events-end bookmark before LIST + WATCH takes over.</summary>
+    internal const int MaxIncompleteStreamingLists = 2;
+
     private readonly KubernetesWatcherOptions _options;
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
     private readonly KubernetesApiClient _client;
@@ -50,6 +53,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private bool _hasPublished;
     private bool _deliveryPending;     // the last merged set did not reach the subscriber (it threw); owned by the loop
     private int _relistsInARow;        // watch failures that forced a relist since the last healthy watch; owned by the loop
+    private int _incompleteStreamingLists; // streaming lists in a row that ended before initial-events-end; owned by the loop
+    private int _streamingListUnsupported; // 1 once the server refused streaming lists: LIST + WATCH from then on
     private string? _resourceVersion;
     private long _lastListTimestamp;
     private TimeSpan _nextResyncAfter;
@@ -243,22 +248,44 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         int goneInARow = 0;
         while (!stopping.IsCancellationRequested)
         {
+            bool streaming = false;
             try
             {
                 // A periodic full LIST guards against drift; it happens between watches, never inside one.
                 needList |= _options.TimeProvider.GetElapsedTime(_lastListTimestamp) >= _nextResyncAfter;
-                if (needList)
+                WatchOutcome outcome;
+                if (needList && _options.UseStreamingList && Volatile.Read(ref _streamingListUnsupported) == 0)
                 {
-                    await ListAsync(stopping).ConfigureAwait(false);
-                    needList = false;
+                    // Streaming list: the state arrives as ADDED events on a watch and is complete at the
+                    // initial-events-end bookmark; the same stream then goes on as an ordinary watch.
+                    streaming = true;
+                    outcome = await WatchAsync(resourceVersion: null, stopping).ConfigureAwait(false);
+                    if (outcome.InitialEventsEnded)
+                    {
+                        needList = false;
+                        _incompleteStreamingLists = 0;
+                    }
+                    else if (outcome.Gone is null)
+                    {
+                        NoteIncompleteStreamingList();
+                    }
+                }
+                else
+                {
+                    if (needList)
+                    {
+                        await ListAsync(stopping).ConfigureAwait(false);
+                        needList = false;
+                    }
+
+                    if (_deliveryPending)
+                    {
+                        MergeAndPublish(force: false);
+                    }
+
+                    outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
                 }
 
-                if (_deliveryPending)
-                {
-                    MergeAndPublish(force: false);
-                }
-
-                WatchOutcome outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
                 if (outcome.Gone is SyncError gone)
                 {
                     // 410: the resourceVersion is too old. Relist at once, but back off if it keeps happening.
@@ -298,8 +325,21 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             {
                 return;
             }
+            catch (KubernetesApiException ex) when (streaming && ex.StatusCode is 400 or 403 or 422)
+            {
+                // The server refuses the streaming-list parameters (feature off, too old, or a policy): fall back to
+                // LIST + WATCH at once. A 403 that is really RBAC shows up again, explained, on the LIST.
+                Volatile.Write(ref _streamingListUnsupported, 1);
+                SyncError error = ex.Error ?? _client.Error(_options.ApiServer, ex.StatusCode, ex.Message);
+                RecordError(new SyncError(error.Url, error.StatusCode, error.Message + " The server does not accept streaming lists; using LIST + WATCH.", error.Reason, error.Time));
+            }
             catch (KubernetesApiException ex)
             {
+                if (streaming)
+                {
+                    NoteIncompleteStreamingList();
+                }
+
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
                 bool relist = ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
                 needList |= relist;
@@ -336,6 +376,12 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             throw new KubernetesApiException(_client.Error(_client.ListUrl(null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
         }
 
+        ReplaceState(items, resourceVersion);
+    }
+
+    /// <summary>A complete list arrived (LIST pages or a streaming list's initial events): it replaces the state.</summary>
+    private void ReplaceState(IEnumerable<EndpointSlice> items, string resourceVersion)
+    {
         // Step 1 – replace the whole state: slices absent from the list are gone.
         _slices.ReplaceAll(items);
         _resourceVersion = resourceVersion;
@@ -349,22 +395,31 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         UpdateStatus(s => s.With(lastSyncTime: now, isStale: _deliveryPending, resourceVersion: resourceVersion, consecutiveFailures: 0, listCount: s.ListCount + 1));
     }
 
-    private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken stopping)
+    /// <summary>One watch connection, from <paramref name="resourceVersion"/>, or a streaming list when it is <see langword="null"/>.</summary>
+    private async Task<WatchOutcome> WatchAsync(string? resourceVersion, CancellationToken stopping)
     {
         Uri url = _client.WatchUrl(resourceVersion);
         long started = _options.TimeProvider.GetTimestamp();
         int changes = 0;
         bool connected = false;
         TimeSpan idleTimeout = _options.IdleTimeout;
+
+        // A streaming list gathers its initial events here and applies them only at the initial-events-end bookmark,
+        // which must come within RequestTimeout (a server that ignores the parameter never sends it).
+        Dictionary<string, EndpointSlice>? staged = resourceVersion is null ? new(StringComparer.Ordinal) : null;
+        using var initialEvents = new CancellationTokenSource(staged is null ? Timeout.InfiniteTimeSpan : _options.RequestTimeout, _options.TimeProvider);
         using var idle = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, idle.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, idle.Token, initialEvents.Token);
         try
         {
             using HttpResponseMessage response = await _client.OpenWatchAsync(resourceVersion, linked.Token).ConfigureAwait(false);
             connected = true;
             idle.CancelAfter(idleTimeout);
-            DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
-            UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: _deliveryPending));
+            if (staged is null)
+            {
+                DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
+                UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: _deliveryPending));
+            }
 
             Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
@@ -375,7 +430,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     ReadOnlyMemory<byte> line = await lines.ReadLineAsync(linked.Token).ConfigureAwait(false);
                     if (line.IsEmpty)
                     {
-                        return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null);
+                        return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
                     }
 
                     WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
@@ -385,16 +440,33 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         SyncError error = _client.Error(url, status.Code, "the watch stream reported an error: " + (status.Message ?? "(no message)"), status.Reason);
                         if (status.IsGone)
                         {
-                            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), error);
+                            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), error, InitialEventsEnded: staged is null);
                         }
 
                         throw new KubernetesApiException(error);
+                    }
+
+                    if (staged is not null)
+                    {
+                        if (StageInitialEvent(staged, change))
+                        {
+                            ReplaceState(staged.Values, change.ResourceVersion!);
+                            staged = null;
+                            initialEvents.CancelAfter(Timeout.InfiniteTimeSpan);
+                        }
+
+                        continue;
                     }
 
                     changes += change.Type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted ? 1 : 0;
                     Apply(change);
                 }
             }
+        }
+        catch (OperationCanceledException ex) when (initialEvents.IsCancellationRequested && !idle.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            string message = $"the streaming list sent no initial-events-end bookmark within {_options.RequestTimeout.TotalSeconds:0.###} s (the server may ignore sendInitialEvents)";
+            throw new KubernetesApiException(_client.Error(url, null, message), ex);
         }
         catch (OperationCanceledException ex) when (idle.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
@@ -418,6 +490,45 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             throw new KubernetesApiException(_client.Error(url, null, "the watch connection broke: " + ex.Message), ex);
         }
     }
+
+    /// <summary>Adds one event of a streaming list's initial state to <paramref name="staged"/>; true at the initial-events-end bookmark.</summary>
+    /// <exception cref="KubernetesApiException">That bookmark carries no resourceVersion to watch from.</exception>
+    private bool StageInitialEvent(Dictionary<string, EndpointSlice> staged, WatchEvent change)
+    {
+        switch (change.Type)
+        {
+            case WatchEventType.Added or WatchEventType.Modified:
+                staged[change.Slice!.Name] = change.Slice;
+                return false;
+            case WatchEventType.Deleted:
+                staged.Remove(change.Slice!.Name);
+                return false;
+            case WatchEventType.Bookmark when change.IsInitialEventsEnd:
+                if (string.IsNullOrEmpty(change.ResourceVersion))
+                {
+                    throw new KubernetesApiException(_client.Error(_client.WatchUrl(null), 200, "the initial-events-end bookmark has no metadata.resourceVersion to watch from"));
+                }
+
+                return true;
+            default:
+                return false; // other bookmarks before the end carry nothing usable yet
+        }
+    }
+
+    /// <summary>
+    /// A streaming list ended (or failed) before its initial-events-end bookmark. Twice in a row means the server
+    /// does not really support it: LIST + WATCH from then on.
+    /// </summary>
+    private void NoteIncompleteStreamingList()
+    {
+        if (++_incompleteStreamingLists >= MaxIncompleteStreamingLists)
+        {
+            Volatile.Write(ref _streamingListUnsupported, 1);
+        }
+    }
+
+    /// <summary>True once the watcher gave up on streaming lists and uses LIST + WATCH (for tests and diagnostics).</summary>
+    internal bool StreamingListFellBack => Volatile.Read(ref _streamingListUnsupported) != 0;
 
     private void Apply(WatchEvent change)
     {
@@ -560,5 +671,6 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <param name="Changes">ADDED, MODIFIED and DELETED events received (bookmarks are not changes).</param>
     /// <param name="Elapsed">How long it stayed open.</param>
     /// <param name="Gone">The 410 error when the stream ended with one.</param>
-    private readonly record struct WatchOutcome(int Changes, TimeSpan Elapsed, SyncError? Gone);
+    /// <param name="InitialEventsEnded">False for a streaming list that ended before its initial-events-end bookmark.</param>
+    private readonly record struct WatchOutcome(int Changes, TimeSpan Elapsed, SyncError? Gone, bool InitialEventsEnded);
 }

@@ -35,6 +35,16 @@ public sealed class KubernetesWatcherOptions
     /// <summary>When no endpoint is ready, use the serving-and-terminating ones, as kube-proxy does during rollouts. Default: off.</summary>
     public bool UseTerminatingEndpointsWhenNoneReady { get; set; }
 
+    /// <summary>
+    /// Get the initial state with a streaming list (a WATCH with <c>sendInitialEvents=true</c>, Kubernetes 1.27+ with the
+    /// WatchList feature) instead of paged LISTs: the state arrives as ADDED events and is complete at the
+    /// <c>k8s.io/initial-events-end</c> bookmark, and the same stream goes on as the watch. When the server refuses it
+    /// (400, 403, 422) or twice in a row ends it (or stays silent for <see cref="RequestTimeout"/>) before that bookmark,
+    /// the watcher falls back to LIST + WATCH for good. <see cref="KubernetesEndpointWatcher.SyncOnceAsync"/> always LISTs.
+    /// Default: off.
+    /// </summary>
+    public bool UseStreamingList { get; set; }
+
     /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
     public int ListPageSize { get; set; } = 500;
 
@@ -188,6 +198,7 @@ public sealed class KubernetesWatcherOptions
             CertificateAuthorityFile = string.IsNullOrEmpty(CertificateAuthorityFile) ? null : CertificateAuthorityFile,
             AddressFamily = AddressFamily,
             UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,
+            UseStreamingList = UseStreamingList,
             ListPageSize = ListPageSize,
             WatchTimeout = WatchTimeout,
             IdleTimeout = IdleTimeout,

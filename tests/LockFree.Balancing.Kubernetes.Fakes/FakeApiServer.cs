@@ -41,6 +41,9 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Whether <c>/apis/discovery.k8s.io/v1</c> (API discovery) answers 200; false simulates a cluster older than 1.21.</summary>
     public bool ServesDiscoveryApi { get; set; } = true;
 
+    /// <summary>How a streaming list request is answered. Default: <see cref="StreamingListSupport.Supported"/>.</summary>
+    public StreamingListSupport StreamingList { get; set; } = StreamingListSupport.Supported;
+
     /// <summary>When set, requests without <c>Authorization: Bearer</c> this token get 401.</summary>
     public string? RequiredToken { get; set; }
 
@@ -202,6 +205,11 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
 
         var connection = new WatchConnection(context.Request.Query);
+        if (string.Equals(context.Request.Query["sendInitialEvents"], "true", StringComparison.Ordinal) && !await StartStreamingListAsync(context, connection))
+        {
+            return;
+        }
+
         _allWatches.Enqueue(connection);
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
@@ -214,6 +222,41 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
 
         await connection.RunAsync(context);
+    }
+
+    // Queues the initial events of a streaming list on the connection; false when the request was answered with an error.
+    private async Task<bool> StartStreamingListAsync(HttpContext context, WatchConnection connection)
+    {
+        switch (StreamingList)
+        {
+            case StreamingListSupport.Rejected422:
+                await WriteAsync(context, 422, Payloads.Status(422, "Invalid", "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"));
+                return false;
+            case StreamingListSupport.Rejected400:
+                await WriteAsync(context, 400, Payloads.Status(400, "BadRequest", "unknown parameter sendInitialEvents"));
+                return false;
+        }
+
+        if (StreamingList == StreamingListSupport.Supported
+            && (!string.Equals(context.Request.Query["resourceVersionMatch"], "NotOlderThan", StringComparison.Ordinal)
+                || !string.Equals(context.Request.Query["allowWatchBookmarks"], "true", StringComparison.Ordinal)))
+        {
+            await WriteAsync(context, 422, Payloads.Status(422, "Invalid", "sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true"));
+            return false;
+        }
+
+        ListState list = _list;
+        foreach (string slice in list.Slices)
+        {
+            connection.Send(Payloads.Event("ADDED", slice));
+        }
+
+        if (StreamingList == StreamingListSupport.Supported)
+        {
+            connection.Send(Payloads.Bookmark(list.ResourceVersion, initialEventsEnd: true));
+        }
+
+        return true;
     }
 
     private static async Task WriteAsync(HttpContext context, int status, string body)

@@ -88,10 +88,15 @@ internal sealed class KubernetesApiClient : IDisposable
         return new Uri(url.ToString());
     }
 
-    public Uri WatchUrl(string resourceVersion)
-        => new(string.Create(
-            CultureInfo.InvariantCulture,
-            $"{_collectionUrl}?{_selectorQuery}&watch=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds={(long)Math.Ceiling(_options.WatchTimeout.TotalSeconds)}"));
+    /// <summary>A WATCH from <paramref name="resourceVersion"/>, or a streaming list (initial state as ADDED events, then the initial-events-end bookmark) when it is <see langword="null"/>.</summary>
+    public Uri WatchUrl(string? resourceVersion)
+    {
+        long timeoutSeconds = (long)Math.Ceiling(_options.WatchTimeout.TotalSeconds);
+        string from = resourceVersion is null
+            ? "sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+            : "resourceVersion=" + Uri.EscapeDataString(resourceVersion);
+        return new Uri(string.Create(CultureInfo.InvariantCulture, $"{_collectionUrl}?{_selectorQuery}&watch=true&{from}&allowWatchBookmarks=true&timeoutSeconds={timeoutSeconds}"));
+    }
 
     /// <summary>Fetches one LIST page; slices equal to those in <paramref name="known"/> come back as the held instances.</summary>
     public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
@@ -125,9 +130,9 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>Opens a WATCH; the caller owns (and disposes) the response.</summary>
-    /// <param name="resourceVersion">Where to resume.</param>
+    /// <param name="resourceVersion">Where to resume; <see langword="null"/> for a streaming list.</param>
     /// <param name="cancellationToken">Cancels the request (the caller's deadline included).</param>
-    public async Task<HttpResponseMessage> OpenWatchAsync(string resourceVersion, CancellationToken cancellationToken)
+    public async Task<HttpResponseMessage> OpenWatchAsync(string? resourceVersion, CancellationToken cancellationToken)
     {
         Uri url = WatchUrl(resourceVersion);
         HttpResponseMessage? response = null;
