@@ -433,7 +433,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
                     }
 
-                    WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
+                    WatchEvent change = _options.UseLegacyEndpoints
+                        ? KubernetesJson.ParseLegacyWatchEvent(line.Span, _strings)
+                        : KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
                     if (change.Type == WatchEventType.Error)
                     {
                         ApiStatus status = change.Status!;
@@ -535,6 +537,10 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         bool changed = change.Type != WatchEventType.Bookmark;
         switch (change.Type)
         {
+            case WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted when change.LegacySlices is { } legacy:
+                // Legacy Endpoints: the watch selects one object by name, so its subsets are the whole state.
+                _slices.ReplaceAll(legacy);
+                break;
             case WatchEventType.Added or WatchEventType.Modified:
                 if (_slices.TryGet(change.Slice!.Name, out EndpointSlice? held) && ReferenceEquals(held, change.Slice))
                 {

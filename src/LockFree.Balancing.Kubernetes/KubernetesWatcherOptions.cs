@@ -45,6 +45,15 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public bool UseStreamingList { get; set; }
 
+    /// <summary>
+    /// Watch the legacy core/v1 <c>Endpoints</c> object of the Service (<c>/api/v1/namespaces/{ns}/endpoints</c>,
+    /// selected by name) instead of EndpointSlices, for clusters older than 1.21. Each subset's named ports are
+    /// resolved for that subset; <c>addresses</c> are ready, <c>notReadyAddresses</c> are not. Needs get, list and
+    /// watch on <c>endpoints</c> in the core group. Deprecated by Kubernetes since 1.33; not combinable with
+    /// <see cref="UseStreamingList"/> (which needs 1.27+). Default: off.
+    /// </summary>
+    public bool UseLegacyEndpoints { get; set; }
+
     /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
     public int ListPageSize { get; set; } = 500;
 
@@ -167,6 +176,10 @@ public sealed class KubernetesWatcherOptions
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
         Positive(ExecCredentialTimeout, nameof(ExecCredentialTimeout));
+        if (UseLegacyEndpoints && UseStreamingList)
+        {
+            throw new ArgumentException("UseStreamingList needs Kubernetes 1.27 or later and UseLegacyEndpoints is for clusters older than 1.21; choose one.", nameof(UseStreamingList));
+        }
         if (CertificateAuthorities is not null && !string.IsNullOrEmpty(CertificateAuthorityFile))
         {
             throw new ArgumentException("The kubeconfig already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
@@ -199,6 +212,7 @@ public sealed class KubernetesWatcherOptions
             AddressFamily = AddressFamily,
             UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,
             UseStreamingList = UseStreamingList,
+            UseLegacyEndpoints = UseLegacyEndpoints,
             ListPageSize = ListPageSize,
             WatchTimeout = WatchTimeout,
             IdleTimeout = IdleTimeout,

@@ -21,6 +21,7 @@ namespace LockFree.Balancing.Kubernetes.Fakes;
 public sealed class FakeApiServer : IAsyncDisposable
 {
     private const string CollectionPath = "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices";
+    private const string LegacyPath = "/api/v1/namespaces/shop/endpoints";
 
     private readonly WebApplication _app;
     private readonly Channel<WatchConnection> _watches = Channel.CreateUnbounded<WatchConnection>();
@@ -30,6 +31,7 @@ public sealed class FakeApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private volatile int _hangNextWatchHeaders;
     private volatile ListState _list = new("1", []);
+    private volatile ListState _legacyList = new("1", []);
 
     private FakeApiServer(WebApplication app)
     {
@@ -86,6 +88,10 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Sets what LIST returns from now on.</summary>
     public void SetList(string resourceVersion, params string[] slices) => _list = new ListState(resourceVersion, slices);
 
+    /// <summary>Sets what a legacy core/v1 Endpoints LIST (<c>fieldSelector=metadata.name=web</c>) returns from now on; <see langword="null"/> for no object.</summary>
+    public void SetLegacyEndpoints(string resourceVersion, string? endpoints)
+        => _legacyList = new ListState(resourceVersion, endpoints is null ? [] : [endpoints]);
+
     public void FailNextList(int status, string body = "", string? retryAfter = null) => _listFailures.Enqueue((status, body, retryAfter));
 
     public void FailNextWatch(int status, string body = "", string? retryAfter = null) => _watchFailures.Enqueue((status, body, retryAfter));
@@ -133,6 +139,12 @@ public sealed class FakeApiServer : IAsyncDisposable
             return;
         }
 
+        if (context.Request.Path == LegacyPath)
+        {
+            await LegacyAsync(context);
+            return;
+        }
+
         if (context.Request.Path != CollectionPath)
         {
             await WriteAsync(context, 404, Payloads.Status(404, "NotFound", "the server could not find the requested resource"));
@@ -153,6 +165,30 @@ public sealed class FakeApiServer : IAsyncDisposable
         {
             await ListAsync(context);
         }
+    }
+
+    private async Task LegacyAsync(HttpContext context)
+    {
+        if (!string.Equals(context.Request.Query["fieldSelector"], "metadata.name=web", StringComparison.Ordinal))
+        {
+            await WriteAsync(context, 400, Payloads.Status(400, "BadRequest", "unexpected field selector"));
+            return;
+        }
+
+        if (string.Equals(context.Request.Query["watch"], "true", StringComparison.Ordinal))
+        {
+            await WatchAsync(context);
+            return;
+        }
+
+        if (_listFailures.TryDequeue(out (int Status, string Body, string? RetryAfter) failure))
+        {
+            await WriteAsync(context, failure.Status, failure.Body);
+            return;
+        }
+
+        ListState list = _legacyList;
+        await WriteAsync(context, 200, Payloads.LegacyList(list.ResourceVersion, list.Slices));
     }
 
     private async Task ListAsync(HttpContext context)

@@ -17,7 +17,8 @@ namespace LockFree.Balancing.Kubernetes.Api;
 /// </remarks>
 internal sealed class KubernetesApiClient : IDisposable
 {
-    private const string Resource = "endpointslices.discovery.k8s.io";
+    private const string SliceResource = "endpointslices.discovery.k8s.io";
+    private const string LegacyResource = "endpoints (core API group)";
     private const int MaxErrorBodyBytes = 64 * 1024;
 
     private readonly HttpClient _http;
@@ -40,8 +41,19 @@ internal sealed class KubernetesApiClient : IDisposable
             Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
         };
         string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
-        _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
-        _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
+        string ns = Uri.EscapeDataString(service.Namespace);
+        if (options.UseLegacyEndpoints)
+        {
+            // core/v1 Endpoints: one object named after the Service, selected by name so list and watch see only it.
+            _collectionUrl = $"{baseUrl}/api/v1/namespaces/{ns}/endpoints";
+            _selectorQuery = "fieldSelector=" + Uri.EscapeDataString("metadata.name=" + service.Name);
+        }
+        else
+        {
+            _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices";
+            _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
+        }
+
     }
 
     private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options, ICredentialSource credentials)
@@ -112,7 +124,9 @@ internal sealed class KubernetesApiClient : IDisposable
             await using (body.ConfigureAwait(false))
             {
                 using PooledBody page = await BodyReader.ReadAsync(body, _options.MaxListPageBytes, "list page", linked.Token).ConfigureAwait(false);
-                return KubernetesJson.ParseList(page.Span, cache, known);
+                return _options.UseLegacyEndpoints
+                    ? KubernetesJson.ParseLegacyList(page.Span, cache)
+                    : KubernetesJson.ParseList(page.Span, cache, known);
             }
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -251,7 +265,9 @@ internal sealed class KubernetesApiClient : IDisposable
         string text = code switch
         {
             401 => $"unauthorized: the API server rejected the credentials (a missing, wrong or expired bearer token{(_token.LastReadError is string readError ? "; " + readError : string.Empty)}).{serverSays}",
-            403 => $"forbidden: the caller may not '{verb}' {Resource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
+            403 when _options.UseLegacyEndpoints => $"forbidden: the caller may not '{verb}' {LegacyResource} in namespace '{_service.Namespace}'; grant get, list and watch on endpoints (API group \"\") in that namespace with a Role and RoleBinding.{serverSays}",
+            403 => $"forbidden: the caller may not '{verb}' {SliceResource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
+            404 when _options.UseLegacyEndpoints => $"not found: namespace '{_service.Namespace}' or the core v1 API is missing at this URL; check the API server address (and any path prefix) and the namespace.{serverSays}",
             404 => await DescribeNotFoundAsync(cancellationToken).ConfigureAwait(false) + serverSays,
             410 => $"gone: resourceVersion too old; the state is rebuilt from a fresh LIST.{serverSays}",
             429 => $"too many requests: the API server is throttling this client.{serverSays}",
