@@ -1,4 +1,7 @@
 using LockFree.Balancing.Kubernetes.Api;
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using LockFree.Balancing.Kubernetes.Slices;
 using LockFree.Balancing.Kubernetes.Watch;
 
@@ -48,6 +51,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly SemaphoreSlim _stateGate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _statusGate = new();
+    private readonly ILogger _logger;
+    private int _watchesOpened;        // owned by the holder of _stateGate
 
     private IReadOnlyList<Endpoint> _endpoints = [];
     private bool _hasPublished;
@@ -77,7 +82,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _onChanged = onChanged;
         _options = (options ?? new KubernetesWatcherOptions()).Validated();
         _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
-        _client = new KubernetesApiClient(service, _options);
+        _logger = _options.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>() ?? NullLogger<KubernetesEndpointWatcher>.Instance;
+        _client = new KubernetesApiClient(service, _options, _logger);
+        KubernetesMetrics.Register(this);
     }
 
     /// <summary>Creates a watcher that keeps <paramref name="balancer"/>'s endpoints equal to the Service's.</summary>
@@ -124,6 +131,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
         catch (KubernetesApiException ex) when (ex.Error is not null)
         {
+            ReportApiError(ex.Error, ex.InnerException);
             RecordFailure(ex.Error);
             throw;
         }
@@ -200,6 +208,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
 
         await _stateGate.WaitAsync().ConfigureAwait(false); // a SyncOnceAsync in flight has seen the cancellation
+        KubernetesMetrics.Unregister(this);
         _client.Dispose();
         _stopping.Dispose();
         Signal();
@@ -234,6 +243,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            Log.LoopStopped(_logger, Service.Namespace, Service.Name, ex);
             RecordFailure(_client.Error(_options.ApiServer, null, "the watch loop stopped unexpectedly: " + ex.Message));
         }
         finally
@@ -290,6 +300,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 {
                     // 410: the resourceVersion is too old. Relist at once, but back off if it keeps happening.
                     needList = true;
+                    ReportApiError(gone, null);
+                    Log.Relisting(_logger, Service.Namespace, Service.Name, "410 Gone: the resourceVersion is too old");
                     RecordError(gone);
                     if (++goneInARow > 1)
                     {
@@ -330,7 +342,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 // The server refuses the streaming-list parameters (feature off, too old, or a policy): fall back to
                 // LIST + WATCH at once. A 403 that is really RBAC shows up again, explained, on the LIST.
                 Volatile.Write(ref _streamingListUnsupported, 1);
+                Log.StreamingListFallback(_logger, Service.Namespace, Service.Name);
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, ex.StatusCode, ex.Message);
+                ReportApiError(error, ex.InnerException);
                 RecordError(new SyncError(error.Url, error.StatusCode, error.Message + " The server does not accept streaming lists; using LIST + WATCH.", error.Reason, error.Time));
             }
             catch (KubernetesApiException ex)
@@ -343,6 +357,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
                 bool relist = ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
                 needList |= relist;
+                ReportApiError(error, ex.InnerException);
+                if (relist)
+                {
+                    Log.Relisting(_logger, Service.Namespace, Service.Name, error.Message);
+                }
                 int failures = RecordFailure(error);
                 await DelayAsync(relist ? BackoffStepAfterRelist(failures) : failures, stopping, ex.RetryAfter).ConfigureAwait(false);
             }
@@ -351,7 +370,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 #pragma warning restore CA1031
             {
                 needList = true;
-                int failures = RecordFailure(_client.Error(_options.ApiServer, null, $"unexpected {ex.GetType().Name}: {ex.Message}"));
+                SyncError error = _client.Error(_options.ApiServer, null, $"unexpected {ex.GetType().Name}: {ex.Message}");
+                ReportApiError(error, ex);
+                int failures = RecordFailure(error);
                 await DelayAsync(BackoffStepAfterRelist(failures), stopping).ConfigureAwait(false);
             }
         }
@@ -383,7 +404,13 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private void ReplaceState(IEnumerable<EndpointSlice> items, string resourceVersion)
     {
         // Step 1 – replace the whole state: slices absent from the list are gone.
+        if (Status.ListCount > 0)
+        {
+            KubernetesMetrics.Relisted(Service);
+        }
+
         _slices.ReplaceAll(items);
+        Log.Listed(_logger, Service.Namespace, Service.Name, _slices.Count, resourceVersion);
         _resourceVersion = resourceVersion;
         _lastListTimestamp = _options.TimeProvider.GetTimestamp();
         _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
@@ -399,6 +426,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private async Task<WatchOutcome> WatchAsync(string? resourceVersion, CancellationToken stopping)
     {
         Uri url = _client.WatchUrl(resourceVersion);
+        if (_watchesOpened++ > 0)
+        {
+            KubernetesMetrics.WatchRestarted(Service);
+        }
+
         long started = _options.TimeProvider.GetTimestamp();
         int changes = 0;
         bool connected = false;
@@ -526,6 +558,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         if (++_incompleteStreamingLists >= MaxIncompleteStreamingLists)
         {
             Volatile.Write(ref _streamingListUnsupported, 1);
+            Log.StreamingListFallback(_logger, Service.Namespace, Service.Name);
         }
     }
 
@@ -594,6 +627,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             // Nothing is committed: Endpoints and Version still describe what the subscriber last accepted, the
             // status says stale, and the next event (bookmarks included) or loop turn delivers again.
             _deliveryPending = true;
+            Log.SubscriberFailed(_logger, Service.Namespace, Service.Name, ex);
             SyncError error = _client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message);
             UpdateStatus(s => s.With(lastError: error, isStale: true));
             return;
@@ -601,7 +635,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         _deliveryPending = false;
         _hasPublished = true;
+        int previousCount = _endpoints.Count;
         Volatile.Write(ref _endpoints, merged.Endpoints);
+        Log.EndpointsChanged(_logger, Service.Namespace, Service.Name, merged.Endpoints.Count, previousCount, _resourceVersion);
         UpdateStatus(s => s.With(version: s.Version + 1));
     }
 
@@ -631,6 +667,17 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
 
         await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Seconds since the last successful sync, for the <c>lockfree.kubernetes.sync.age</c> gauge; <see langword="null"/> before the first.</summary>
+    internal TimeSpan? SyncAge()
+        => Status.LastSyncTime is DateTimeOffset synced ? _options.TimeProvider.GetUtcNow() - synced : null;
+
+    /// <summary>Counts and logs one failed call. The message comes from the API client and never holds a token.</summary>
+    private void ReportApiError(SyncError error, Exception? cause)
+    {
+        KubernetesMetrics.ApiError(Service, error.StatusCode, cause?.GetType().Name ?? nameof(KubernetesApiException));
+        Log.ApiError(_logger, Service.Namespace, Service.Name, error.ToString());
     }
 
     private int RecordFailure(SyncError error)

@@ -99,6 +99,13 @@ public sealed class KubernetesWatcherOptions
     /// <summary>A kubeconfig user's exec credential plugin.</summary>
     internal Api.ExecCredentialSettings? ExecCredential { get; set; }
 
+    /// <summary>
+    /// Where the watcher logs (category <c>LockFree.Balancing.Kubernetes.KubernetesEndpointWatcher</c>, event ids 100–199):
+    /// endpoint-set changes (counts, Information), API errors (Warning), relists, credential reloads. Never a token.
+    /// Default: <see langword="null"/>, no logging.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     /// <summary>The clock for timeouts and backoff. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -224,6 +231,7 @@ public sealed class KubernetesWatcherOptions
             MaxListPageBytes = MaxListPageBytes,
             TimeProvider = TimeProvider,
             ExecCredentialTimeout = ExecCredentialTimeout,
+            LoggerFactory = LoggerFactory,
             CertificateAuthorities = CertificateAuthorities,
             InsecureSkipTlsVerify = InsecureSkipTlsVerify,
             ClientCertificate = ClientCertificate,

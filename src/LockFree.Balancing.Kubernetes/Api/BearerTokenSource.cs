@@ -1,3 +1,7 @@
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace LockFree.Balancing.Kubernetes.Api;
 
 /// <summary>
@@ -19,8 +23,11 @@ internal sealed class BearerTokenSource : ICredentialSource
     private readonly TimeProvider _time;
     private Cached? _cached;
 
-    public BearerTokenSource(string? fixedToken, string? path, TimeProvider time, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null)
+    private readonly ILogger _logger;
+
+    public BearerTokenSource(string? fixedToken, string? path, TimeProvider time, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _fixedToken = string.IsNullOrEmpty(fixedToken) ? null : fixedToken;
         _path = path;
         _time = time;
@@ -47,6 +54,11 @@ internal sealed class BearerTokenSource : ICredentialSource
         try
         {
             string token = (await File.ReadAllTextAsync(_path, cancellationToken).ConfigureAwait(false)).Trim();
+            if (cached is not null && !string.Equals(cached.Token, token.Length == 0 ? null : token, StringComparison.Ordinal))
+            {
+                Log.TokenFileReloaded(_logger, _path); // that it changed, never what it is
+            }
+
             Volatile.Write(ref _cached, new Cached(token.Length == 0 ? null : token, _time.GetTimestamp(), Invalidated: false));
             LastReadError = null;
         }
@@ -54,6 +66,7 @@ internal sealed class BearerTokenSource : ICredentialSource
         {
             // Keep the previous token (if any); the request will tell whether it still works.
             LastReadError = $"the token file '{_path}' could not be read: {ex.Message}";
+            Log.TokenFileUnreadable(_logger, _path, ex.Message);
         }
 
         return Volatile.Read(ref _cached)?.Token;

@@ -4,6 +4,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LockFree.Balancing.Kubernetes.Api;
 
@@ -35,8 +38,11 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
     private Credential? _current;
     private int _runs;
 
-    public ExecCredentialSource(ExecCredentialSettings settings, TimeProvider time, TimeSpan timeout)
+    private readonly ILogger _logger;
+
+    public ExecCredentialSource(ExecCredentialSettings settings, TimeProvider time, TimeSpan timeout, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _settings = settings;
         _time = time;
         _timeout = timeout;
@@ -68,6 +74,7 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
 
             Credential fresh = await RunAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _current, fresh);
+            Log.ExecCredentialObtained(_logger, _settings.Command, fresh.ExpiresAt);
             return fresh.Token;
         }
         finally

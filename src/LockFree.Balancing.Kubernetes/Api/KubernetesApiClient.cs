@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text;
 using LockFree.Balancing.Kubernetes.Watch;
 
@@ -27,14 +30,16 @@ internal sealed class KubernetesApiClient : IDisposable
     private readonly string _collectionUrl;
     private readonly string _selectorQuery;
     private readonly ICredentialSource _token;
+    private readonly ILogger _logger;
 
-    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options)
+    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _service = service;
         _options = options;
         _token = options.ExecCredential is ExecCredentialSettings exec
-            ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout)
-            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate);
+            ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout, _logger)
+            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate, _logger);
         HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, _token);
         _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
         {
@@ -245,6 +250,7 @@ internal sealed class KubernetesApiClient : IDisposable
         if (code == 401)
         {
             _token.Invalidate(); // a rotated token file is read again before the next attempt
+            Log.CredentialsRejected(_logger);
         }
         ApiStatus? status = null;
         try
