@@ -39,6 +39,10 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <summary>The longest <c>Retry-After</c> honoured; a larger value is treated as this.</summary>
     internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
+    /// <summary>The client-side cap on one watch: the asked <c>timeoutSeconds</c> plus 10 % (at most one minute) of grace for the server.</summary>
+    internal static TimeSpan MaxWatchLifetime(TimeSpan watchTimeout)
+        => watchTimeout + TimeSpan.FromTicks(Math.Min(watchTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));
+
     /// <summary>Streaming lists in a row that may end before their initial-events-end bookmark before LIST + WATCH takes over.</summary>
     internal const int MaxIncompleteStreamingLists = 2;
 
@@ -441,7 +445,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         Dictionary<string, EndpointSlice>? staged = resourceVersion is null ? new(StringComparer.Ordinal) : null;
         using var initialEvents = new CancellationTokenSource(staged is null ? Timeout.InfiniteTimeSpan : _options.RequestTimeout, _options.TimeProvider);
         using var idle = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, idle.Token, initialEvents.Token);
+
+        // The server should end the watch after timeoutSeconds; one that ignores it (a proxy, a broken server that
+        // keeps sending bookmarks) is cut here, a little later, so that every watch has an end.
+        using var lifetime = new CancellationTokenSource(MaxWatchLifetime(_options.WatchTimeout), _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource([stopping, idle.Token, initialEvents.Token, lifetime.Token]);
         try
         {
             using HttpResponseMessage response = await _client.OpenWatchAsync(resourceVersion, linked.Token).ConfigureAwait(false);
@@ -472,7 +480,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     {
                         ApiStatus status = change.Status!;
                         SyncError error = _client.Error(url, status.Code, "the watch stream reported an error: " + (status.Message ?? "(no message)"), status.Reason);
-                        if (status.IsGone)
+                        if (status.NeedsRelist)
                         {
                             return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), error, InitialEventsEnded: staged is null);
                         }
@@ -496,6 +504,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     Apply(change);
                 }
             }
+        }
+        catch (OperationCanceledException) when (lifetime.IsCancellationRequested && !idle.IsCancellationRequested && !initialEvents.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            // Not an error: the watch lived its term; the loop resumes from the last resourceVersion.
+            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
         }
         catch (OperationCanceledException ex) when (initialEvents.IsCancellationRequested && !idle.IsCancellationRequested && !stopping.IsCancellationRequested)
         {

@@ -186,7 +186,7 @@ internal sealed class KubernetesApiClient : IDisposable
             using HttpResponseMessage response = await SendAsync(groupUrl, cancellationToken).ConfigureAwait(false);
             probe = (int)response.StatusCode;
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or KubernetesApiException)
         {
             probe = null;
         }
@@ -236,7 +236,16 @@ internal sealed class KubernetesApiClient : IDisposable
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
-        return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Nobody cancelled: the handler gave up (SocketsHttpHandler.ConnectTimeout surfaces as a TaskCanceledException).
+            // That is a transport failure to retry, not a shutdown to obey.
+            throw new KubernetesApiException(Error(url, null, $"the connection failed: {ex.InnerException?.Message ?? ex.Message}"), ex);
+        }
     }
 
     private async Task EnsureSuccessAsync(Uri url, HttpResponseMessage response, string verb, CancellationToken cancellationToken)
