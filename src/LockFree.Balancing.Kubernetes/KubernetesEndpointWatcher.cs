@@ -300,6 +300,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
                 }
 
+                Log.WatchEnded(_logger, Service.Namespace, Service.Name, outcome.Elapsed.TotalSeconds, outcome.Changes);
+
                 if (outcome.Gone is SyncError gone)
                 {
                     // 410: the resourceVersion is too old. Relist at once, but back off if it keeps happening.
