@@ -626,6 +626,15 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
+        if (!string.Equals(merged.PortDiagnostic, Status.PortDiagnostic, StringComparison.Ordinal))
+        {
+            if (merged.PortDiagnostic is string diagnostic)
+            {
+                Log.PortNotOffered(_logger, Service.Namespace, Service.Name, diagnostic);
+            }
+
+            UpdateStatus(s => s.WithPortDiagnostic(merged.PortDiagnostic));
+        }
         if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
             return;

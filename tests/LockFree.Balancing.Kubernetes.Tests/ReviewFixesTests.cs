@@ -134,6 +134,39 @@ public sealed class ReviewFixesTests : IAsyncLifetime
         Assert.False(CertificateAuthorityValidator.Validate([root], leaf, SslPolicyErrors.None));
     }
 
+    [Fact]
+    public async Task NumericPortInNoSlice_StatusSaysSoInsteadOfSilentEmptiness_AndClearsWhenFixed()
+    {
+        var service = ServiceReference.Parse("kubernetes:///web.shop:8081");
+        await using var watcher = new KubernetesEndpointWatcher(service, _ => { }, Options());
+        watcher.StartBackgroundSync();
+        WatchConnection watch = await _server.NextWatchAsync();
+        KubernetesWatchStatus missing = await watcher.WaitForStatusAsync(s => s.PortDiagnostic is not null, Limit());
+
+        watch.Send(Event("MODIFIED", Slice("web-a", "101", "IPv4", "[{\"name\":\"alt\",\"port\":8081}]", Endpoint("10.0.0.1"))));
+        KubernetesWatchStatus fixedStatus = await watcher.WaitForStatusAsync(s => s.PortDiagnostic is null, Limit());
+
+        Assert.Equal("no EndpointSlice of web.shop offers port 8081; ports offered: http=8080, metrics=9090. Their endpoints are left out.", missing.PortDiagnostic);
+        Assert.Equal(["10.0.0.1:8081"], watcher.Endpoints.Select(e => e.Key));
+        Assert.Equal(2, fixedStatus.Version);
+    }
+
+    [Fact]
+    public void Merge_SomeSlicesLackNamedPort_DiagnosticCountsThem()
+    {
+        var set = new LockFree.Balancing.Kubernetes.Slices.EndpointSliceSet();
+        var parse = new LockFree.Balancing.Kubernetes.Watch.Utf8StringCache();
+        foreach (string slice in new[] { Slice("a", "1", "IPv4", HttpPort(8080), Endpoint("10.0.0.1")), Slice("b", "1", "IPv4", Ports("grpc", 7000), Endpoint("10.0.0.2")) })
+        {
+            set.Upsert(LockFree.Balancing.Kubernetes.Watch.KubernetesJson.ParseWatchEvent(System.Text.Encoding.UTF8.GetBytes(Event("ADDED", slice)), parse).Slice!);
+        }
+
+        var merged = set.Merge(Web, new LockFree.Balancing.Kubernetes.Slices.MergeSettings(AddressFamilyPreference.PreferIPv4, UseTerminatingWhenNoneReady: false));
+
+        Assert.Equal(["10.0.0.1:8080"], merged.Endpoints.Select(e => e.Key));
+        Assert.Equal("1 of 2 EndpointSlices do not offer a port named 'http' for web.shop; ports offered: grpc=7000, http=8080, metrics=9090. Their endpoints are left out.", merged.PortDiagnostic);
+    }
+
     /// <summary>Fails every request the way SocketsHttpHandler reports an elapsed ConnectTimeout.</summary>
     private sealed class ConnectTimeoutHandler : HttpMessageHandler
     {

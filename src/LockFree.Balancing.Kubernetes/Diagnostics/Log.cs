@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 113, Level = LogLevel.Critical, Message = "Service {Namespace}/{Service}: the watch loop stopped unexpectedly")]
     public static partial void LoopStopped(ILogger logger, string @namespace, string service, Exception exception);
 
+    [LoggerMessage(EventId = 114, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: {Diagnostic}")]
+    public static partial void PortNotOffered(ILogger logger, string @namespace, string service, string diagnostic);
+
     [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "The bearer token file {Path} was read again and holds a new token")]
     public static partial void TokenFileReloaded(ILogger logger, string path);
 

@@ -80,10 +80,19 @@ internal sealed class EndpointSliceSet
         var ready = new List<Endpoint>();
         var servingTerminating = new List<Endpoint>();
         var built = new Dictionary<(string Address, int Port), Endpoint>(_built.Count);
+        int familySlices = 0;
+        int unresolved = 0;
         foreach (EndpointSlice slice in ordered)
         {
-            if (slice.AddressType != family || ResolvePort(slice, service) is not int port)
+            if (slice.AddressType != family)
             {
+                continue;
+            }
+
+            familySlices += slice.Endpoints.Count > 0 ? 1 : 0;
+            if (ResolvePort(slice, service) is not int port)
+            {
+                unresolved += slice.Endpoints.Count > 0 ? 1 : 0;
                 continue;
             }
 
@@ -121,7 +130,8 @@ internal sealed class EndpointSliceSet
         var endpoints = new Endpoint[byKey.Count];
         byKey.Values.CopyTo(endpoints, 0);
         Array.Sort(endpoints, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return new MergedEndpoints(endpoints, family, fallback);
+        string? diagnostic = unresolved == 0 ? null : PortDiagnostic(ordered, family, service, unresolved, familySlices);
+        return new MergedEndpoints(endpoints, family, fallback, diagnostic);
     }
 
     /// <summary>
@@ -177,6 +187,35 @@ internal sealed class EndpointSliceSet
         }
 
         return only;
+    }
+
+    /// <summary>Says which port was wanted, what the slices offer, and how many slices could not serve it.</summary>
+    private static string PortDiagnostic(EndpointSlice[] ordered, SliceAddressType family, ServiceReference service, int unresolved, int familySlices)
+    {
+        var offered = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (EndpointSlice slice in ordered)
+        {
+            if (slice.AddressType != family)
+            {
+                continue;
+            }
+
+            foreach (SlicePort port in slice.Ports)
+            {
+                offered.Add(string.IsNullOrEmpty(port.Name)
+                    ? port.Number?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(all ports)"
+                    : $"{port.Name}={port.Number?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(all ports)"}");
+            }
+        }
+
+        string wanted = service.Port is int number
+            ? $"port {number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+            : service.PortName is string name ? $"a port named '{name}'" : "a single port (none was given)";
+        string seen = offered.Count == 0 ? "none" : string.Join(", ", offered);
+        string scope = unresolved == familySlices ? "no EndpointSlice" : $"{unresolved} of {familySlices} EndpointSlices do not";
+        return unresolved == familySlices
+            ? $"{scope} of {service.Name}.{service.Namespace} offers {wanted}; ports offered: {seen}. Their endpoints are left out."
+            : $"{scope} offer {wanted} for {service.Name}.{service.Namespace}; ports offered: {seen}. Their endpoints are left out.";
     }
 
     internal static SliceAddressType ChooseFamily(IReadOnlyList<EndpointSlice> slices, AddressFamilyPreference preference)

@@ -3,13 +3,15 @@ namespace LockFree.Balancing.Kubernetes.Slices;
 /// <summary>The result of merging every slice of a Service: the balancer's next set and what was learned on the way.</summary>
 internal sealed class MergedEndpoints
 {
-    public static readonly MergedEndpoints Empty = new([], SliceAddressType.Unknown, usedTerminatingFallback: false);
+    public static readonly MergedEndpoints Empty = new([], SliceAddressType.Unknown, usedTerminatingFallback: false, portDiagnostic: null);
 
     public MergedEndpoints(
         IReadOnlyList<Endpoint> endpoints,
         SliceAddressType family,
-        bool usedTerminatingFallback)
+        bool usedTerminatingFallback,
+        string? portDiagnostic)
     {
+        PortDiagnostic = portDiagnostic;
         Endpoints = endpoints;
         Family = family;
         UsedTerminatingFallback = usedTerminatingFallback;
@@ -20,6 +22,9 @@ internal sealed class MergedEndpoints
 
     /// <summary>The address family the endpoints came from; <see cref="SliceAddressType.Unknown"/> when no slice qualified.</summary>
     public SliceAddressType Family { get; }
+
+    /// <summary>Why some or all slices of the chosen family contributed nothing because of the port; <see langword="null"/> when all resolved it.</summary>
+    public string? PortDiagnostic { get; }
 
     /// <summary>True when no endpoint was ready and serving-and-terminating endpoints were used instead.</summary>
     public bool UsedTerminatingFallback { get; }
