@@ -1,4 +1,7 @@
 using LockFree.Balancing.Kubernetes.Api;
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using LockFree.Balancing.Kubernetes.Slices;
 using LockFree.Balancing.Kubernetes.Watch;
 
@@ -36,6 +39,13 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <summary>The longest <c>Retry-After</c> honoured; a larger value is treated as this.</summary>
     internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
 
+    /// <summary>The client-side cap on one watch: the asked <c>timeoutSeconds</c> plus 10 % (at most one minute) of grace for the server.</summary>
+    internal static TimeSpan MaxWatchLifetime(TimeSpan watchTimeout)
+        => watchTimeout + TimeSpan.FromTicks(Math.Min(watchTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));
+
+    /// <summary>Streaming lists in a row that may end before their initial-events-end bookmark before LIST + WATCH takes over.</summary>
+    internal const int MaxIncompleteStreamingLists = 2;
+
     private readonly KubernetesWatcherOptions _options;
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
     private readonly KubernetesApiClient _client;
@@ -45,12 +55,15 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly SemaphoreSlim _stateGate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _statusGate = new();
+    private readonly ILogger _logger;
+    private int _watchesOpened;        // owned by the holder of _stateGate
 
     private IReadOnlyList<Endpoint> _endpoints = [];
-    private IReadOnlyDictionary<string, EndpointHints> _hints = MergedEndpoints.Empty.Hints;
     private bool _hasPublished;
     private bool _deliveryPending;     // the last merged set did not reach the subscriber (it threw); owned by the loop
     private int _relistsInARow;        // watch failures that forced a relist since the last healthy watch; owned by the loop
+    private int _incompleteStreamingLists; // streaming lists in a row that ended before initial-events-end; owned by the loop
+    private int _streamingListUnsupported; // 1 once the server refused streaming lists: LIST + WATCH from then on
     private string? _resourceVersion;
     private long _lastListTimestamp;
     private TimeSpan _nextResyncAfter;
@@ -73,7 +86,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _onChanged = onChanged;
         _options = (options ?? new KubernetesWatcherOptions()).Validated();
         _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
-        _client = new KubernetesApiClient(service, _options);
+        _logger = _options.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>() ?? NullLogger<KubernetesEndpointWatcher>.Instance;
+        _client = new KubernetesApiClient(service, _options, _logger);
+        KubernetesMetrics.Register(this);
     }
 
     /// <summary>Creates a watcher that keeps <paramref name="balancer"/>'s endpoints equal to the Service's.</summary>
@@ -95,9 +110,6 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
     /// <summary>The current health snapshot.</summary>
     public KubernetesWatchStatus Status => Volatile.Read(ref _status);
-
-    /// <summary>Topology hints of the published endpoints, by key (kept here until the core endpoint carries hints).</summary>
-    internal IReadOnlyDictionary<string, EndpointHints> Hints => Volatile.Read(ref _hints);
 
     /// <summary>
     /// Lists the Service's slices once and publishes the result (the original library's <c>SyncEndpoints</c>).
@@ -123,6 +135,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
         catch (KubernetesApiException ex) when (ex.Error is not null)
         {
+            ReportApiError(ex.Error, ex.InnerException);
             RecordFailure(ex.Error);
             throw;
         }
@@ -199,6 +212,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
 
         await _stateGate.WaitAsync().ConfigureAwait(false); // a SyncOnceAsync in flight has seen the cancellation
+        KubernetesMetrics.Unregister(this);
         _client.Dispose();
         _stopping.Dispose();
         Signal();
@@ -233,6 +247,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            Log.LoopStopped(_logger, Service.Namespace, Service.Name, ex);
             RecordFailure(_client.Error(_options.ApiServer, null, "the watch loop stopped unexpectedly: " + ex.Message));
         }
         finally
@@ -247,26 +262,52 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         int goneInARow = 0;
         while (!stopping.IsCancellationRequested)
         {
+            bool streaming = false;
             try
             {
                 // A periodic full LIST guards against drift; it happens between watches, never inside one.
                 needList |= _options.TimeProvider.GetElapsedTime(_lastListTimestamp) >= _nextResyncAfter;
-                if (needList)
+                WatchOutcome outcome;
+                if (needList && _options.UseStreamingList && Volatile.Read(ref _streamingListUnsupported) == 0)
                 {
-                    await ListAsync(stopping).ConfigureAwait(false);
-                    needList = false;
+                    // Streaming list: the state arrives as ADDED events on a watch and is complete at the
+                    // initial-events-end bookmark; the same stream then goes on as an ordinary watch.
+                    streaming = true;
+                    outcome = await WatchAsync(resourceVersion: null, stopping).ConfigureAwait(false);
+                    if (outcome.InitialEventsEnded)
+                    {
+                        needList = false;
+                        _incompleteStreamingLists = 0;
+                    }
+                    else if (outcome.Gone is null)
+                    {
+                        NoteIncompleteStreamingList();
+                    }
+                }
+                else
+                {
+                    if (needList)
+                    {
+                        await ListAsync(stopping).ConfigureAwait(false);
+                        needList = false;
+                    }
+
+                    if (_deliveryPending)
+                    {
+                        MergeAndPublish(force: false);
+                    }
+
+                    outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
                 }
 
-                if (_deliveryPending)
-                {
-                    MergeAndPublish(force: false);
-                }
+                Log.WatchEnded(_logger, Service.Namespace, Service.Name, outcome.Elapsed.TotalSeconds, outcome.Changes);
 
-                WatchOutcome outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
                 if (outcome.Gone is SyncError gone)
                 {
                     // 410: the resourceVersion is too old. Relist at once, but back off if it keeps happening.
                     needList = true;
+                    ReportApiError(gone, null);
+                    Log.Relisting(_logger, Service.Namespace, Service.Name, "410 Gone: the resourceVersion is too old");
                     RecordError(gone);
                     if (++goneInARow > 1)
                     {
@@ -302,11 +343,31 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             {
                 return;
             }
+            catch (KubernetesApiException ex) when (streaming && ex.StatusCode is 400 or 403 or 422)
+            {
+                // The server refuses the streaming-list parameters (feature off, too old, or a policy): fall back to
+                // LIST + WATCH at once. A 403 that is really RBAC shows up again, explained, on the LIST.
+                Volatile.Write(ref _streamingListUnsupported, 1);
+                Log.StreamingListFallback(_logger, Service.Namespace, Service.Name);
+                SyncError error = ex.Error ?? _client.Error(_options.ApiServer, ex.StatusCode, ex.Message);
+                ReportApiError(error, ex.InnerException);
+                RecordError(new SyncError(error.Url, error.StatusCode, error.Message + " The server does not accept streaming lists; using LIST + WATCH.", error.Reason, error.Time));
+            }
             catch (KubernetesApiException ex)
             {
+                if (streaming)
+                {
+                    NoteIncompleteStreamingList();
+                }
+
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
                 bool relist = ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
                 needList |= relist;
+                ReportApiError(error, ex.InnerException);
+                if (relist)
+                {
+                    Log.Relisting(_logger, Service.Namespace, Service.Name, error.Message);
+                }
                 int failures = RecordFailure(error);
                 await DelayAsync(relist ? BackoffStepAfterRelist(failures) : failures, stopping, ex.RetryAfter).ConfigureAwait(false);
             }
@@ -315,7 +376,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 #pragma warning restore CA1031
             {
                 needList = true;
-                int failures = RecordFailure(_client.Error(_options.ApiServer, null, $"unexpected {ex.GetType().Name}: {ex.Message}"));
+                SyncError error = _client.Error(_options.ApiServer, null, $"unexpected {ex.GetType().Name}: {ex.Message}");
+                ReportApiError(error, ex);
+                int failures = RecordFailure(error);
                 await DelayAsync(BackoffStepAfterRelist(failures), stopping).ConfigureAwait(false);
             }
         }
@@ -340,8 +403,20 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             throw new KubernetesApiException(_client.Error(_client.ListUrl(null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
         }
 
+        ReplaceState(items, resourceVersion);
+    }
+
+    /// <summary>A complete list arrived (LIST pages or a streaming list's initial events): it replaces the state.</summary>
+    private void ReplaceState(IEnumerable<EndpointSlice> items, string resourceVersion)
+    {
         // Step 1 – replace the whole state: slices absent from the list are gone.
+        if (Status.ListCount > 0)
+        {
+            KubernetesMetrics.Relisted(Service);
+        }
+
         _slices.ReplaceAll(items);
+        Log.Listed(_logger, Service.Namespace, Service.Name, _slices.Count, resourceVersion);
         _resourceVersion = resourceVersion;
         _lastListTimestamp = _options.TimeProvider.GetTimestamp();
         _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
@@ -353,22 +428,40 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         UpdateStatus(s => s.With(lastSyncTime: now, isStale: _deliveryPending, resourceVersion: resourceVersion, consecutiveFailures: 0, listCount: s.ListCount + 1));
     }
 
-    private async Task<WatchOutcome> WatchAsync(string resourceVersion, CancellationToken stopping)
+    /// <summary>One watch connection, from <paramref name="resourceVersion"/>, or a streaming list when it is <see langword="null"/>.</summary>
+    private async Task<WatchOutcome> WatchAsync(string? resourceVersion, CancellationToken stopping)
     {
         Uri url = _client.WatchUrl(resourceVersion);
+        if (_watchesOpened++ > 0)
+        {
+            KubernetesMetrics.WatchRestarted(Service);
+        }
+
         long started = _options.TimeProvider.GetTimestamp();
         int changes = 0;
         bool connected = false;
         TimeSpan idleTimeout = _options.IdleTimeout;
+
+        // A streaming list gathers its initial events here and applies them only at the initial-events-end bookmark,
+        // which must come within RequestTimeout (a server that ignores the parameter never sends it).
+        Dictionary<string, EndpointSlice>? staged = resourceVersion is null ? new(StringComparer.Ordinal) : null;
+        using var initialEvents = new CancellationTokenSource(staged is null ? Timeout.InfiniteTimeSpan : _options.RequestTimeout, _options.TimeProvider);
         using var idle = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, idle.Token);
+
+        // The server should end the watch after timeoutSeconds; one that ignores it (a proxy, a broken server that
+        // keeps sending bookmarks) is cut here, a little later, so that every watch has an end.
+        using var lifetime = new CancellationTokenSource(MaxWatchLifetime(_options.WatchTimeout), _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource([stopping, idle.Token, initialEvents.Token, lifetime.Token]);
         try
         {
             using HttpResponseMessage response = await _client.OpenWatchAsync(resourceVersion, linked.Token).ConfigureAwait(false);
             connected = true;
             idle.CancelAfter(idleTimeout);
-            DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
-            UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: _deliveryPending));
+            if (staged is null)
+            {
+                DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
+                UpdateStatus(s => s.With(lastSyncTime: connectedAt, isStale: _deliveryPending));
+            }
 
             Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
@@ -379,26 +472,50 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     ReadOnlyMemory<byte> line = await lines.ReadLineAsync(linked.Token).ConfigureAwait(false);
                     if (line.IsEmpty)
                     {
-                        return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null);
+                        return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
                     }
 
-                    WatchEvent change = KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
+                    WatchEvent change = _options.UseLegacyEndpoints
+                        ? KubernetesJson.ParseLegacyWatchEvent(line.Span, _strings)
+                        : KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
                     if (change.Type == WatchEventType.Error)
                     {
                         ApiStatus status = change.Status!;
                         SyncError error = _client.Error(url, status.Code, "the watch stream reported an error: " + (status.Message ?? "(no message)"), status.Reason);
-                        if (status.IsGone)
+                        if (status.NeedsRelist)
                         {
-                            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), error);
+                            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), error, InitialEventsEnded: staged is null);
                         }
 
                         throw new KubernetesApiException(error);
+                    }
+
+                    if (staged is not null)
+                    {
+                        if (StageInitialEvent(staged, change))
+                        {
+                            ReplaceState(staged.Values, change.ResourceVersion!);
+                            staged = null;
+                            initialEvents.CancelAfter(Timeout.InfiniteTimeSpan);
+                        }
+
+                        continue;
                     }
 
                     changes += change.Type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted ? 1 : 0;
                     Apply(change);
                 }
             }
+        }
+        catch (OperationCanceledException) when (lifetime.IsCancellationRequested && !idle.IsCancellationRequested && !initialEvents.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            // Not an error: the watch lived its term; the loop resumes from the last resourceVersion.
+            return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
+        }
+        catch (OperationCanceledException ex) when (initialEvents.IsCancellationRequested && !idle.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            string message = $"the streaming list sent no initial-events-end bookmark within {_options.RequestTimeout.TotalSeconds:0.###} s (the server may ignore sendInitialEvents)";
+            throw new KubernetesApiException(_client.Error(url, null, message), ex);
         }
         catch (OperationCanceledException ex) when (idle.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
@@ -423,11 +540,55 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>Adds one event of a streaming list's initial state to <paramref name="staged"/>; true at the initial-events-end bookmark.</summary>
+    /// <exception cref="KubernetesApiException">That bookmark carries no resourceVersion to watch from.</exception>
+    private bool StageInitialEvent(Dictionary<string, EndpointSlice> staged, WatchEvent change)
+    {
+        switch (change.Type)
+        {
+            case WatchEventType.Added or WatchEventType.Modified:
+                staged[change.Slice!.Name] = change.Slice;
+                return false;
+            case WatchEventType.Deleted:
+                staged.Remove(change.Slice!.Name);
+                return false;
+            case WatchEventType.Bookmark when change.IsInitialEventsEnd:
+                if (string.IsNullOrEmpty(change.ResourceVersion))
+                {
+                    throw new KubernetesApiException(_client.Error(_client.WatchUrl(null), 200, "the initial-events-end bookmark has no metadata.resourceVersion to watch from"));
+                }
+
+                return true;
+            default:
+                return false; // other bookmarks before the end carry nothing usable yet
+        }
+    }
+
+    /// <summary>
+    /// A streaming list ended (or failed) before its initial-events-end bookmark. Twice in a row means the server
+    /// does not really support it: LIST + WATCH from then on.
+    /// </summary>
+    private void NoteIncompleteStreamingList()
+    {
+        if (++_incompleteStreamingLists >= MaxIncompleteStreamingLists)
+        {
+            Volatile.Write(ref _streamingListUnsupported, 1);
+            Log.StreamingListFallback(_logger, Service.Namespace, Service.Name);
+        }
+    }
+
+    /// <summary>True once the watcher gave up on streaming lists and uses LIST + WATCH (for tests and diagnostics).</summary>
+    internal bool StreamingListFellBack => Volatile.Read(ref _streamingListUnsupported) != 0;
+
     private void Apply(WatchEvent change)
     {
         bool changed = change.Type != WatchEventType.Bookmark;
         switch (change.Type)
         {
+            case WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted when change.LegacySlices is { } legacy:
+                // Legacy Endpoints: the watch selects one object by name, so its subsets are the whole state.
+                _slices.ReplaceAll(legacy);
+                break;
             case WatchEventType.Added or WatchEventType.Modified:
                 if (_slices.TryGet(change.Slice!.Name, out EndpointSlice? held) && ReferenceEquals(held, change.Slice))
                 {
@@ -465,7 +626,15 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
-        Volatile.Write(ref _hints, merged.Hints);
+        if (!string.Equals(merged.PortDiagnostic, Status.PortDiagnostic, StringComparison.Ordinal))
+        {
+            if (merged.PortDiagnostic is string diagnostic)
+            {
+                Log.PortNotOffered(_logger, Service.Namespace, Service.Name, diagnostic);
+            }
+
+            UpdateStatus(s => s.WithPortDiagnostic(merged.PortDiagnostic));
+        }
         if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
             return;
@@ -482,6 +651,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             // Nothing is committed: Endpoints and Version still describe what the subscriber last accepted, the
             // status says stale, and the next event (bookmarks included) or loop turn delivers again.
             _deliveryPending = true;
+            Log.SubscriberFailed(_logger, Service.Namespace, Service.Name, ex);
             SyncError error = _client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message);
             UpdateStatus(s => s.With(lastError: error, isStale: true));
             return;
@@ -489,7 +659,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         _deliveryPending = false;
         _hasPublished = true;
+        int previousCount = _endpoints.Count;
         Volatile.Write(ref _endpoints, merged.Endpoints);
+        Log.EndpointsChanged(_logger, Service.Namespace, Service.Name, merged.Endpoints.Count, previousCount, _resourceVersion);
         UpdateStatus(s => s.With(version: s.Version + 1));
     }
 
@@ -519,6 +691,17 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
 
         await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Seconds since the last successful sync, for the <c>lockfree.kubernetes.sync.age</c> gauge; <see langword="null"/> before the first.</summary>
+    internal TimeSpan? SyncAge()
+        => Status.LastSyncTime is DateTimeOffset synced ? _options.TimeProvider.GetUtcNow() - synced : null;
+
+    /// <summary>Counts and logs one failed call. The message comes from the API client and never holds a token.</summary>
+    private void ReportApiError(SyncError error, Exception? cause)
+    {
+        KubernetesMetrics.ApiError(Service, error.StatusCode, cause?.GetType().Name ?? nameof(KubernetesApiException));
+        Log.ApiError(_logger, Service.Namespace, Service.Name, error.ToString());
     }
 
     private int RecordFailure(SyncError error)
@@ -565,5 +748,6 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <param name="Changes">ADDED, MODIFIED and DELETED events received (bookmarks are not changes).</param>
     /// <param name="Elapsed">How long it stayed open.</param>
     /// <param name="Gone">The 410 error when the stream ended with one.</param>
-    private readonly record struct WatchOutcome(int Changes, TimeSpan Elapsed, SyncError? Gone);
+    /// <param name="InitialEventsEnded">False for a streaming list that ended before its initial-events-end bookmark.</param>
+    private readonly record struct WatchOutcome(int Changes, TimeSpan Elapsed, SyncError? Gone, bool InitialEventsEnded);
 }

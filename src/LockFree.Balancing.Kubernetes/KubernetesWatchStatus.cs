@@ -3,7 +3,7 @@ namespace LockFree.Balancing.Kubernetes;
 /// <summary>What a <see cref="KubernetesEndpointWatcher"/> knows about its own health. An immutable snapshot.</summary>
 public sealed class KubernetesWatchStatus
 {
-    internal static readonly KubernetesWatchStatus Initial = new(null, null, isStale: true, null, 0, 0, 0);
+    internal static readonly KubernetesWatchStatus Initial = new(null, null, isStale: true, null, 0, 0, 0, null);
 
     internal KubernetesWatchStatus(
         SyncError? lastError,
@@ -12,8 +12,10 @@ public sealed class KubernetesWatchStatus
         string? resourceVersion,
         long version,
         int consecutiveFailures,
-        long listCount)
+        long listCount,
+        string? portDiagnostic)
     {
+        PortDiagnostic = portDiagnostic;
         LastError = lastError;
         LastSyncTime = lastSyncTime;
         IsStale = isStale;
@@ -47,6 +49,16 @@ public sealed class KubernetesWatchStatus
     /// <summary>How many complete LISTs ran (the first sync plus every relist after 410 Gone or an oversize event).</summary>
     public long ListCount { get; }
 
+    /// <summary>
+    /// Why the Service's endpoints do not (all) reach the balancer although slices exist: the wanted port is in none
+    /// (or not all) of them, or no port was given and the slices offer several. <see langword="null"/> when every
+    /// slice of the chosen address family resolved the port.
+    /// </summary>
+    public string? PortDiagnostic { get; }
+
+    internal KubernetesWatchStatus WithPortDiagnostic(string? portDiagnostic)
+        => new(LastError, LastSyncTime, IsStale, ResourceVersion, Version, ConsecutiveFailures, ListCount, portDiagnostic);
+
     internal KubernetesWatchStatus With(
         SyncError? lastError = null,
         DateTimeOffset? lastSyncTime = null,
@@ -62,5 +74,6 @@ public sealed class KubernetesWatchStatus
             resourceVersion ?? ResourceVersion,
             version ?? Version,
             consecutiveFailures ?? ConsecutiveFailures,
-            listCount ?? ListCount);
+            listCount ?? ListCount,
+            PortDiagnostic);
 }

@@ -35,6 +35,25 @@ public sealed class KubernetesWatcherOptions
     /// <summary>When no endpoint is ready, use the serving-and-terminating ones, as kube-proxy does during rollouts. Default: off.</summary>
     public bool UseTerminatingEndpointsWhenNoneReady { get; set; }
 
+    /// <summary>
+    /// Get the initial state with a streaming list (a WATCH with <c>sendInitialEvents=true</c>, Kubernetes 1.27+ with the
+    /// WatchList feature) instead of paged LISTs: the state arrives as ADDED events and is complete at the
+    /// <c>k8s.io/initial-events-end</c> bookmark, and the same stream goes on as the watch. When the server refuses it
+    /// (400, 403, 422) or twice in a row ends it (or stays silent for <see cref="RequestTimeout"/>) before that bookmark,
+    /// the watcher falls back to LIST + WATCH for good. <see cref="KubernetesEndpointWatcher.SyncOnceAsync"/> always LISTs.
+    /// Default: off.
+    /// </summary>
+    public bool UseStreamingList { get; set; }
+
+    /// <summary>
+    /// Watch the legacy core/v1 <c>Endpoints</c> object of the Service (<c>/api/v1/namespaces/{ns}/endpoints</c>,
+    /// selected by name) instead of EndpointSlices, for clusters older than 1.21. Each subset's named ports are
+    /// resolved for that subset; <c>addresses</c> are ready, <c>notReadyAddresses</c> are not. Needs get, list and
+    /// watch on <c>endpoints</c> in the core group. Deprecated by Kubernetes since 1.33; not combinable with
+    /// <see cref="UseStreamingList"/> (which needs 1.27+). Default: off.
+    /// </summary>
+    public bool UseLegacyEndpoints { get; set; }
+
     /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
     public int ListPageSize { get; set; } = 500;
 
@@ -64,6 +83,28 @@ public sealed class KubernetesWatcherOptions
 
     /// <summary>The largest accepted LIST page body. Default: 64 MiB.</summary>
     public int MaxListPageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The longest a kubeconfig <c>exec</c> credential plugin may run before it is stopped and the attempt fails. Default: 30 s.</summary>
+    public TimeSpan ExecCredentialTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Certificate authorities from a kubeconfig (<c>certificate-authority(-data)</c>); exclusive with <see cref="CertificateAuthorityFile"/>.</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2Collection? CertificateAuthorities { get; set; }
+
+    /// <summary>A kubeconfig's <c>insecure-skip-tls-verify: true</c>: the only way verification is turned off, because the user wrote it there.</summary>
+    internal bool InsecureSkipTlsVerify { get; set; }
+
+    /// <summary>A kubeconfig user's client certificate with its key, for mutual TLS.</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; set; }
+
+    /// <summary>A kubeconfig user's exec credential plugin.</summary>
+    internal Api.ExecCredentialSettings? ExecCredential { get; set; }
+
+    /// <summary>
+    /// Where the watcher logs (category <c>LockFree.Balancing.Kubernetes.KubernetesEndpointWatcher</c>, event ids 100–199):
+    /// endpoint-set changes (counts, Information), API errors (Warning), relists, credential reloads. Never a token.
+    /// Default: <see langword="null"/>, no logging.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>The clock for timeouts and backoff. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -141,6 +182,20 @@ public sealed class KubernetesWatcherOptions
         Positive(ResyncInterval, nameof(ResyncInterval));
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
+        Positive(ExecCredentialTimeout, nameof(ExecCredentialTimeout));
+        if (UseLegacyEndpoints && UseStreamingList)
+        {
+            throw new ArgumentException("UseStreamingList needs Kubernetes 1.27 or later and UseLegacyEndpoints is for clusters older than 1.21; choose one.", nameof(UseStreamingList));
+        }
+        if (CertificateAuthorities is not null && !string.IsNullOrEmpty(CertificateAuthorityFile))
+        {
+            throw new ArgumentException("The kubeconfig already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
+        }
+
+        if (ExecCredential is not null && (!string.IsNullOrEmpty(BearerToken) || !string.IsNullOrEmpty(BearerTokenFile)))
+        {
+            throw new ArgumentException("The kubeconfig user authenticates with an exec plugin; do not set BearerToken or BearerTokenFile as well.", nameof(BearerToken));
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
         if (!string.IsNullOrEmpty(BearerToken) && !string.IsNullOrEmpty(BearerTokenFile))
         {
@@ -163,6 +218,8 @@ public sealed class KubernetesWatcherOptions
             CertificateAuthorityFile = string.IsNullOrEmpty(CertificateAuthorityFile) ? null : CertificateAuthorityFile,
             AddressFamily = AddressFamily,
             UseTerminatingEndpointsWhenNoneReady = UseTerminatingEndpointsWhenNoneReady,
+            UseStreamingList = UseStreamingList,
+            UseLegacyEndpoints = UseLegacyEndpoints,
             ListPageSize = ListPageSize,
             WatchTimeout = WatchTimeout,
             IdleTimeout = IdleTimeout,
@@ -173,6 +230,12 @@ public sealed class KubernetesWatcherOptions
             MaxEventBytes = MaxEventBytes,
             MaxListPageBytes = MaxListPageBytes,
             TimeProvider = TimeProvider,
+            ExecCredentialTimeout = ExecCredentialTimeout,
+            LoggerFactory = LoggerFactory,
+            CertificateAuthorities = CertificateAuthorities,
+            InsecureSkipTlsVerify = InsecureSkipTlsVerify,
+            ClientCertificate = ClientCertificate,
+            ExecCredential = ExecCredential,
             Random = Random ?? new Random(),
         };
     }

@@ -21,6 +21,7 @@ namespace LockFree.Balancing.Kubernetes.Fakes;
 public sealed class FakeApiServer : IAsyncDisposable
 {
     private const string CollectionPath = "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices";
+    private const string LegacyPath = "/api/v1/namespaces/shop/endpoints";
 
     private readonly WebApplication _app;
     private readonly Channel<WatchConnection> _watches = Channel.CreateUnbounded<WatchConnection>();
@@ -30,6 +31,7 @@ public sealed class FakeApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private volatile int _hangNextWatchHeaders;
     private volatile ListState _list = new("1", []);
+    private volatile ListState _legacyList = new("1", []);
 
     private FakeApiServer(WebApplication app)
     {
@@ -41,6 +43,9 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>Whether <c>/apis/discovery.k8s.io/v1</c> (API discovery) answers 200; false simulates a cluster older than 1.21.</summary>
     public bool ServesDiscoveryApi { get; set; } = true;
 
+    /// <summary>How a streaming list request is answered. Default: <see cref="StreamingListSupport.Supported"/>.</summary>
+    public StreamingListSupport StreamingList { get; set; } = StreamingListSupport.Supported;
+
     /// <summary>When set, requests without <c>Authorization: Bearer</c> this token get 401.</summary>
     public string? RequiredToken { get; set; }
 
@@ -49,6 +54,9 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     /// <summary>The Authorization header of every request ("" when absent).</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
+
+    /// <summary>The subject of the TLS client certificate of every request ("" when none was presented).</summary>
+    public ConcurrentQueue<string> ClientCertificateSubjects { get; } = new();
 
     public static async Task<FakeApiServer> StartAsync(X509Certificate2? tlsCertificate = null)
     {
@@ -59,7 +67,13 @@ public sealed class FakeApiServer : IAsyncDisposable
         {
             if (tlsCertificate is not null)
             {
-                listen.UseHttps(tlsCertificate);
+                // Client certificates are accepted but not required, so tests can see what a client presented.
+                listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = tlsCertificate,
+                    ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
+                    ClientCertificateValidation = static (_, _, _) => true,
+                });
             }
         }));
         WebApplication app = builder.Build();
@@ -73,6 +87,10 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     /// <summary>Sets what LIST returns from now on.</summary>
     public void SetList(string resourceVersion, params string[] slices) => _list = new ListState(resourceVersion, slices);
+
+    /// <summary>Sets what a legacy core/v1 Endpoints LIST (<c>fieldSelector=metadata.name=web</c>) returns from now on; <see langword="null"/> for no object.</summary>
+    public void SetLegacyEndpoints(string resourceVersion, string? endpoints)
+        => _legacyList = new ListState(resourceVersion, endpoints is null ? [] : [endpoints]);
 
     public void FailNextList(int status, string body = "", string? retryAfter = null) => _listFailures.Enqueue((status, body, retryAfter));
 
@@ -108,6 +126,7 @@ public sealed class FakeApiServer : IAsyncDisposable
     {
         Requests.Enqueue(context.Request.Path + context.Request.QueryString);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
+        ClientCertificateSubjects.Enqueue(context.Connection.ClientCertificate?.Subject ?? string.Empty);
         if (RequiredToken is string token && !string.Equals(context.Request.Headers.Authorization, "Bearer " + token, StringComparison.Ordinal))
         {
             await WriteAsync(context, 401, Payloads.Status(401, "Unauthorized", "Unauthorized"));
@@ -117,6 +136,12 @@ public sealed class FakeApiServer : IAsyncDisposable
         if (context.Request.Path == "/apis/discovery.k8s.io/v1" && ServesDiscoveryApi)
         {
             await WriteAsync(context, 200, "{\"kind\":\"APIResourceList\",\"apiVersion\":\"v1\",\"groupVersion\":\"discovery.k8s.io/v1\",\"resources\":[{\"name\":\"endpointslices\",\"namespaced\":true,\"kind\":\"EndpointSlice\",\"verbs\":[\"get\",\"list\",\"watch\"]}]}");
+            return;
+        }
+
+        if (context.Request.Path == LegacyPath)
+        {
+            await LegacyAsync(context);
             return;
         }
 
@@ -140,6 +165,30 @@ public sealed class FakeApiServer : IAsyncDisposable
         {
             await ListAsync(context);
         }
+    }
+
+    private async Task LegacyAsync(HttpContext context)
+    {
+        if (!string.Equals(context.Request.Query["fieldSelector"], "metadata.name=web", StringComparison.Ordinal))
+        {
+            await WriteAsync(context, 400, Payloads.Status(400, "BadRequest", "unexpected field selector"));
+            return;
+        }
+
+        if (string.Equals(context.Request.Query["watch"], "true", StringComparison.Ordinal))
+        {
+            await WatchAsync(context);
+            return;
+        }
+
+        if (_listFailures.TryDequeue(out (int Status, string Body, string? RetryAfter) failure))
+        {
+            await WriteAsync(context, failure.Status, failure.Body);
+            return;
+        }
+
+        ListState list = _legacyList;
+        await WriteAsync(context, 200, Payloads.LegacyList(list.ResourceVersion, list.Slices));
     }
 
     private async Task ListAsync(HttpContext context)
@@ -192,6 +241,11 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
 
         var connection = new WatchConnection(context.Request.Query);
+        if (string.Equals(context.Request.Query["sendInitialEvents"], "true", StringComparison.Ordinal) && !await StartStreamingListAsync(context, connection))
+        {
+            return;
+        }
+
         _allWatches.Enqueue(connection);
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
@@ -204,6 +258,41 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
 
         await connection.RunAsync(context);
+    }
+
+    // Queues the initial events of a streaming list on the connection; false when the request was answered with an error.
+    private async Task<bool> StartStreamingListAsync(HttpContext context, WatchConnection connection)
+    {
+        switch (StreamingList)
+        {
+            case StreamingListSupport.Rejected422:
+                await WriteAsync(context, 422, Payloads.Status(422, "Invalid", "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"));
+                return false;
+            case StreamingListSupport.Rejected400:
+                await WriteAsync(context, 400, Payloads.Status(400, "BadRequest", "unknown parameter sendInitialEvents"));
+                return false;
+        }
+
+        if (StreamingList == StreamingListSupport.Supported
+            && (!string.Equals(context.Request.Query["resourceVersionMatch"], "NotOlderThan", StringComparison.Ordinal)
+                || !string.Equals(context.Request.Query["allowWatchBookmarks"], "true", StringComparison.Ordinal)))
+        {
+            await WriteAsync(context, 422, Payloads.Status(422, "Invalid", "sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true"));
+            return false;
+        }
+
+        ListState list = _list;
+        foreach (string slice in list.Slices)
+        {
+            connection.Send(Payloads.Event("ADDED", slice));
+        }
+
+        if (StreamingList == StreamingListSupport.Supported)
+        {
+            connection.Send(Payloads.Bookmark(list.ResourceVersion, initialEventsEnd: true));
+        }
+
+        return true;
     }
 
     private static async Task WriteAsync(HttpContext context, int status, string body)

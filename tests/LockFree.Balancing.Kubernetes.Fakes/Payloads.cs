@@ -68,5 +68,24 @@ public static class Payloads
            + (continueToken is null ? "" : ",\"continue\":\"" + continueToken + "\"")
            + "},\"items\":[" + string.Join(',', slices) + "]}";
 
+    /// <summary>A core/v1 Endpoints object (the legacy API) with the usual metadata noise.</summary>
+    public static string LegacyEndpoints(string name, string resourceVersion, params string[] subsets)
+        => "{\"kind\":\"Endpoints\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"shop\",\"uid\":\"e-1\",\"resourceVersion\":\"" + resourceVersion
+           + "\",\"creationTimestamp\":\"2026-11-01T10:00:00Z\",\"labels\":{\"app\":\"web\"},\"annotations\":{\"endpoints.kubernetes.io/last-change-trigger-time\":\"2026-11-01T10:00:00Z\"},\"managedFields\":" + ManagedFields() + "}"
+           + (subsets.Length == 0 ? "" : ",\"subsets\":[" + string.Join(',', subsets) + "]") + "}";
+
+    /// <summary>One subset: ready and not-ready IPs (node "node-1") and raw ports JSON.</summary>
+    public static string LegacySubset(string[] ready, string[] notReady, string ports)
+    {
+        static string Addresses(string[] ips) => string.Join(',', ips.Select(ip =>
+            "{\"ip\":\"" + ip + "\",\"nodeName\":\"node-1\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"shop\",\"name\":\"web-" + ip.Replace('.', '-').Replace(':', '-') + "\",\"uid\":\"u\"}}"));
+        return "{" + (ready.Length == 0 ? "" : "\"addresses\":[" + Addresses(ready) + "],")
+               + (notReady.Length == 0 ? "" : "\"notReadyAddresses\":[" + Addresses(notReady) + "],")
+               + "\"ports\":" + ports + "}";
+    }
+
+    public static string LegacyList(string resourceVersion, params string[] items)
+        => "{\"kind\":\"EndpointsList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"},\"items\":[" + string.Join(',', items) + "]}";
+
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 }

@@ -17,7 +17,9 @@ public sealed class TestCertificates : IDisposable
 
     public X509Certificate2 Server { get; }
 
-    public static TestCertificates Create(string subjectHost = "127.0.0.1")
+    /// <param name="subjectHost">The server's IP address or DNS name.</param>
+    /// <param name="serverAuthentication">False issues a certificate for client authentication only (a misissued server certificate).</param>
+    public static TestCertificates Create(string subjectHost = "127.0.0.1", bool serverAuthentication = true)
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
         using ECDsa caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -40,7 +42,8 @@ public sealed class TestCertificates : IDisposable
 
         serverRequest.CertificateExtensions.Add(names.Build());
         serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        string usage = serverAuthentication ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2";
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
         using X509Certificate2 signed = serverRequest.Create(authority, now.AddMinutes(-5), now.AddHours(1), [1, 2, 3, 4, 5, 6, 7, 8]);
         using X509Certificate2 withKey = signed.CopyWithPrivateKey(serverKey);
         // Kestrel wants a certificate whose key it can use on every platform: round-trip through PKCS#12.

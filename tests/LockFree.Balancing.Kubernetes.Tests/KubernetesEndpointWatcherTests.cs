@@ -87,7 +87,8 @@ public sealed class KubernetesEndpointWatcherTests : IAsyncLifetime
         Endpoint b = watcher.Endpoints.Single(e => e.Key == "10.0.1.1:9000");
         Assert.Equal("zone-b", b.Zone);
         Assert.Equal("node-7", b.NodeName);
-        Assert.Equal(["zone-b"], watcher.Hints["10.0.1.1:9000"].ForZones);
+        Assert.Equal(["zone-b"], b.ZoneHints);
+        Assert.Empty(b.NodeHints);
     }
 
     [Fact]

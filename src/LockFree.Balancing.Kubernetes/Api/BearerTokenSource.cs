@@ -1,3 +1,7 @@
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace LockFree.Balancing.Kubernetes.Api;
 
 /// <summary>
@@ -9,7 +13,7 @@ namespace LockFree.Balancing.Kubernetes.Api;
 /// lifetime, so a token read once at start-up stops working. A failed read keeps the previous token. The token is
 /// never put in a message. Thread-safe: the cached value is an immutable pair swapped with a volatile write.
 /// </remarks>
-internal sealed class BearerTokenSource
+internal sealed class BearerTokenSource : ICredentialSource
 {
     /// <summary>How long a token read from the file is used before the file is read again.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(1);
@@ -19,12 +23,19 @@ internal sealed class BearerTokenSource
     private readonly TimeProvider _time;
     private Cached? _cached;
 
-    public BearerTokenSource(string? fixedToken, string? path, TimeProvider time)
+    private readonly ILogger _logger;
+
+    public BearerTokenSource(string? fixedToken, string? path, TimeProvider time, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _fixedToken = string.IsNullOrEmpty(fixedToken) ? null : fixedToken;
         _path = path;
         _time = time;
+        ClientCertificate = clientCertificate;
     }
+
+    /// <summary>A fixed client certificate (kubeconfig <c>client-certificate</c> and <c>client-key</c>), or <see langword="null"/>.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; }
 
     /// <summary>The token for the next request, or <see langword="null"/> for none.</summary>
     public async ValueTask<string?> GetAsync(CancellationToken cancellationToken)
@@ -43,6 +54,11 @@ internal sealed class BearerTokenSource
         try
         {
             string token = (await File.ReadAllTextAsync(_path, cancellationToken).ConfigureAwait(false)).Trim();
+            if (cached is not null && !string.Equals(cached.Token, token.Length == 0 ? null : token, StringComparison.Ordinal))
+            {
+                Log.TokenFileReloaded(_logger, _path); // that it changed, never what it is
+            }
+
             Volatile.Write(ref _cached, new Cached(token.Length == 0 ? null : token, _time.GetTimestamp(), Invalidated: false));
             LastReadError = null;
         }
@@ -50,6 +66,7 @@ internal sealed class BearerTokenSource
         {
             // Keep the previous token (if any); the request will tell whether it still works.
             LastReadError = $"the token file '{_path}' could not be read: {ex.Message}";
+            Log.TokenFileUnreadable(_logger, _path, ex.Message);
         }
 
         return Volatile.Read(ref _cached)?.Token;

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace LockFree.Balancing.Kubernetes.Api;
@@ -9,6 +10,8 @@ namespace LockFree.Balancing.Kubernetes.Api;
 /// </summary>
 internal static class CertificateAuthorityValidator
 {
+    private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+
     /// <summary>Loads the PEM file's certificates.</summary>
     /// <exception cref="ArgumentException">The file holds no certificate or cannot be read.</exception>
     public static X509Certificate2Collection Load(string pemPath)
@@ -44,7 +47,26 @@ internal static class CertificateAuthorityValidator
 
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        foreach (X509Certificate2 authority in roots)
+        {
+            // Self-signed certificates of the bundle are the trust anchors; the others are intermediates the server
+            // may not send, offered to the chain builder but not trusted on their own.
+            if (authority.SubjectName.RawData.AsSpan().SequenceEqual(authority.IssuerName.RawData))
+            {
+                chain.ChainPolicy.CustomTrustStore.Add(authority);
+            }
+            else
+            {
+                chain.ChainPolicy.ExtraStore.Add(authority);
+            }
+        }
+
+        if (chain.ChainPolicy.CustomTrustStore.Count == 0)
+        {
+            chain.ChainPolicy.CustomTrustStore.AddRange(roots); // a bundle of intermediates only: trust what was given
+        }
+
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ServerAuthentication)); // a client-only certificate is no server
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck; // cluster CAs publish no revocation lists
         if (certificate is X509Certificate2 certificate2)
         {

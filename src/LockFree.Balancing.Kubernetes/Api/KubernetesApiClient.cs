@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
+using LockFree.Balancing.Kubernetes.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text;
 using LockFree.Balancing.Kubernetes.Watch;
 
@@ -16,7 +20,8 @@ namespace LockFree.Balancing.Kubernetes.Api;
 /// </remarks>
 internal sealed class KubernetesApiClient : IDisposable
 {
-    private const string Resource = "endpointslices.discovery.k8s.io";
+    private const string SliceResource = "endpointslices.discovery.k8s.io";
+    private const string LegacyResource = "endpoints (core API group)";
     private const int MaxErrorBodyBytes = 64 * 1024;
 
     private readonly HttpClient _http;
@@ -24,24 +29,39 @@ internal sealed class KubernetesApiClient : IDisposable
     private readonly KubernetesWatcherOptions _options;
     private readonly string _collectionUrl;
     private readonly string _selectorQuery;
-    private readonly BearerTokenSource _token;
+    private readonly ICredentialSource _token;
+    private readonly ILogger _logger;
 
-    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options)
+    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _service = service;
         _options = options;
-        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options);
+        _token = options.ExecCredential is ExecCredentialSettings exec
+            ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout, _logger)
+            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate, _logger);
+        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, _token);
         _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
         {
             Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
         };
         string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
-        _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{Uri.EscapeDataString(service.Namespace)}/endpointslices";
-        _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
-        _token = new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider);
+        string ns = Uri.EscapeDataString(service.Namespace);
+        if (options.UseLegacyEndpoints)
+        {
+            // core/v1 Endpoints: one object named after the Service, selected by name so list and watch see only it.
+            _collectionUrl = $"{baseUrl}/api/v1/namespaces/{ns}/endpoints";
+            _selectorQuery = "fieldSelector=" + Uri.EscapeDataString("metadata.name=" + service.Name);
+        }
+        else
+        {
+            _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices";
+            _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
+        }
+
     }
 
-    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options)
+    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options, ICredentialSource credentials)
     {
         var handler = new SocketsHttpHandler
         {
@@ -49,10 +69,25 @@ internal sealed class KubernetesApiClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             AutomaticDecompression = DecompressionMethods.None,
         };
-        if (options.CertificateAuthorityFile is string caFile)
+        X509Certificate2Collection? authorities = options.CertificateAuthorities
+            ?? (options.CertificateAuthorityFile is string caFile ? CertificateAuthorityValidator.Load(caFile) : null);
+        if (options.InsecureSkipTlsVerify)
         {
-            // Trust the cluster CA only; without it the machine's trust store applies. Verification is never off.
-            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(CertificateAuthorityValidator.Load(caFile));
+            // Only a kubeconfig's explicit insecure-skip-tls-verify gets here: the user turned verification off.
+#pragma warning disable CA5359
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+        else if (authorities is not null)
+        {
+            // Trust the cluster CA only; without it the machine's trust store applies.
+            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(authorities);
+        }
+
+        if (options.ClientCertificate is not null || options.ExecCredential is not null)
+        {
+            // Asked per new connection, so a certificate an exec plugin renews is used from the next connection on.
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.ClientCertificate!;
         }
 
         return handler;
@@ -70,10 +105,15 @@ internal sealed class KubernetesApiClient : IDisposable
         return new Uri(url.ToString());
     }
 
-    public Uri WatchUrl(string resourceVersion)
-        => new(string.Create(
-            CultureInfo.InvariantCulture,
-            $"{_collectionUrl}?{_selectorQuery}&watch=true&resourceVersion={Uri.EscapeDataString(resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds={(long)Math.Ceiling(_options.WatchTimeout.TotalSeconds)}"));
+    /// <summary>A WATCH from <paramref name="resourceVersion"/>, or a streaming list (initial state as ADDED events, then the initial-events-end bookmark) when it is <see langword="null"/>.</summary>
+    public Uri WatchUrl(string? resourceVersion)
+    {
+        long timeoutSeconds = (long)Math.Ceiling(_options.WatchTimeout.TotalSeconds);
+        string from = resourceVersion is null
+            ? "sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+            : "resourceVersion=" + Uri.EscapeDataString(resourceVersion);
+        return new Uri(string.Create(CultureInfo.InvariantCulture, $"{_collectionUrl}?{_selectorQuery}&watch=true&{from}&allowWatchBookmarks=true&timeoutSeconds={timeoutSeconds}"));
+    }
 
     /// <summary>Fetches one LIST page; slices equal to those in <paramref name="known"/> come back as the held instances.</summary>
     public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
@@ -89,7 +129,9 @@ internal sealed class KubernetesApiClient : IDisposable
             await using (body.ConfigureAwait(false))
             {
                 using PooledBody page = await BodyReader.ReadAsync(body, _options.MaxListPageBytes, "list page", linked.Token).ConfigureAwait(false);
-                return KubernetesJson.ParseList(page.Span, cache, known);
+                return _options.UseLegacyEndpoints
+                    ? KubernetesJson.ParseLegacyList(page.Span, cache)
+                    : KubernetesJson.ParseList(page.Span, cache, known);
             }
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -107,9 +149,9 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>Opens a WATCH; the caller owns (and disposes) the response.</summary>
-    /// <param name="resourceVersion">Where to resume.</param>
+    /// <param name="resourceVersion">Where to resume; <see langword="null"/> for a streaming list.</param>
     /// <param name="cancellationToken">Cancels the request (the caller's deadline included).</param>
-    public async Task<HttpResponseMessage> OpenWatchAsync(string resourceVersion, CancellationToken cancellationToken)
+    public async Task<HttpResponseMessage> OpenWatchAsync(string? resourceVersion, CancellationToken cancellationToken)
     {
         Uri url = WatchUrl(resourceVersion);
         HttpResponseMessage? response = null;
@@ -144,7 +186,7 @@ internal sealed class KubernetesApiClient : IDisposable
             using HttpResponseMessage response = await SendAsync(groupUrl, cancellationToken).ConfigureAwait(false);
             probe = (int)response.StatusCode;
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or KubernetesApiException)
         {
             probe = null;
         }
@@ -168,20 +210,42 @@ internal sealed class KubernetesApiClient : IDisposable
     public SyncError Error(Uri url, int? statusCode, string message, string? reason = null)
         => new(url, statusCode, message, reason, _options.TimeProvider.GetUtcNow());
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        (_token as IDisposable)?.Dispose();
+    }
 
     private async Task<HttpResponseMessage> SendAsync(Uri url, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
-        string? token = await _token.GetAsync(cancellationToken).ConfigureAwait(false);
+        string? token;
+        try
+        {
+            token = await _token.GetAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException ex) when (ex.Error is null)
+        {
+            throw new KubernetesApiException(Error(url, null, ex.Message), ex);
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
-        return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Nobody cancelled: the handler gave up (SocketsHttpHandler.ConnectTimeout surfaces as a TaskCanceledException).
+            // That is a transport failure to retry, not a shutdown to obey.
+            throw new KubernetesApiException(Error(url, null, $"the connection failed: {ex.InnerException?.Message ?? ex.Message}"), ex);
+        }
     }
 
     private async Task EnsureSuccessAsync(Uri url, HttpResponseMessage response, string verb, CancellationToken cancellationToken)
@@ -195,6 +259,7 @@ internal sealed class KubernetesApiClient : IDisposable
         if (code == 401)
         {
             _token.Invalidate(); // a rotated token file is read again before the next attempt
+            Log.CredentialsRejected(_logger);
         }
         ApiStatus? status = null;
         try
@@ -215,7 +280,9 @@ internal sealed class KubernetesApiClient : IDisposable
         string text = code switch
         {
             401 => $"unauthorized: the API server rejected the credentials (a missing, wrong or expired bearer token{(_token.LastReadError is string readError ? "; " + readError : string.Empty)}).{serverSays}",
-            403 => $"forbidden: the caller may not '{verb}' {Resource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
+            403 when _options.UseLegacyEndpoints => $"forbidden: the caller may not '{verb}' {LegacyResource} in namespace '{_service.Namespace}'; grant get, list and watch on endpoints (API group \"\") in that namespace with a Role and RoleBinding.{serverSays}",
+            403 => $"forbidden: the caller may not '{verb}' {SliceResource} in namespace '{_service.Namespace}'; grant get, list and watch on endpointslices (API group discovery.k8s.io) in that namespace with a Role and RoleBinding.{serverSays}",
+            404 when _options.UseLegacyEndpoints => $"not found: namespace '{_service.Namespace}' or the core v1 API is missing at this URL; check the API server address (and any path prefix) and the namespace.{serverSays}",
             404 => await DescribeNotFoundAsync(cancellationToken).ConfigureAwait(false) + serverSays,
             410 => $"gone: resourceVersion too old; the state is rebuilt from a fresh LIST.{serverSays}",
             429 => $"too many requests: the API server is throttling this client.{serverSays}",

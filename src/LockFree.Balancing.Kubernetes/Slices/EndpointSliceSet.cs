@@ -77,13 +77,22 @@ internal sealed class EndpointSliceSet
         }
 
         // Step 3 – candidates: endpoints of that family whose slice resolves the wanted port.
-        var ready = new List<(Endpoint Endpoint, SliceEndpoint Source)>();
-        var servingTerminating = new List<(Endpoint Endpoint, SliceEndpoint Source)>();
+        var ready = new List<Endpoint>();
+        var servingTerminating = new List<Endpoint>();
         var built = new Dictionary<(string Address, int Port), Endpoint>(_built.Count);
+        int familySlices = 0;
+        int unresolved = 0;
         foreach (EndpointSlice slice in ordered)
         {
-            if (slice.AddressType != family || ResolvePort(slice, service) is not int port)
+            if (slice.AddressType != family)
             {
+                continue;
+            }
+
+            familySlices += slice.Endpoints.Count > 0 ? 1 : 0;
+            if (ResolvePort(slice, service) is not int port)
+            {
+                unresolved += slice.Endpoints.Count > 0 ? 1 : 0;
                 continue;
             }
 
@@ -101,7 +110,7 @@ internal sealed class EndpointSliceSet
                     continue;
                 }
 
-                (isReady ? ready : servingTerminating).Add((endpoint, source));
+                (isReady ? ready : servingTerminating).Add(endpoint);
             }
         }
 
@@ -109,29 +118,20 @@ internal sealed class EndpointSliceSet
 
         // Step 4 – ready endpoints, or (opt-in) the serving-and-terminating ones when none is ready.
         bool fallback = ready.Count == 0 && servingTerminating.Count > 0;
-        List<(Endpoint Endpoint, SliceEndpoint Source)> chosen = fallback ? servingTerminating : ready;
+        List<Endpoint> chosen = fallback ? servingTerminating : ready;
 
         // Step 5 – dedupe by key, first slice (in name order) wins; then key order.
-        var byKey = new Dictionary<string, (Endpoint Endpoint, SliceEndpoint Source)>(chosen.Count, StringComparer.Ordinal);
-        foreach ((Endpoint Endpoint, SliceEndpoint Source) entry in chosen)
+        var byKey = new Dictionary<string, Endpoint>(chosen.Count, StringComparer.Ordinal);
+        foreach (Endpoint endpoint in chosen)
         {
-            byKey.TryAdd(entry.Endpoint.Key, entry);
+            byKey.TryAdd(endpoint.Key, endpoint);
         }
 
         var endpoints = new Endpoint[byKey.Count];
-        var hints = new Dictionary<string, EndpointHints>(StringComparer.Ordinal);
-        int index = 0;
-        foreach ((Endpoint endpoint, SliceEndpoint source) in byKey.Values)
-        {
-            endpoints[index++] = endpoint;
-            if (source.ForZones.Count > 0 || source.ForNodes.Count > 0)
-            {
-                hints[endpoint.Key] = new EndpointHints(source.ForZones, source.ForNodes);
-            }
-        }
-
+        byKey.Values.CopyTo(endpoints, 0);
         Array.Sort(endpoints, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return new MergedEndpoints(endpoints, hints, family, fallback);
+        string? diagnostic = unresolved == 0 ? null : PortDiagnostic(ordered, family, service, unresolved, familySlices);
+        return new MergedEndpoints(endpoints, family, fallback, diagnostic);
     }
 
     /// <summary>
@@ -189,6 +189,35 @@ internal sealed class EndpointSliceSet
         return only;
     }
 
+    /// <summary>Says which port was wanted, what the slices offer, and how many slices could not serve it.</summary>
+    private static string PortDiagnostic(EndpointSlice[] ordered, SliceAddressType family, ServiceReference service, int unresolved, int familySlices)
+    {
+        var offered = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (EndpointSlice slice in ordered)
+        {
+            if (slice.AddressType != family)
+            {
+                continue;
+            }
+
+            foreach (SlicePort port in slice.Ports)
+            {
+                offered.Add(string.IsNullOrEmpty(port.Name)
+                    ? port.Number?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(all ports)"
+                    : $"{port.Name}={port.Number?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(all ports)"}");
+            }
+        }
+
+        string wanted = service.Port is int number
+            ? $"port {number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+            : service.PortName is string name ? $"a port named '{name}'" : "a single port (none was given)";
+        string seen = offered.Count == 0 ? "none" : string.Join(", ", offered);
+        string scope = unresolved == familySlices ? "no EndpointSlice" : $"{unresolved} of {familySlices} EndpointSlices do not";
+        return unresolved == familySlices
+            ? $"{scope} of {service.Name}.{service.Namespace} offers {wanted}; ports offered: {seen}. Their endpoints are left out."
+            : $"{scope} offer {wanted} for {service.Name}.{service.Namespace}; ports offered: {seen}. Their endpoints are left out.";
+    }
+
     internal static SliceAddressType ChooseFamily(IReadOnlyList<EndpointSlice> slices, AddressFamilyPreference preference)
     {
         bool hasV4 = false, hasV6 = false, hasFqdn = false;
@@ -223,11 +252,7 @@ internal sealed class EndpointSliceSet
         {
             Endpoint x = a[i];
             Endpoint y = b[i];
-            if (!ReferenceEquals(x, y)
-                && !(string.Equals(x.Key, y.Key, StringComparison.Ordinal)
-                     && x.Weight == y.Weight
-                     && string.Equals(x.Zone, y.Zone, StringComparison.Ordinal)
-                     && string.Equals(x.NodeName, y.NodeName, StringComparison.Ordinal)))
+            if (!ReferenceEquals(x, y) && !x.HasSameAttributes(y))
             {
                 return false;
             }
@@ -246,7 +271,9 @@ internal sealed class EndpointSliceSet
         string address = source.Address!;
         if ((built.TryGetValue((address, port), out endpoint) || _built.TryGetValue((address, port), out endpoint))
             && string.Equals(endpoint.Zone, string.IsNullOrEmpty(source.Zone) ? null : source.Zone, StringComparison.Ordinal)
-            && string.Equals(endpoint.NodeName, string.IsNullOrEmpty(source.NodeName) ? null : source.NodeName, StringComparison.Ordinal))
+            && string.Equals(endpoint.NodeName, string.IsNullOrEmpty(source.NodeName) ? null : source.NodeName, StringComparison.Ordinal)
+            && SameHints(endpoint.ZoneHints, source.ForZones)
+            && SameHints(endpoint.NodeHints, source.ForNodes))
         {
             built.TryAdd((address, port), endpoint);
             return true;
@@ -260,7 +287,7 @@ internal sealed class EndpointSliceSet
 
         try
         {
-            endpoint = new Endpoint(address, port, weight: 1, source.Zone, source.NodeName);
+            endpoint = new Endpoint(address, port, weight: 1, source.Zone, source.NodeName, source.ForZones, source.ForNodes);
         }
         catch (ArgumentException)
         {
@@ -269,6 +296,50 @@ internal sealed class EndpointSliceSet
 
         built.TryAdd((address, port), endpoint);
         return true;
+    }
+
+    /// <summary>
+    /// True when the endpoint's hints (normalized by <see cref="Endpoint"/>: ordinal order, no duplicates) are the
+    /// same set as the slice's raw list. PERF: compares in place, so reusing an unchanged endpoint allocates nothing;
+    /// the lists hold at most 8 names.
+    /// </summary>
+    private static bool SameHints(IReadOnlyList<string> normalized, IReadOnlyList<string> raw)
+    {
+        if (raw.Count < normalized.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < raw.Count; i++)
+        {
+            if (!Contains(normalized, raw[i]))
+            {
+                return false;
+            }
+        }
+
+        for (int i = 0; i < normalized.Count; i++)
+        {
+            if (!Contains(raw, normalized[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+
+        static bool Contains(IReadOnlyList<string> list, string value)
+        {
+            for (int i = 0; i < list.Count; i++)
+            {
+                if (string.Equals(list[i], value, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     private static bool AddressMatchesFamily(string address, SliceAddressType family) => family switch

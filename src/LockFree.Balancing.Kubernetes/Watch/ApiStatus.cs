@@ -8,4 +8,13 @@ internal sealed record ApiStatus(int? Code, string? Reason, string? Message)
 {
     /// <summary>The resourceVersion is too old; key on the code, never on the reason (both <c>Gone</c> and <c>Expired</c> occur).</summary>
     public bool IsGone => Code == 410;
+
+    /// <summary>
+    /// Not a 410, but the same remedy: the resourceVersion cannot be served (a "Too large resource version" 504 from an
+    /// API server whose cache lags, or an <c>Expired</c>/<c>Gone</c> reason under another code). Watching again from
+    /// the same version would fail the same way; only a fresh LIST helps.
+    /// </summary>
+    public bool NeedsRelist => IsGone
+        || Reason is "Expired" or "Gone"
+        || (Message?.Contains("too large resource version", StringComparison.OrdinalIgnoreCase) ?? false);
 }

@@ -7,7 +7,7 @@ namespace LockFree.Balancing.Kubernetes.Watch;
 /// Reads watch events, LIST pages and Status objects with <see cref="Utf8JsonReader"/>: one forward pass,
 /// no DOM, unknown fields skipped (including large <c>managedFields</c>), property order not assumed.
 /// </summary>
-internal static class KubernetesJson
+internal static partial class KubernetesJson
 {
     // PERF: scratch lists reused across events; a result is copied out only when it differs from what is held.
     [ThreadStatic]

@@ -8,9 +8,14 @@ namespace LockFree.Balancing.Kubernetes.Watch;
 /// <param name="Slice">The slice for ADDED, MODIFIED and DELETED.</param>
 /// <param name="Status">The Status for ERROR.</param>
 /// <param name="IsInitialEventsEnd">A BOOKMARK annotated <c>k8s.io/initial-events-end: "true"</c>.</param>
+/// <param name="LegacySlices">
+/// For a core/v1 Endpoints event (ADDED, MODIFIED, DELETED): the object's subsets as synthetic slices, one per
+/// subset and address family (empty for DELETED); they replace the whole state, as the watch selects one object.
+/// </param>
 internal readonly record struct WatchEvent(
     WatchEventType Type,
     string? ResourceVersion,
     EndpointSlice? Slice,
     ApiStatus? Status,
-    bool IsInitialEventsEnd);
+    bool IsInitialEventsEnd,
+    IReadOnlyList<EndpointSlice>? LegacySlices = null);

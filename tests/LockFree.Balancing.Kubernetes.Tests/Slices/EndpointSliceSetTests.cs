@@ -232,9 +232,10 @@ public sealed class EndpointSliceSetTests
         Endpoint first = merged.Endpoints[0];
         Assert.Equal("zone-a", first.Zone);
         Assert.Equal("node-1", first.NodeName);
-        Assert.Equal(["zone-a"], merged.Hints["10.0.0.1:8080"].ForZones);
-        Assert.Equal(["node-1"], merged.Hints["10.0.0.1:8080"].ForNodes);
-        Assert.False(merged.Hints.ContainsKey("10.0.0.2:8080"));
+        Assert.Equal(["zone-a"], first.ZoneHints);
+        Assert.Equal(["node-1"], first.NodeHints);
+        Assert.Empty(merged.Endpoints[1].ZoneHints);
+        Assert.Empty(merged.Endpoints[1].NodeHints);
     }
 
     [Fact]
@@ -285,6 +286,27 @@ public sealed class EndpointSliceSetTests
         Assert.Same(before, after.Endpoints[0]);
         set.Upsert(V4("a", Ep("10.0.0.1", zone: "y")));
         Assert.Equal("y", set.Merge(Http, Default).Endpoints[0].Zone);
+    }
+
+    [Fact]
+    public void Merge_OnlyHintsChange_RebuildsEndpointAndSetsDiffer()
+    {
+        var set = new EndpointSliceSet();
+        set.Upsert(V4("a", Ep("10.0.0.1", zone: "z", forZones: ["z", "y"])));
+        IReadOnlyList<Endpoint> before = set.Merge(Http, Default).Endpoints;
+
+        set.Upsert(V4("a", Ep("10.0.0.1", zone: "z", forZones: ["y", "z", "y"]))); // the same set, other order
+        IReadOnlyList<Endpoint> reordered = set.Merge(Http, Default).Endpoints;
+        set.Upsert(V4("a", Ep("10.0.0.1", zone: "z", forZones: ["z"], forNodes: ["node-9"])));
+        IReadOnlyList<Endpoint> changed = set.Merge(Http, Default).Endpoints;
+
+        Assert.Equal(["y", "z"], before[0].ZoneHints);
+        Assert.Same(before[0], reordered[0]);
+        Assert.NotSame(before[0], changed[0]);
+        Assert.Equal(["z"], changed[0].ZoneHints);
+        Assert.Equal(["node-9"], changed[0].NodeHints);
+        Assert.True(EndpointSliceSet.SameEndpoints(before, reordered));
+        Assert.False(EndpointSliceSet.SameEndpoints(before, changed));
     }
 
     [Fact]
