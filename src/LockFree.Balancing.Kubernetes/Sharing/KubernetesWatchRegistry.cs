@@ -43,14 +43,15 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable
     /// <param name="linger">How long a watch outlives its last subscription; <see langword="null"/> for <see cref="DefaultLinger"/>, <see cref="TimeSpan.Zero"/> to stop at once. At most one hour.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="linger"/> is negative or above one hour.</exception>
     public KubernetesWatchRegistry(KubernetesWatcherOptions? options = null, TimeSpan? linger = null)
-        : this(options, linger, static (service, onChanged, o) => new KubernetesEndpointWatcher(service, onChanged, o))
+        : this(options, linger, static (service, onChanged, o) => new KubernetesEndpointWatcher(service, onChanged, o), lingerClock: null)
     {
     }
 
     internal KubernetesWatchRegistry(
         KubernetesWatcherOptions? options,
         TimeSpan? linger,
-        Func<ServiceReference, Action<IReadOnlyList<Endpoint>>, KubernetesWatcherOptions, KubernetesEndpointWatcher> createWatcher)
+        Func<ServiceReference, Action<IReadOnlyList<Endpoint>>, KubernetesWatcherOptions, KubernetesEndpointWatcher> createWatcher,
+        TimeProvider? lingerClock)
     {
         TimeSpan value = linger ?? DefaultLinger;
         if (value < TimeSpan.Zero || value > TimeSpan.FromHours(1))
@@ -59,7 +60,7 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable
         }
 
         _options = options ?? new KubernetesWatcherOptions();
-        _timeProvider = _options.TimeProvider ?? TimeProvider.System;
+        _timeProvider = lingerClock ?? _options.TimeProvider ?? TimeProvider.System;
         _createWatcher = createWatcher;
         Linger = value;
     }
