@@ -25,7 +25,7 @@ namespace LockFree.Balancing.Kubernetes.Sharing;
 /// and delivers again later.
 /// </para>
 /// </remarks>
-public sealed class KubernetesWatchRegistry : IAsyncDisposable
+public sealed class KubernetesWatchRegistry : IAsyncDisposable, IDisposable
 {
     /// <summary>The default linger: longer than a handler swap, short enough to let an unused watch go soon.</summary>
     public static readonly TimeSpan DefaultLinger = TimeSpan.FromSeconds(30);
@@ -182,6 +182,9 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable
 
         await Task.WhenAll(pending).ConfigureAwait(false);
     }
+
+    /// <summary>Stops every watch and blocks until they have stopped; prefer <see cref="DisposeAsync"/>. Exists for containers and callers that dispose synchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Finds the running watcher of <paramref name="service"/>, for status and diagnostics.</summary>
     /// <param name="service">The Service and port.</param>
