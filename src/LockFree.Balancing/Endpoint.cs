@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
@@ -29,6 +30,11 @@ public sealed class Endpoint : IEquatable<Endpoint>
     /// </remarks>
     public const int MaxWeight = 1000;
 
+    /// <summary>The most zone or node hints one endpoint may carry (the EndpointSlice API's own limit).</summary>
+    public const int MaxHints = 8;
+
+    private static readonly ReadOnlyCollection<string> NoHints = ReadOnlyCollection<string>.Empty;
+
     private const int MaxDnsNameLength = 253;
     private const int MaxDnsLabelLength = 63;
     private const int MaxLabelValueLength = 253;
@@ -39,8 +45,24 @@ public sealed class Endpoint : IEquatable<Endpoint>
     /// <param name="weight">The relative weight, 0–<see cref="MaxWeight"/>. Weight 0 keeps the endpoint known but gives it no new requests.</param>
     /// <param name="zone">The zone the endpoint runs in (for example <c>eu-west-1a</c>), or <see langword="null"/>.</param>
     /// <param name="nodeName">The node the endpoint runs on, or <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">The host is not a valid address or DNS name, the port is outside 1–65535, the weight is outside 0–<see cref="MaxWeight"/>, or a label is longer than 253 characters.</exception>
-    public Endpoint(string host, int port, int weight = 1, string? zone = null, string? nodeName = null)
+    /// <param name="zoneHints">
+    /// The zones this endpoint should serve (EndpointSlice <c>hints.forZones</c>), or <see langword="null"/> for none.
+    /// Order and duplicates do not matter.
+    /// </param>
+    /// <param name="nodeHints">The nodes this endpoint should serve (EndpointSlice <c>hints.forNodes</c>), or <see langword="null"/> for none.</param>
+    /// <exception cref="ArgumentException">
+    /// The host is not a valid address or DNS name, the port is outside 1–65535, the weight is outside
+    /// 0–<see cref="MaxWeight"/>, a label or hint is longer than 253 characters, a hint is empty, or there are more
+    /// than <see cref="MaxHints"/> distinct hints of one kind.
+    /// </exception>
+    public Endpoint(
+        string host,
+        int port,
+        int weight = 1,
+        string? zone = null,
+        string? nodeName = null,
+        IEnumerable<string>? zoneHints = null,
+        IEnumerable<string>? nodeHints = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         if (port is < 1 or > 65535)
@@ -67,6 +89,8 @@ public sealed class Endpoint : IEquatable<Endpoint>
         AddressKind = kind;
         Zone = NormalizeLabel(zone, nameof(zone));
         NodeName = NormalizeLabel(nodeName, nameof(nodeName));
+        ZoneHints = NormalizeHints(zoneHints, nameof(zoneHints));
+        NodeHints = NormalizeHints(nodeHints, nameof(nodeHints));
         Key = kind == EndpointAddressKind.IPv6
             ? string.Create(CultureInfo.InvariantCulture, $"[{canonicalHost}]:{port}")
             : string.Create(CultureInfo.InvariantCulture, $"{canonicalHost}:{port}");
@@ -86,6 +110,15 @@ public sealed class Endpoint : IEquatable<Endpoint>
 
     /// <summary>The node the endpoint runs on, or <see langword="null"/> when unknown.</summary>
     public string? NodeName { get; }
+
+    /// <summary>
+    /// The zones this endpoint should serve, in ordinal order without duplicates; empty when it carries no zone hints.
+    /// Used by topology-aware picking to prefer endpoints meant for the caller's zone.
+    /// </summary>
+    public IReadOnlyList<string> ZoneHints { get; }
+
+    /// <summary>The nodes this endpoint should serve, in ordinal order without duplicates; empty when it carries no node hints.</summary>
+    public IReadOnlyList<string> NodeHints { get; }
 
     /// <summary>What kind of address <see cref="Host"/> holds.</summary>
     public EndpointAddressKind AddressKind { get; }
@@ -117,9 +150,9 @@ public sealed class Endpoint : IEquatable<Endpoint>
 
     /// <summary>Returns a copy of this endpoint with another weight.</summary>
     /// <param name="weight">The new weight, 0–<see cref="MaxWeight"/>.</param>
-    /// <returns>The endpoint with the same key, labels and the new weight.</returns>
+    /// <returns>The endpoint with the same key, labels, hints and the new weight.</returns>
     /// <exception cref="ArgumentException">The weight is outside 0–<see cref="MaxWeight"/>.</exception>
-    public Endpoint WithWeight(int weight) => new(Host, Port, weight, Zone, NodeName);
+    public Endpoint WithWeight(int weight) => new(Host, Port, weight, Zone, NodeName, ZoneHints, NodeHints);
 
     /// <inheritdoc/>
     public bool Equals(Endpoint? other) => other is not null && string.Equals(Key, other.Key, StringComparison.Ordinal);
@@ -134,12 +167,22 @@ public sealed class Endpoint : IEquatable<Endpoint>
     /// <returns>The canonical key.</returns>
     public override string ToString() => Key;
 
-    /// <summary>True when every attribute, not only the key, is equal: an update that changes none of them is a no-op.</summary>
-    internal bool HasSameAttributes(Endpoint other)
-        => string.Equals(Key, other.Key, StringComparison.Ordinal)
-           && Weight == other.Weight
-           && string.Equals(Zone, other.Zone, StringComparison.Ordinal)
-           && string.Equals(NodeName, other.NodeName, StringComparison.Ordinal);
+    /// <summary>
+    /// True when every attribute is equal, not only the <see cref="Key"/> that <see cref="Equals(Endpoint?)"/>
+    /// compares: weight, zone, node and hints. A balancer update that changes none of them is a no-op.
+    /// </summary>
+    /// <param name="other">The endpoint to compare with.</param>
+    /// <returns><see langword="true"/> when <paramref name="other"/> has the same key and attributes.</returns>
+    public bool HasSameAttributes(Endpoint other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return string.Equals(Key, other.Key, StringComparison.Ordinal)
+               && Weight == other.Weight
+               && string.Equals(Zone, other.Zone, StringComparison.Ordinal)
+               && string.Equals(NodeName, other.NodeName, StringComparison.Ordinal)
+               && ZoneHints.SequenceEqual(other.ZoneHints, StringComparer.Ordinal)
+               && NodeHints.SequenceEqual(other.NodeHints, StringComparer.Ordinal);
+    }
 
     private static bool TryParse(string? value, [NotNullWhen(true)] out Endpoint? endpoint, [NotNullWhen(false)] out string? problem)
     {
@@ -347,5 +390,35 @@ public sealed class Endpoint : IEquatable<Endpoint>
         }
 
         return value;
+    }
+
+    private static ReadOnlyCollection<string> NormalizeHints(IEnumerable<string>? hints, string parameterName)
+    {
+        if (hints is null)
+        {
+            return NoHints;
+        }
+
+        // Sorted and deduplicated, so that two endpoints with the same hints in another order compare equal
+        // and an update that only reorders them is a no-op.
+        SortedSet<string> unique = new(StringComparer.Ordinal);
+        foreach (string? hint in hints)
+        {
+            if (string.IsNullOrEmpty(hint))
+            {
+                throw new ArgumentException($"A {parameterName} entry is null or empty; each hint must name a zone or node.", parameterName);
+            }
+
+            unique.Add(NormalizeLabel(hint, parameterName)!);
+        }
+
+        if (unique.Count > MaxHints)
+        {
+            throw new ArgumentException(
+                $"{unique.Count} distinct {parameterName} are not accepted: an endpoint carries at most {MaxHints} (the EndpointSlice API's limit).",
+                parameterName);
+        }
+
+        return unique.Count == 0 ? NoHints : new ReadOnlyCollection<string>([.. unique]);
     }
 }

@@ -85,4 +85,63 @@ public sealed class EndpointTests
         Assert.Null(endpoint.Zone);
         Assert.Null(endpoint.NodeName);
     }
+
+    [Fact]
+    public void Constructor_Hints_AreSortedDeduplicatedAndKeptByWithWeight()
+    {
+        Endpoint endpoint = new("10.0.0.1", 80, zoneHints: ["zone-b", "zone-a", "zone-b"], nodeHints: ["node-2", "node-1"]);
+
+        Assert.Equal(["zone-a", "zone-b"], endpoint.ZoneHints);
+        Assert.Equal(["node-1", "node-2"], endpoint.NodeHints);
+        Assert.Equal(endpoint.ZoneHints, endpoint.WithWeight(3).ZoneHints);
+        Assert.Equal(endpoint.NodeHints, endpoint.WithWeight(3).NodeHints);
+        Assert.Empty(new Endpoint("10.0.0.1", 80).ZoneHints);
+        Assert.Empty(new Endpoint("10.0.0.1", 80).NodeHints);
+    }
+
+    [Fact]
+    public void HasSameAttributes_ComparesHintsIgnoringTheirOrder()
+    {
+        Endpoint a = new("10.0.0.1", 80, zoneHints: ["zone-a", "zone-b"]);
+        Endpoint reordered = new("10.0.0.1", 80, zoneHints: ["zone-b", "zone-a"]);
+        Endpoint otherZone = new("10.0.0.1", 80, zoneHints: ["zone-c"]);
+        Endpoint withNodeHint = new("10.0.0.1", 80, zoneHints: ["zone-a", "zone-b"], nodeHints: ["node-1"]);
+
+        Assert.True(a.HasSameAttributes(reordered));
+        Assert.False(a.HasSameAttributes(otherZone));
+        Assert.False(a.HasSameAttributes(withNodeHint));
+    }
+
+    [Fact]
+    public void Update_OnlyHintsChanged_PublishesANewSnapshot()
+    {
+        RoundRobinBalancer balancer = new();
+        balancer.Update([new Endpoint("10.0.0.1", 80, zoneHints: ["zone-a"])]);
+
+        Assert.False(balancer.Update([new Endpoint("10.0.0.1", 80, zoneHints: ["zone-a"])]));
+        Assert.True(balancer.Update([new Endpoint("10.0.0.1", 80, zoneHints: ["zone-b"])]));
+        Assert.Equal(["zone-b"], balancer.Endpoints[0].ZoneHints);
+    }
+
+    [Theory]
+    [InlineData(null, "null or empty")]
+    [InlineData("", "null or empty")]
+    public void Constructor_EmptyHint_ThrowsSayingWhy(string? hint, string expectedFragment)
+    {
+        ArgumentException error = Assert.Throws<ArgumentException>(() => new Endpoint("10.0.0.1", 80, zoneHints: [hint!]));
+
+        Assert.Contains(expectedFragment, error.Message, StringComparison.Ordinal);
+        Assert.Equal("zoneHints", error.ParamName);
+    }
+
+    [Fact]
+    public void Constructor_TooManyHints_ThrowsWithTheLimit()
+    {
+        string[] nine = [.. Enumerable.Range(0, Endpoint.MaxHints + 1).Select(i => $"node-{i}")];
+
+        ArgumentException error = Assert.Throws<ArgumentException>(() => new Endpoint("10.0.0.1", 80, nodeHints: nine));
+
+        Assert.Contains($"at most {Endpoint.MaxHints}", error.Message, StringComparison.Ordinal);
+        Assert.Equal("nodeHints", error.ParamName);
+    }
 }
