@@ -35,7 +35,6 @@ internal sealed class BalancedService : IDisposable
             AffinityPickerName = PickerTagValue(settings.AffinityPicker);
         }
 
-        FallbackEndpoint = settings.FallbackEndpoint;
         if (settings.HasAffinity)
         {
             Log.BalancingStarted(logger, _serviceText, settings.Picker, settings.AffinityPicker);
@@ -63,8 +62,6 @@ internal sealed class BalancedService : IDisposable
     public string PickerName { get; }
 
     public string? AffinityPickerName { get; }
-
-    public Endpoint? FallbackEndpoint { get; }
 
     public KeyValuePair<string, object?>[] ServiceTags { get; }
 
@@ -125,6 +122,17 @@ internal sealed class BalancedService : IDisposable
         }
     }
 
-    private void OnEjected(Endpoint endpoint, TimeSpan duration, int timesEjected)
-        => Log.EndpointEjected(_logger, endpoint.Key, _serviceText, duration, timesEjected);
+    // Runs on the thread that reported the failure, inside EndpointLease.Fail: nothing may escape into the request.
+    private void OnEjected(EndpointEjection ejection)
+    {
+        try
+        {
+            Log.EndpointEjected(_logger, ejection.Endpoint.Key, _serviceText, ejection.Duration, ejection.TimesEjected);
+        }
+#pragma warning disable CA1031 // a failing log provider must not fail the request that reported the failure
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
 }

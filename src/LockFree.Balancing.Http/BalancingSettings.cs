@@ -79,26 +79,26 @@ internal sealed class BalancingSettings
     /// <summary>A test seam: the clock of ejections and request rates.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
-    public LoadBalancer CreateBalancer(BalancingPicker picker, Action<Endpoint, TimeSpan, int> onEjected)
+    public LoadBalancer CreateBalancer(BalancingPicker picker, Action<EndpointEjection> onEjected)
     {
-        _ = onEjected; // wired to LoadBalancerOptions.Ejected once the core has it
         TimeProvider clock = TimeProvider ?? TimeProvider.System;
         return picker switch
         {
-            BalancingPicker.RoundRobin => new RoundRobinBalancer(Common(new LoadBalancerOptions(), clock)),
-            BalancingPicker.Random => new RandomBalancer(Common(new RandomOptions(), clock)),
-            BalancingPicker.PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(Common(new PowerOfTwoChoicesOptions(), clock)),
-            BalancingPicker.ConsistentHash => new ConsistentHashBalancer(Common(new ConsistentHashOptions { LoadFactor = _loadFactor }, clock)),
-            BalancingPicker.Maglev => new MaglevBalancer(Common(new MaglevOptions { LoadFactor = _loadFactor }, clock)),
+            BalancingPicker.RoundRobin => new RoundRobinBalancer(Common(new LoadBalancerOptions(), clock, onEjected)),
+            BalancingPicker.Random => new RandomBalancer(Common(new RandomOptions(), clock, onEjected)),
+            BalancingPicker.PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(Common(new PowerOfTwoChoicesOptions(), clock, onEjected)),
+            BalancingPicker.ConsistentHash => new ConsistentHashBalancer(Common(new ConsistentHashOptions { LoadFactor = _loadFactor }, clock, onEjected)),
+            BalancingPicker.Maglev => new MaglevBalancer(Common(new MaglevOptions { LoadFactor = _loadFactor }, clock, onEjected)),
             _ => throw new ArgumentOutOfRangeException(nameof(picker), picker, "Unknown picker."),
         };
     }
 
-    private T Common<T>(T options, TimeProvider clock)
+    private T Common<T>(T options, TimeProvider clock, Action<EndpointEjection> onEjected)
         where T : LoadBalancerOptions
     {
         options.FallbackEndpoint = FallbackEndpoint;
         options.OutlierEjection = _outlierEjection;
+        options.Ejected = _outlierEjection is null ? null : onEjected;
         options.TimeProvider = clock;
         return options;
     }

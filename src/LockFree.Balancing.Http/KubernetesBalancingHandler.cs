@@ -217,7 +217,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         }
 
         service.OnAcquired();
-        BalancingMetrics.RecordPick(service, picker, Outcome(service, lease));
+        BalancingMetrics.RecordPick(service, picker, Outcome(lease));
         return lease;
     }
 
@@ -238,7 +238,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             if (!string.Equals(lease.Endpoint.Key, failed.Key, StringComparison.Ordinal))
             {
                 service.OnAcquired();
-                BalancingMetrics.RecordPick(service, service.PickerName, Outcome(service, lease));
+                BalancingMetrics.RecordPick(service, service.PickerName, Outcome(lease));
                 return true;
             }
 
@@ -249,8 +249,14 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         return false;
     }
 
-    private static string Outcome(BalancedService service, in EndpointLease lease)
-        => service.FallbackEndpoint is Endpoint fallback && ReferenceEquals(lease.Endpoint, fallback) ? "fallback" : "home";
+    private static string Outcome(in EndpointLease lease) => lease.Outcome switch
+    {
+        PickOutcome.Home => "home",
+        PickOutcome.Overflow => "overflow",
+        PickOutcome.Remote => "remote",
+        PickOutcome.Fallback => "fallback",
+        _ => "other",
+    };
 
     private HttpRequestException NoEndpoints(BalancedService service)
     {
