@@ -30,7 +30,8 @@ public sealed class DependencyInjectionTests
         await using ServiceProvider provider = services.BuildServiceProvider();
         var factory = provider.GetRequiredService<IHttpClientFactory>();
         KubernetesBalancingProvider balancings = provider.GetRequiredService<KubernetesBalancingProvider>();
-        await balancings.Get("orders").WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
+        Assert.Same(balancings.Get("orders"), provider.GetKubernetesBalancing("orders"));
+        Assert.Equal(2, await provider.GetKubernetesBalancing("orders").WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit()));
 
         var served = new List<string>();
         for (int i = 0; i < 4; i++)
