@@ -75,7 +75,7 @@ internal sealed class ServiceNameTarget : FuzzTarget
         Check(IsDns1123Label(parsed.Namespace), $"accepted namespace '{Escape(parsed.Namespace)}' is not a DNS-1123 label");
         Check(parsed.Port is null || parsed.PortName is null, "both a port number and a port name");
         Check(parsed.Port is null or (>= 1 and <= 65535), $"port {parsed.Port} is out of range");
-        Check(parsed.PortName is null || IsIanaServiceName(parsed.PortName), $"port name '{Escape(parsed.PortName!)}' is not an IANA service name");
+        Check(parsed.PortName is null || IsIanaServiceName(parsed.PortName), $"port name '{Escape(parsed.PortName)}' is not an IANA service name");
 
         // Round trip under a different default namespace: the printed form must carry the namespace itself.
         string printed = parsed.ToString();
@@ -145,8 +145,8 @@ internal sealed class ServiceNameTarget : FuzzTarget
         => s.Length is >= 1 and <= 15 && s.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
            && s[0] != '-' && s[^1] != '-' && !s.Contains("--", StringComparison.Ordinal) && s.Any(c => c is >= 'a' and <= 'z');
 
-    private static string Escape(string s)
-        => string.Concat(s.Select(c => c is < ' ' or > '~' ? $"\\u{(int)c:x4}" : c.ToString()));
+    private static string Escape(string? s)
+        => s is null ? "(null)" : string.Concat(s.Select(c => c is < ' ' or > '~' ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static void Check(bool condition, string message)
     {
