@@ -156,7 +156,7 @@ internal static class ReferenceDecoder
             {
                 Require(property.Value.ValueKind == JsonValueKind.String, "type is not a string");
                 // Compared as bytes, not decoded: a type that is not valid text is just an unknown type.
-                type = Array.Find(EventTypes, known => property.Value.ValueEquals(known)) ?? "UNKNOWN";
+                type = TextMatch(property.Value, EventTypes) ?? "UNKNOWN";
             }
             else if (property.NameEquals("object"u8) && property.Value.ValueKind == JsonValueKind.Object)
             {
@@ -215,13 +215,17 @@ internal static class ReferenceDecoder
                         foreach (JsonProperty annotation in meta.Value.EnumerateObject())
                         {
                             CheckName(annotation, AnnotationFields); // searched for the initial-events-end marker
+                            if (annotation.NameEquals(AnnotationFields[0]) && annotation.Value.ValueKind == JsonValueKind.String)
+                            {
+                                _ = TextMatch(annotation.Value, ["true"]);
+                            }
                         }
                     }
                 }
             }
             else if (property.NameEquals("addressType"u8))
             {
-                fields.AddressType = value.ValueKind != JsonValueKind.String ? "Unknown" : Array.Find(AddressTypes, known => value.ValueEquals(known)) ?? "Unknown";
+                fields.AddressType = value.ValueKind != JsonValueKind.String ? "Unknown" : TextMatch(value, AddressTypes) ?? "Unknown";
             }
             else if (property.NameEquals("endpoints"u8))
             {
@@ -230,6 +234,10 @@ internal static class ReferenceDecoder
             else if (property.NameEquals("ports"u8))
             {
                 fields.Ports = value.ValueKind == JsonValueKind.Null ? [] : ReadPorts(value);
+            }
+            else if (property.NameEquals("kind"u8) && value.ValueKind == JsonValueKind.String)
+            {
+                _ = TextMatch(value, ["Status"]);
             }
             else if (property.NameEquals("reason"u8) || property.NameEquals("message"u8))
             {
@@ -427,6 +435,31 @@ internal static class ReferenceDecoder
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The first of <paramref name="candidates"/> a string value equals, compared the way the adapter compares keywords
+    /// (<see cref="Utf8JsonReader.ValueTextEquals(ReadOnlySpan{byte})"/>, which can throw on an escaped lone surrogate).
+    /// </summary>
+    private static string? TextMatch(JsonElement value, string[] candidates)
+    {
+        ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(value); // with its quotes
+        if (!raw.Contains((byte)'\\'))
+        {
+            return Array.Find(candidates, candidate => value.ValueEquals(Encoding.UTF8.GetBytes(candidate)));
+        }
+
+        var reader = new Utf8JsonReader(raw);
+        reader.Read();
+        foreach (string candidate in candidates)
+        {
+            if (reader.ValueTextEquals(Encoding.UTF8.GetBytes(candidate)))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     private static bool? Condition(JsonElement value) => value.ValueKind switch
