@@ -92,6 +92,10 @@ public sealed class WatcherSoakTests : IAsyncLifetime
         _output.WriteLine("faults: " + string.Join(", ", _faults.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key}={f.Value}")));
         Assert.True(handler.MaxOpen <= 1, $"the watcher held {handler.MaxOpen} watches at once");
         Assert.True(_faults.Values.Sum() > 0, "no fault was injected: the soak tested nothing");
+
+        // Disposal releases the last watch too: no response is left undisposed.
+        await watcher.DisposeAsync();
+        Assert.Equal(0, handler.Open);
     }
 
     private async Task ChaosAsync(Random random, TimeSpan duration)
