@@ -53,8 +53,9 @@ if (chosen is null)
     return 2;
 }
 
-// A known bug the lead has been told about is tolerated by default so that fuzzing can look for new ones.
+// Known bugs the lead has been told about are tolerated by default so that fuzzing can look for new ones.
 LockFree.Balancing.Fuzz.Watch.ReferenceDecoder.ToleratesKnownKindCodeBug = !options.Strict;
+LockFree.Balancing.Fuzz.Watch.ReferenceMerge.ToleratesKnownCacheBug = !options.Strict;
 
 try
 {

@@ -13,11 +13,32 @@ internal sealed record RefMerged(string Key, string? Zone, string? NodeName, str
 /// <c>serving</c> is <c>ready</c>, nil <c>terminating</c> is false; ready endpoints, or with the fallback on and none
 /// ready the serving-and-terminating ones; one endpoint per key, the first in slice-name order winning; key order.
 /// </summary>
-internal static class ReferenceMerge
+internal sealed class ReferenceMerge
 {
-    public static (string Family, List<RefMerged> Endpoints, bool Fallback) Merge(
+    // Only used to reproduce a known bug while it is tolerated: the endpoints the previous merge built, by (address, port).
+    private Dictionary<(string Address, int Port), Endpoint> _previouslyBuilt = [];
+
+    /// <summary>
+    /// While true, the merge reproduces a known adapter bug (fuzz/regressions/watch/merge-cache-*): an endpoint built by
+    /// the previous merge is reused for the same address and port without checking that the address belongs to the
+    /// family now chosen. Set false (<c>--strict</c>) to check the intended behaviour.
+    /// </summary>
+    public static bool ToleratesKnownCacheBug { get; set; } = true;
+
+    public (string Family, List<RefMerged> Endpoints, bool Fallback) Merge(
         IReadOnlyDictionary<string, RefSlice> slices, ServiceReference service, AddressFamilyPreference preference, bool terminatingFallback)
     {
+        (string Family, List<RefMerged> Endpoints, bool Fallback, Dictionary<(string, int), Endpoint> Built) result =
+            MergeCore(slices, service, preference, terminatingFallback, _previouslyBuilt);
+        _previouslyBuilt = result.Built;
+        return (result.Family, result.Endpoints, result.Fallback);
+    }
+
+    private static (string Family, List<RefMerged> Endpoints, bool Fallback, Dictionary<(string, int), Endpoint> Built) MergeCore(
+        IReadOnlyDictionary<string, RefSlice> slices, ServiceReference service, AddressFamilyPreference preference, bool terminatingFallback,
+        Dictionary<(string Address, int Port), Endpoint> previouslyBuilt)
+    {
+        var built = new Dictionary<(string Address, int Port), Endpoint>();
         RefSlice[] ordered = [.. slices.Values.OrderBy(s => s.Name, StringComparer.Ordinal)];
         bool v4 = ordered.Any(s => s.AddressType == "IPv4");
         bool v6 = ordered.Any(s => s.AddressType == "IPv6");
@@ -33,7 +54,7 @@ internal static class ReferenceMerge
         };
         if (family is null)
         {
-            return ("Unknown", [], false);
+            return ("Unknown", [], false, built);
         }
 
         var ready = new List<(Endpoint Endpoint, RefEndpoint Source)>();
@@ -50,21 +71,37 @@ internal static class ReferenceMerge
                 bool isReady = source.Ready ?? true;
                 bool isServing = source.Serving ?? isReady;
                 bool isTerminating = source.Terminating ?? false;
-                if (source.Address is null || !(isReady || (terminatingFallback && isServing && isTerminating)) || !Matches(source.Address, family))
+                if (source.Address is null || !(isReady || (terminatingFallback && isServing && isTerminating)))
                 {
                     continue;
                 }
 
-                Endpoint endpoint;
-                try
+                Endpoint? endpoint = null;
+                if (ToleratesKnownCacheBug
+                    && (built.TryGetValue((source.Address, port), out Endpoint? cached) || previouslyBuilt.TryGetValue((source.Address, port), out cached))
+                    && cached.Zone == (string.IsNullOrEmpty(source.Zone) ? null : source.Zone)
+                    && cached.NodeName == (string.IsNullOrEmpty(source.NodeName) ? null : source.NodeName))
                 {
-                    endpoint = new Endpoint(source.Address, port, 1, source.Zone, source.NodeName);
+                    endpoint = cached; // the bug: no family check on this path
                 }
-                catch (ArgumentException)
+                else if (!Matches(source.Address, family))
                 {
-                    continue; // an address or label the core refuses: skipped, the Service is not failed for it
+                    continue;
                 }
 
+                if (endpoint is null)
+                {
+                    try
+                    {
+                        endpoint = new Endpoint(source.Address, port, 1, source.Zone, source.NodeName);
+                    }
+                    catch (ArgumentException)
+                    {
+                        continue; // an address or label the core refuses: skipped, the Service is not failed for it
+                    }
+                }
+
+                built.TryAdd((source.Address, port), endpoint);
                 (isReady ? ready : servingTerminating).Add((endpoint, source));
             }
         }
@@ -76,7 +113,7 @@ internal static class ReferenceMerge
             result.TryAdd(endpoint.Key, new RefMerged(endpoint.Key, endpoint.Zone, endpoint.NodeName, source.ForZones, source.ForNodes));
         }
 
-        return (family, [.. result.Values.OrderBy(e => e.Key, StringComparer.Ordinal)], fallback);
+        return (family, [.. result.Values.OrderBy(e => e.Key, StringComparer.Ordinal)], fallback, built);
     }
 
     private static int? Resolve(RefSlice slice, ServiceReference service)

@@ -62,6 +62,7 @@ internal sealed class WatchTarget : FuzzTarget
         // Step 2 – the reference reading.
         List<RefStep> expected = ReferenceDecoder.Read(input, maxLineBytes);
         var referenceSlices = new Dictionary<string, RefSlice>(StringComparer.Ordinal);
+        var referenceMerge = new ReferenceMerge();
 
         // Step 3 – the adapter, fed in random chunks (reads end anywhere, inside UTF-8 sequences too).
         var chunks = new Random(unchecked((int)(hash >> 32)));
@@ -160,7 +161,7 @@ internal sealed class WatchTarget : FuzzTarget
                 published = set.Merge(service, settings);
             }
 
-            Compare(published, ReferenceMerge.Merge(referenceSlices, service, preference, fallback), where);
+            Compare(published, referenceMerge.Merge(referenceSlices, service, preference, fallback), where);
             Check(set.Count == referenceSlices.Count, $"{where}: the adapter holds {set.Count} slices, the reference {referenceSlices.Count}");
         }
     }
