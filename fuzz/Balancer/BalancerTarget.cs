@@ -1,0 +1,277 @@
+using System.Text;
+using LockFree.Balancing.Fuzz.Engine;
+using LockFree.Balancing.Hashing;
+
+namespace LockFree.Balancing.Fuzz.Balancer;
+
+/// <summary>
+/// Bytes become an operation script (add, remove, reweight, replace the set, acquire with or without a key,
+/// release, fail, release twice, advance time) run against one picker and <see cref="ReferenceBalancer"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Script layout: byte 0 picks the balancer (round robin, consistent hash, consistent hash with bounded loads,
+/// Maglev, Maglev with bounded loads, power of two choices, random); byte 1 holds options (outlier ejection on or off,
+/// virtual nodes or table size, load factor); then one opcode byte per operation followed by its argument bytes.
+/// </para>
+/// <para>
+/// Invariants: the balancer's endpoint list equals the model's after every change, and updates report a change exactly
+/// when the model sees one; an acquire fails exactly when nothing is pickable; for deterministic pickers without
+/// ejection every placement equals the model's; otherwise the placed endpoint is a current pickable member; the
+/// in-flight count of every key ever seen equals the model's after every operation; releasing every lease brings
+/// every count to 0.
+/// </para>
+/// </remarks>
+internal sealed class BalancerTarget : FuzzTarget
+{
+    private const int MaxOperations = 400;
+
+    private static readonly Endpoint[] Pool =
+    [
+        new("10.0.0.1", 8080), new("10.0.0.2", 8080), new("10.0.0.3", 8080), new("10.0.0.10", 8080),
+        new("fd00::1", 8080), new("fd00::a", 8080), new("web-0.shop.example", 8080), new("web-1.shop.example", 9090),
+    ];
+
+    private static readonly int[] VirtualNodeChoices = [1, 3, 10, 40];
+    private static readonly int[] TableSizeChoices = [11, 13, 101, 251];
+    private static readonly double[] LoadFactorChoices = [1.001, 1.25, 1.5, 3];
+
+    public override string Name => "balancer";
+
+    public override string Description => "operation scripts against every picker and a locked reference model (placements, counts)";
+
+    public override int MaxInputLength => 4096;
+
+    public override IEnumerable<(string FileName, byte[] Content)> Seeds()
+    {
+        string[] names = ["round-robin", "ring", "ring-bounded", "maglev", "maglev-bounded", "p2c", "random"];
+        for (byte picker = 0; picker < names.Length; picker++)
+        {
+            // Add a few weighted endpoints, acquire by key and keyless, release some, churn the set, drain.
+            byte[] script =
+            [
+                picker, 0x12,
+                0, 0, 1, 0, 1, 2, 0, 2, 3, 0, 4, 1, 0, 6, 1,
+                4, 3, (byte)'a', (byte)'b', (byte)'c', 4, 1, (byte)'x', 4, 0, 5, 5, 5, 4, 2, (byte)'k', (byte)'1',
+                6, 0, 7, 0, 2, 1, 4, 5, (byte)'h', (byte)'e', (byte)'l', (byte)'l', (byte)'o',
+                1, 0, 4, 2, (byte)'z', (byte)'z', 3, 0xAA, 1, 2, 3, 4, 5, 6, 7, 8, 5, 5, 6, 1, 8, 0,
+            ];
+            yield return ($"{names[picker]}.bin", script);
+            yield return ($"{names[picker]}-ejection.bin", [picker, 0x13, .. script.AsSpan(2), 7, 0, 7, 0, 7, 0, 9, 30, 5, 5, 5]);
+        }
+    }
+
+    public override ulong Execute(byte[] input)
+    {
+        var script = new Script(input);
+        int kind = script.Next() % 7;
+        int flags = script.Next();
+        bool ejection = (flags & 1) == 1;
+        int sizeChoice = (flags >> 1) & 3;
+        double loadFactor = LoadFactorChoices[(flags >> 3) & 3];
+        var time = new ManualTimeProvider();
+        OutlierEjectionOptions? ejectionOptions = ejection
+            ? new OutlierEjectionOptions { ConsecutiveFailures = 2, BaseEjectionTime = TimeSpan.FromSeconds(10), MaxEjectionTime = TimeSpan.FromSeconds(60), MaxEjectedShare = 0.5 }
+            : null;
+        (LoadBalancer balancer, ModelPicker picker, double? factor) = kind switch
+        {
+            0 => ((LoadBalancer)new RoundRobinBalancer(new LoadBalancerOptions { TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.RoundRobin, (double?)null),
+            1 => (new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = VirtualNodeChoices[sizeChoice], TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.ConsistentHash, null),
+            2 => (new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = VirtualNodeChoices[sizeChoice], LoadFactor = loadFactor, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.ConsistentHash, loadFactor),
+            3 => (new MaglevBalancer(new MaglevOptions { TableSize = TableSizeChoices[sizeChoice], TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Maglev, null),
+            4 => (new MaglevBalancer(new MaglevOptions { TableSize = TableSizeChoices[sizeChoice], LoadFactor = loadFactor, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Maglev, loadFactor),
+            5 => (new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Unpredicted, null),
+            _ => (new RandomBalancer(new RandomOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Unpredicted, null),
+        };
+
+        // With ejection the placement depends on failure history and the clock: only membership and counts are compared.
+        var model = new ReferenceBalancer(ejection ? ModelPicker.Unpredicted : picker, VirtualNodeChoices[sizeChoice], TableSizeChoices[sizeChoice], factor);
+        var leases = new List<(EndpointLease Lease, string Key)>();
+        ulong opsSeen = 0;
+        int peakLeases = 0;
+        for (int op = 0; op < MaxOperations && !script.AtEnd; op++)
+        {
+            int opcode = script.Next() % 10;
+            opsSeen |= 1UL << opcode;
+            string where = $"operation {op} (opcode {opcode}, picker {balancer.GetType().Name}, ejection {ejection})";
+            switch (opcode)
+            {
+                case 0 or 1: // add or reweight one endpoint
+                    {
+                        Endpoint endpoint = Pool[script.Next() % Pool.Length].WithWeight(opcode == 0 ? script.Next() % 6 : 1 + (script.Next() % 4));
+                        bool changed = balancer.Add(endpoint);
+                        bool expected = model.Replace(model.Endpoints.Where(e => e.Key != endpoint.Key).Append(endpoint));
+                        Check(changed == expected, $"{where}: Add reported changed={changed}, the model {expected}");
+                        break;
+                    }
+
+                case 2: // remove one endpoint
+                    {
+                        Endpoint endpoint = Pool[script.Next() % Pool.Length];
+                        bool changed = balancer.Remove(endpoint);
+                        bool expected = model.Replace(model.Endpoints.Where(e => e.Key != endpoint.Key));
+                        Check(changed == expected, $"{where}: Remove reported changed={changed}, the model {expected}");
+                        break;
+                    }
+
+                case 3: // replace the whole set from a bit mask, weights from the following bytes
+                    {
+                        int mask = script.Next();
+                        List<Endpoint> next = [];
+                        for (int i = 0; i < Pool.Length; i++)
+                        {
+                            if ((mask & (1 << i)) != 0)
+                            {
+                                next.Add(Pool[i].WithWeight(script.Next() % 6));
+                            }
+                        }
+
+                        bool changed = balancer.Update(next);
+                        bool expected = model.Replace(next);
+                        Check(changed == expected, $"{where}: Update reported changed={changed}, the model {expected}");
+                        break;
+                    }
+
+                case 4: // acquire with a key of 0-7 bytes
+                    {
+                        byte[] key = script.Take(script.Next() % 8);
+                        string? predicted = model.PredictKeyed(KeyHasher.Hash(key));
+                        bool acquired = balancer.TryAcquire(key, out EndpointLease lease);
+                        Placed(acquired, lease, predicted, $"{where}: acquire with key '{Encoding.Latin1.GetString(key)}'");
+                        break;
+                    }
+
+                case 5: // keyless acquire
+                    {
+                        string? predicted = model.PredictKeyless();
+                        bool acquired = balancer.TryAcquire(out EndpointLease lease);
+                        Placed(acquired, lease, predicted, $"{where}: keyless acquire");
+                        break;
+                    }
+
+                case 6 or 7: // release or fail one lease
+                    if (leases.Count > 0)
+                    {
+                        int at = script.Next() % leases.Count;
+                        (EndpointLease lease, string key) = leases[at];
+                        leases.RemoveAt(at);
+                        if (opcode == 6)
+                        {
+                            lease.Dispose();
+                        }
+                        else
+                        {
+                            lease.Fail();
+                        }
+
+                        Check(!lease.IsHeld, $"{where}: a lease is still held after it was ended");
+                        model.Released(key);
+                    }
+
+                    break;
+                case 8: // end a lease twice (Dispose after Fail, or Dispose twice): counted once
+                    if (leases.Count > 0)
+                    {
+                        (EndpointLease lease, string key) = leases[^1];
+                        leases.RemoveAt(leases.Count - 1);
+                        lease.Fail();
+                        lease.Dispose();
+                        lease.Dispose();
+                        model.Released(key);
+                    }
+
+                    break;
+                default: // advance the clock by 0-25.5 s (ejections end)
+                    time.Advance(TimeSpan.FromMilliseconds(script.Next() * 100));
+                    break;
+            }
+
+            CheckEndpoints(balancer, model, where);
+            CheckCounts(balancer, model, where);
+            peakLeases = Math.Max(peakLeases, leases.Count);
+        }
+
+        // Every lease released: every count back to 0.
+        foreach ((EndpointLease lease, string key) in leases)
+        {
+            EndpointLease copy = lease;
+            copy.Dispose();
+            model.Released(key);
+        }
+
+        CheckCounts(balancer, model, "after releasing every lease");
+        foreach (string key in model.KnownKeys)
+        {
+            Check(balancer.InFlightOf(key) == 0, $"after releasing every lease, {key} still counts {balancer.InFlightOf(key)} in flight");
+        }
+
+        Check(balancer.GetStatus().All(s => s.InFlight == 0), "after releasing every lease, GetStatus reports requests in flight");
+        return (uint)kind | ((ejection ? 1UL : 0) << 3) | (opsSeen << 4) | ((ulong)Math.Min(peakLeases, 15) << 14) | ((ulong)Math.Min(balancer.Endpoints.Count, 8) << 18);
+
+        void Placed(bool acquired, EndpointLease lease, string? predicted, string what)
+        {
+            if (!acquired)
+            {
+                Check(!model.HasPickable || ejection, $"{what}: the acquire failed although the model has pickable endpoints");
+                Check(!lease.IsHeld, $"{what}: a failed acquire returned a held lease");
+                return;
+            }
+
+            string key = lease.Endpoint.Key;
+            Check(lease.IsHeld, $"{what}: a successful acquire returned a lease that is not held");
+            Check(model.Endpoints.Any(e => e.Key == key && e.Weight > 0), $"{what}: placed on {key}, which is not a pickable member");
+            if (predicted is not null)
+            {
+                Check(key == predicted, $"{what}: placed on {key}, the model places it on {predicted} (set: {string.Join(' ', model.Endpoints.Select(e => $"{e.Key}w{e.Weight}"))})");
+            }
+
+            model.Acquired(key);
+            leases.Add((lease, key));
+        }
+    }
+
+    private static void CheckEndpoints(LoadBalancer balancer, ReferenceBalancer model, string where)
+    {
+        IReadOnlyList<Endpoint> actual = balancer.Endpoints;
+        IReadOnlyList<Endpoint> expected = model.Endpoints;
+        Check(
+            actual.Count == expected.Count && actual.Zip(expected).All(pair => pair.First.Key == pair.Second.Key && pair.First.Weight == pair.Second.Weight),
+            $"{where}: endpoints differ: balancer {string.Join(' ', actual.Select(e => $"{e.Key}w{e.Weight}"))}, model {string.Join(' ', expected.Select(e => $"{e.Key}w{e.Weight}"))}");
+    }
+
+    private static void CheckCounts(LoadBalancer balancer, ReferenceBalancer model, string where)
+    {
+        foreach (string key in model.KnownKeys)
+        {
+            int actual = balancer.InFlightOf(key);
+            int expected = model.InFlightOf(key);
+            Check(actual == expected, $"{where}: {key} counts {actual} in flight, the model {expected}");
+        }
+    }
+
+    private static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvariantViolationException(message);
+        }
+    }
+
+    /// <summary>Reads the script; past the end every byte reads as 0 and <see cref="AtEnd"/> stops the loop.</summary>
+    private sealed class Script(byte[] bytes)
+    {
+        private int _position;
+
+        public bool AtEnd => _position >= bytes.Length;
+
+        public int Next() => _position < bytes.Length ? bytes[_position++] : 0;
+
+        public byte[] Take(int count)
+        {
+            int available = Math.Clamp(bytes.Length - _position, 0, count);
+            byte[] taken = bytes.AsSpan(_position, available).ToArray();
+            _position += available;
+            return taken;
+        }
+    }
+}
