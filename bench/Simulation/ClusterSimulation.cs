@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace LockFree.Balancing.Benchmarks.Simulation;
+
+/// <summary>The embedded cluster simulation: starts the cluster, gives each picker its turn, returns what was measured.</summary>
+internal static class ClusterSimulation
+{
+    public static async Task<SimulationOutcome> RunAsync(SimulationSettings settings, TextWriter output, CancellationToken cancellationToken)
+    {
+        Stopwatch elapsed = Stopwatch.StartNew();
+        output.WriteLine($"Cluster simulation ({settings.Preset}): {settings}");
+        double timerFloor = PickProbe.TimerFloorNanoseconds();
+        var keys = new ZipfKeys(settings.Keys, settings.ZipfExponent);
+        await using EmbeddedCluster cluster = await EmbeddedCluster.StartAsync(settings.Pods, settings.ServiceTime, cancellationToken).ConfigureAwait(false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  fake API server {cluster.Api.BaseAddress} (EndpointSlices of {EmbeddedCluster.ServiceName}.{EmbeddedCluster.Namespace}), {settings.Pods} Kestrel backends on 127.0.0.1, started in {elapsed.Elapsed.TotalSeconds:F1} s"));
+
+        List<PickerResult> results = [];
+        string? clientDescription = null;
+        using (var progress = new Progress(output, interactive: !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out)))
+        {
+            foreach (PickerSpec picker in PickerSpec.All(settings.LoadFactor))
+            {
+                var run = new PickerRun(picker, cluster, settings, keys, balancer =>
+                {
+                    ITrafficClient client = TrafficClients.Create(balancer);
+                    clientDescription ??= client.Description;
+                    return client;
+                }, progress);
+                PickerResult result = await run.RunAsync(cancellationToken).ConfigureAwait(false);
+                results.Add(result);
+                foreach (string failure in result.Failures)
+                {
+                    output.WriteLine("  FAILED: " + failure);
+                }
+            }
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  simulation done in {elapsed.Elapsed.TotalSeconds:F1} s"));
+        return new SimulationOutcome(settings, results, timerFloor, elapsed.Elapsed, clientDescription ?? "");
+    }
+}
+
+/// <summary>What the simulation measured, for the tables and the report.</summary>
+internal sealed record SimulationOutcome(SimulationSettings Settings, List<PickerResult> Pickers, double TimerFloorNanoseconds, TimeSpan Elapsed, string ClientDescription)
+{
+    public IEnumerable<string> Failures => Pickers.SelectMany(p => p.Failures);
+}

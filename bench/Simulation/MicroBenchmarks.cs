@@ -1,0 +1,73 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Perfolizer.Horology;
+
+namespace LockFree.Balancing.Benchmarks.Simulation;
+
+/// <summary>
+/// The default run's micro-benchmarks: the key pick benchmarks of <see cref="PickBenchmarks"/> and their
+/// baselines at two sizes, side by side in one short BenchmarkDotNet run. In process (no generated project to
+/// build, no child processes), a short job: enough to read ratios, not to publish (use <c>--filter</c> for that).
+/// </summary>
+internal static class MicroBenchmarks
+{
+    /// <summary>Baselines first, then the library's pickers, then the hash floor.</summary>
+    public static readonly string[] Methods =
+    [
+        nameof(PickBenchmarks.BinarySearchRing),
+        nameof(PickBenchmarks.MutexRing),
+        nameof(PickBenchmarks.ConsistentHashPick),
+        nameof(PickBenchmarks.BoundedLoadAcquire),
+        nameof(PickBenchmarks.MaglevPick),
+        nameof(PickBenchmarks.MaglevBoundedAcquire),
+        nameof(PickBenchmarks.RoundRobinPick),
+        nameof(PickBenchmarks.PowerOfTwoChoicesPick),
+        nameof(PickBenchmarks.HashOnly),
+    ];
+
+    public static readonly int[] Sizes = [10, 1000];
+
+    public static Job ReportJob { get; } = Job.Default
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(8)
+        .WithIterationTime(TimeInterval.FromMilliseconds(120))
+        .WithId("Report");
+
+    public static BenchmarkOutcome Run()
+    {
+        IConfig config = BenchConfig.Create(ReportJob);
+        BenchmarkRunInfo all = BenchmarkConverter.TypeToBenchmarks(typeof(PickBenchmarks), config);
+        BenchmarkCase[] chosen = [.. all.BenchmarksCases.Where(c =>
+            Methods.Contains(c.Descriptor.WorkloadMethod.Name, StringComparer.Ordinal)
+            && c.Parameters["N"] is int n && Sizes.Contains(n))];
+        Summary summary = BenchmarkRunner.Run(new BenchmarkRunInfo(chosen, all.Type, all.Config));
+
+        List<BenchmarkRow> rows = [];
+        foreach (BenchmarkReport report in summary.Reports)
+        {
+            BenchmarkCase benchmark = report.BenchmarkCase;
+            rows.Add(new BenchmarkRow(
+                benchmark.Descriptor.WorkloadMethod.Name,
+                (int)benchmark.Parameters["N"],
+                report.Success && report.ResultStatistics is { } stats ? stats.Median : double.NaN,
+                report.GcStats.GetBytesAllocatedPerOperation(benchmark)));
+        }
+
+        bool failed = summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) || rows.Count != chosen.Length;
+        return new BenchmarkOutcome(rows, failed, summary.HostEnvironmentInfo.BenchmarkDotNetVersion);
+    }
+}
+
+/// <summary>One benchmark at one size: the median time per pick in ns and the bytes allocated per pick.</summary>
+internal sealed record BenchmarkRow(string Method, int N, double MedianNanoseconds, long? AllocatedBytes);
+
+/// <summary>The micro-benchmark results.</summary>
+internal sealed record BenchmarkOutcome(List<BenchmarkRow> Rows, bool Failed, string Version)
+{
+    public BenchmarkRow? Find(string method, int n) => Rows.FirstOrDefault(r => r.Method == method && r.N == n);
+}

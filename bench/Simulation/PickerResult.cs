@@ -1,0 +1,76 @@
+namespace LockFree.Balancing.Benchmarks.Simulation;
+
+/// <summary>Everything one picker's run measured, ready for the tables.</summary>
+internal sealed class PickerResult(PickerSpec picker)
+{
+    public PickerSpec Picker { get; } = picker;
+
+    public List<PhaseStats> Phases { get; } = [];
+
+    /// <summary>Requests served per pod in the steady phase, pods in name order.</summary>
+    public List<(string Pod, long Requests)> SteadyShare { get; } = [];
+
+    /// <summary>Keys whose home moved when one of N pods left (keyed pickers only).</summary>
+    public KeyMovement? ScaleDownMovement { get; set; }
+
+    /// <summary>API change → picker sees it, in microseconds, sorted.</summary>
+    public long[] EventLatencyMicroseconds { get; set; } = [];
+
+    public long[] SteadyPickNanoseconds { get; set; } = [];
+
+    public long[] ChurnPickNanoseconds { get; set; } = [];
+
+    public long ProbeMisses { get; set; }
+
+    public int PeakInFlight { get; set; }
+
+    public string PeakInFlightEndpoint { get; set; } = "";
+
+    public double AverageInFlightPerEndpoint { get; set; }
+
+    /// <summary>The bounded-load cap ⌈c · concurrency / N_min⌉ the peak must respect; null for unbounded pickers.</summary>
+    public int? InFlightCap { get; set; }
+
+    public int Concurrency { get; set; }
+
+    public int MinimumSetSize { get; set; }
+
+    public long WatcherLists { get; set; }
+
+    public long WatcherVersions { get; set; }
+
+    public int WatchRequests { get; set; }
+
+    public List<string> Failures { get; } = [];
+
+    public long TotalRequests => Phases.Sum(p => p.Requests);
+
+    public long TotalErrors => Phases.Sum(p => p.Errors);
+
+    public PhaseStats Steady => Phases[0];
+
+    /// <summary>Peak pod's requests over the average pod's, in the steady phase.</summary>
+    public double PeakOverAverage
+    {
+        get
+        {
+            if (SteadyShare.Count == 0)
+            {
+                return double.NaN;
+            }
+
+            double average = SteadyShare.Average(s => (double)s.Requests);
+            return average == 0 ? double.NaN : SteadyShare.Max(s => s.Requests) / average;
+        }
+    }
+}
+
+/// <summary>How many of the keys changed home pod when one pod left.</summary>
+/// <param name="Keys">Keys checked.</param>
+/// <param name="PodsBefore">Pods before the removal (the ideal share moved is 1/this).</param>
+/// <param name="Moved">Keys whose home changed.</param>
+/// <param name="OnRemovedPod">Keys whose home was the removed pod (they must move).</param>
+internal sealed record KeyMovement(int Keys, int PodsBefore, int Moved, int OnRemovedPod)
+{
+    public int BetweenSurvivors => Moved - OnRemovedPod;
+}
