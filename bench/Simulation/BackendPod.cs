@@ -19,6 +19,8 @@ internal sealed class BackendPod : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly TimeSpan _serviceTime;
     private long _served;
+    private int _inFlight;
+    private int _peakInFlight;
     private int _stopped;
 
     private BackendPod(WebApplication app, string name, TimeSpan serviceTime)
@@ -39,6 +41,9 @@ internal sealed class BackendPod : IAsyncDisposable
     public long Served => Interlocked.Read(ref _served);
 
     public bool IsStopped => Volatile.Read(ref _stopped) != 0;
+
+    /// <summary>Returns the most requests this pod had in progress at once since the last call, and starts over.</summary>
+    public int TakePeakInFlight() => Interlocked.Exchange(ref _peakInFlight, Volatile.Read(ref _inFlight));
 
     public static async Task<BackendPod> StartAsync(string name, TimeSpan serviceTime, CancellationToken cancellationToken)
     {
@@ -75,10 +80,28 @@ internal sealed class BackendPod : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         Interlocked.Increment(ref _served);
-        context.Response.Headers[ServedByHeader] = Name;
-        if (_serviceTime > TimeSpan.Zero)
+        int inFlight = Interlocked.Increment(ref _inFlight);
+        for (int peak = Volatile.Read(ref _peakInFlight); inFlight > peak; peak = Volatile.Read(ref _peakInFlight))
         {
-            await Task.Delay(_serviceTime, context.RequestAborted).ConfigureAwait(false);
+            if (Interlocked.CompareExchange(ref _peakInFlight, inFlight, peak) == peak)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            context.Response.Headers[ServedByHeader] = Name;
+            if (_serviceTime > TimeSpan.Zero)
+            {
+                await Task.Delay(_serviceTime, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // Counted out before the response is written: the client's lease, released only after the whole
+            // response arrived, always covers this interval, so this count never exceeds the client's.
+            Interlocked.Decrement(ref _inFlight);
         }
 
         context.Response.ContentType = "text/plain";

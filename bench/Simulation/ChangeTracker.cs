@@ -23,8 +23,8 @@ internal sealed class ChangeTracker
     private int _minimumSetSize = int.MaxValue;
     private long _publications;
 
-    /// <summary>Time from each API change to the picker seeing it, in microseconds.</summary>
-    public Samples LatencyMicroseconds { get; } = new(100_000);
+    /// <summary>Time from each API change to the picker seeing it, in microseconds, by the category given to <see cref="Expect"/>.</summary>
+    public ConcurrentDictionary<string, Samples> LatencyMicroseconds { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The smallest endpoint set the balancer held (bounds the bounded-load cap).</summary>
     public int MinimumSetSize
@@ -38,13 +38,22 @@ internal sealed class ChangeTracker
         }
     }
 
+    public const string LiveWatch = "live watch";
+    public const string ResumedWatch = "resumed watch";
+    public const string Relist = "relist";
+
     /// <summary>Sets published to the balancer.</summary>
     public long Publications => Interlocked.Read(ref _publications);
 
     /// <summary>Expects <paramref name="endpointKey"/> to become present or absent; returns a task completing when it is seen.</summary>
-    public Task<long> Expect(string endpointKey, bool present, string podName)
+    /// <param name="endpointKey">The pod's endpoint key.</param>
+    /// <param name="present">Whether the pod should appear (ready) or disappear.</param>
+    /// <param name="podName">The pod.</param>
+    /// <param name="category">How the change travels (live watch, resumed watch, relist), for the latency table.</param>
+    public Task<long> Expect(string endpointKey, bool present, string podName, string category)
     {
-        var expectation = new Expectation(endpointKey, present, podName, Stopwatch.GetTimestamp());
+        LatencyMicroseconds.GetOrAdd(category, static _ => new Samples(100_000));
+        var expectation = new Expectation(endpointKey, present, podName, category, Stopwatch.GetTimestamp());
         lock (_gate)
         {
             _pending.Add(expectation);
@@ -88,7 +97,7 @@ internal sealed class ChangeTracker
 
         foreach (Expectation e in settled)
         {
-            LatencyMicroseconds.Add((long)Stopwatch.GetElapsedTime(e.ChangedAt, now).TotalMicroseconds);
+            LatencyMicroseconds[e.Category].Add((long)Stopwatch.GetElapsedTime(e.ChangedAt, now).TotalMicroseconds);
             e.Seen.TrySetResult(now);
         }
     }
@@ -114,7 +123,7 @@ internal sealed class ChangeTracker
 
     private readonly record struct RemovalWindow(long SeenAt, long ReturnedAt);
 
-    private sealed record Expectation(string EndpointKey, bool Present, string PodName, long ChangedAt)
+    private sealed record Expectation(string EndpointKey, bool Present, string PodName, string Category, long ChangedAt)
     {
         public TaskCompletionSource<long> Seen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -34,6 +34,9 @@ internal sealed class EmbeddedCluster : IAsyncDisposable
     /// <summary>Live pods (ready or not, not yet deleted), oldest first.</summary>
     public IReadOnlyList<BackendPod> Pods => _pods;
 
+    /// <summary>Every pod ever started, deleted ones included.</summary>
+    public IEnumerable<BackendPod> AllPods => _pods.Concat(_retired);
+
     /// <summary>The pod behind an endpoint key; safe from any thread.</summary>
     public string? PodNameOf(string endpointKey) => _podByEndpoint.GetValueOrDefault(endpointKey);
 

@@ -13,8 +13,8 @@ internal sealed class PickerResult(PickerSpec picker)
     /// <summary>Keys whose home moved when one of N pods left (keyed pickers only).</summary>
     public KeyMovement? ScaleDownMovement { get; set; }
 
-    /// <summary>API change → picker sees it, in microseconds, sorted.</summary>
-    public long[] EventLatencyMicroseconds { get; set; } = [];
+    /// <summary>API change → picker sees it, in microseconds, sorted, by how the change travelled (<see cref="ChangeTracker.LiveWatch"/>, …).</summary>
+    public Dictionary<string, long[]> EventLatencyMicroseconds { get; } = new(StringComparer.Ordinal);
 
     public long[] SteadyPickNanoseconds { get; set; } = [];
 
@@ -22,13 +22,20 @@ internal sealed class PickerResult(PickerSpec picker)
 
     public long ProbeMisses { get; set; }
 
-    public int PeakInFlight { get; set; }
+    /// <summary>The most requests in flight on one endpoint in the balancer's own counts (sampled every 2 ms, whole run); null when the traffic does not use this balancer.</summary>
+    public int? PeakInFlight { get; set; }
 
     public string PeakInFlightEndpoint { get; set; } = "";
 
-    public double AverageInFlightPerEndpoint { get; set; }
+    /// <summary>Time-averaged (total in flight / endpoints) from the same samples.</summary>
+    public double? AverageInFlightPerEndpoint { get; set; }
 
-    /// <summary>The bounded-load cap ⌈c · concurrency / N_min⌉ the peak must respect; null for unbounded pickers.</summary>
+    /// <summary>The most requests any pod had in progress at once, counted by the pods themselves (exact, whole run).</summary>
+    public int ServerPeakInFlight { get; set; }
+
+    public string ServerPeakPod { get; set; } = "";
+
+    /// <summary>The bounded-load cap ⌈c · concurrency / N_min⌉ the peaks must respect; null for unbounded pickers.</summary>
     public int? InFlightCap { get; set; }
 
     public int Concurrency { get; set; }

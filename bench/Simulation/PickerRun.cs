@@ -78,6 +78,11 @@ internal sealed class PickerRun
             _result.Failures.Add($"{_picker.Name}: after the first sync the picker holds {balancer.Endpoints.Count} endpoints, the cluster has {_cluster.Pods.Count} ready pods");
         }
 
+        foreach (BackendPod pod in _cluster.AllPods)
+        {
+            pod.TakePeakInFlight(); // the previous picker's peak
+        }
+
         using ITrafficClient client = _clientFactory(balancer);
         var steady = new PhaseStats("steady");
         var traffic = new TrafficDriver(
@@ -111,7 +116,21 @@ internal sealed class PickerRun
             _progress.EndPhase();
         }
 
-        _result.EventLatencyMicroseconds = _tracker.LatencyMicroseconds.Sorted();
+        foreach ((string category, Samples samples) in _tracker.LatencyMicroseconds)
+        {
+            _result.EventLatencyMicroseconds[category] = samples.Sorted();
+        }
+
+        foreach (BackendPod pod in _cluster.AllPods)
+        {
+            int peak = pod.TakePeakInFlight();
+            if (peak > _result.ServerPeakInFlight)
+            {
+                _result.ServerPeakInFlight = peak;
+                _result.ServerPeakPod = pod.Name;
+            }
+        }
+
         _result.SteadyPickNanoseconds = _steadyPicks.Sorted();
         _result.ChurnPickNanoseconds = _churnPicks.Sorted();
         _result.ProbeMisses = probe.Misses;
@@ -162,7 +181,7 @@ internal sealed class PickerRun
             BackendPod oldest = _cluster.Pods[0];
             BackendPod fresh = await _cluster.StartPodAsync(cancellationToken).ConfigureAwait(false);
             await Task.Delay(_settings.PodGrace, cancellationToken).ConfigureAwait(false); // the readiness probe's delay
-            await ChangeAsync(fresh, present: true, () => _cluster.MarkReady(fresh), cancellationToken).ConfigureAwait(false);
+            await ChangeAsync(fresh, present: true, () => _cluster.MarkReady(fresh), ChangeTracker.LiveWatch, cancellationToken).ConfigureAwait(false);
             await RemoveAsync(oldest, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -201,9 +220,9 @@ internal sealed class PickerRun
             _result.Failures.Add($"{_picker.Name}: no watch was open to drop");
         }
 
-        await ChangeAsync(flapping, present: false, () => _cluster.MarkNotReady(flapping), cancellationToken).ConfigureAwait(false);
+        await ChangeAsync(flapping, present: false, () => _cluster.MarkNotReady(flapping), ChangeTracker.ResumedWatch, cancellationToken).ConfigureAwait(false);
         await Task.Delay(_settings.PodGrace, cancellationToken).ConfigureAwait(false);
-        await ChangeAsync(flapping, present: true, () => _cluster.MarkReady(flapping), cancellationToken).ConfigureAwait(false);
+        await ChangeAsync(flapping, present: true, () => _cluster.MarkReady(flapping), ChangeTracker.LiveWatch, cancellationToken).ConfigureAwait(false);
         await RestOfPhaseAsync(started, cancellationToken).ConfigureAwait(false);
     }
 
@@ -218,21 +237,21 @@ internal sealed class PickerRun
 
         BackendPod fresh = await _cluster.StartPodAsync(cancellationToken).ConfigureAwait(false);
         await Task.Delay(_settings.PodGrace, cancellationToken).ConfigureAwait(false);
-        await ChangeAsync(fresh, present: true, () => _cluster.MarkReady(fresh), cancellationToken).ConfigureAwait(false);
+        await ChangeAsync(fresh, present: true, () => _cluster.MarkReady(fresh), ChangeTracker.Relist, cancellationToken).ConfigureAwait(false);
         await RestOfPhaseAsync(started, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Terminates a pod, waits until the picker no longer holds it, lets its last requests finish, then deletes it.</summary>
     private async Task RemoveAsync(BackendPod pod, CancellationToken cancellationToken)
     {
-        await ChangeAsync(pod, present: false, () => _cluster.Terminate(pod), cancellationToken).ConfigureAwait(false);
+        await ChangeAsync(pod, present: false, () => _cluster.Terminate(pod), ChangeTracker.LiveWatch, cancellationToken).ConfigureAwait(false);
         await Task.Delay(_settings.PodGrace, cancellationToken).ConfigureAwait(false);
         await _cluster.DeleteAsync(pod).ConfigureAwait(false);
     }
 
-    private async Task ChangeAsync(BackendPod pod, bool present, Action change, CancellationToken cancellationToken)
+    private async Task ChangeAsync(BackendPod pod, bool present, Action change, string category, CancellationToken cancellationToken)
     {
-        Task<long> seen = _tracker.Expect(pod.EndpointKey, present, pod.Name);
+        Task<long> seen = _tracker.Expect(pod.EndpointKey, present, pod.Name, category);
         change();
         try
         {
@@ -286,9 +305,17 @@ internal sealed class PickerRun
             }
         }
 
-        if (_result.InFlightCap is int cap && _result.PeakInFlight > cap)
+        if (_result.InFlightCap is int cap)
         {
-            _result.Failures.Add($"{name}: {_result.PeakInFlight} requests in flight on {_result.PeakInFlightEndpoint}, above the bounded-load cap ⌈c · {_result.Concurrency} / {_result.MinimumSetSize}⌉ = {cap}");
+            if (_result.PeakInFlight > cap)
+            {
+                _result.Failures.Add($"{name}: the balancer counted {_result.PeakInFlight} requests in flight on {_result.PeakInFlightEndpoint}, above the bounded-load cap ⌈c · {_result.Concurrency} / {_result.MinimumSetSize}⌉ = {cap}");
+            }
+
+            if (_result.ServerPeakInFlight > cap)
+            {
+                _result.Failures.Add($"{name}: {_result.ServerPeakPod} had {_result.ServerPeakInFlight} requests in progress at once, above the bounded-load cap ⌈c · {_result.Concurrency} / {_result.MinimumSetSize}⌉ = {cap}");
+            }
         }
 
         if (_picker.Keyed && _picker.LoadFactor is null && _result.Steady.AffinityHits != _result.Steady.AffinityChecked)

@@ -67,7 +67,7 @@ internal sealed class Progress : IDisposable
 
             _lastLine = Stopwatch.GetTimestamp();
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"  {_picker,-32} {phase.Name,-18} {seconds,5:F1} s {phase.Requests,9:N0} req {phase.Errors,4} err {(seconds > 0 ? phase.Requests / seconds : 0),8:N0} req/s  pods {_tracker?.Current.Count,2}  sets seen {_tracker?.Publications,3}");
+                $"  {_picker,-34} {phase.Name,-18} {seconds,5:F1} s {phase.Requests,9:N0} req {phase.Errors,4} err {(seconds > 0 ? phase.Requests / seconds : 0),8:N0} req/s  pods {_tracker?.Current.Count,2}  sets seen {_tracker?.Publications,3}");
             if (_interactive)
             {
                 _output.Write("\r" + line);

@@ -93,11 +93,11 @@ internal static class Report
         phaseRows.Add(["**total**", .. pickers.Select(p => F($"**{p.TotalRequests:N0} / {p.TotalErrors}**"))]);
         Table(text, ["phase (requests / errors)", .. pickers.Select(p => p.Picker.Name)], phaseRows);
 
-        text.AppendLine("### Load per pod (steady phase)");
+        text.AppendLine("### Load per pod");
         text.AppendLine();
-        text.AppendLine(F($"Share of the steady phase's requests served by each pod; peak/average is the busiest pod's requests over the mean. In flight: the largest number of requests any one pod held at once (sampled every 2 ms) against the time-averaged number per pod; with bounded loads it may not exceed ⌈c · concurrency / N⌉ (concurrency = {pickers[0].Concurrency}: {s.Clients} clients and the pick probe, N = the smallest set the picker held). The hottest key alone draws {100 * new ZipfKeys(s.Keys, s.ZipfExponent).TopShare:F1} % of the requests."));
+        text.AppendLine(F($"Share of the steady phase's requests served by each pod; peak/average is the busiest pod's requests over the mean. In flight, over the whole run: the most requests one pod had in progress at once, counted exactly by the pods themselves, and the balancer's own count (sampled every 2 ms) with the time-averaged count per pod. With bounded loads neither may exceed ⌈c · concurrency / N⌉ (concurrency = {pickers[0].Concurrency}: {s.Clients} clients and the pick probe each hold at most one lease; N = the smallest set the picker held). The hottest key alone draws {100 * new ZipfKeys(s.Keys, s.ZipfExponent).TopShare:F1} % of the requests."));
         text.AppendLine();
-        Table(text, ["picker", "requests", "least loaded pod", "busiest pod", "peak / average", "peak in flight", "average in flight per pod", "bounded-load cap"],
+        Table(text, ["picker", "steady requests", "least loaded pod", "busiest pod", "peak / average", "peak in progress at a pod", "peak in flight (balancer)", "average in flight per pod", "bounded-load cap"],
             [.. pickers.Select(p => new[]
             {
                 p.Picker.Name,
@@ -105,8 +105,9 @@ internal static class Report
                 F($"{100.0 * p.SteadyShare.Min(x => x.Requests) / Math.Max(1, p.SteadyShare.Sum(x => x.Requests)):F1} %"),
                 F($"{100.0 * p.SteadyShare.Max(x => x.Requests) / Math.Max(1, p.SteadyShare.Sum(x => x.Requests)):F1} %"),
                 F($"{p.PeakOverAverage:F2}"),
-                F($"{p.PeakInFlight} ({p.PeakInFlightEndpoint})"),
-                F($"{p.AverageInFlightPerEndpoint:F2}"),
+                F($"{p.ServerPeakInFlight} ({p.ServerPeakPod})"),
+                p.PeakInFlight is int peak ? F($"{peak} ({p.PeakInFlightEndpoint})") : "— (the handler's balancer)",
+                p.AverageInFlightPerEndpoint is double average ? F($"{average:F2}") : "—",
                 p.InFlightCap is int cap ? F($"{cap} (peak/avg ≤ {cap / ((double)p.Concurrency / p.MinimumSetSize):F2})") : "—",
             })]);
         if (charts)
@@ -146,16 +147,22 @@ internal static class Report
 
         text.AppendLine("### From an API change to the picker");
         text.AppendLine();
-        text.AppendLine("Time from a change on the API server (a pod turning ready, unready or terminating) to the moment the balancer's `Update` had published a set that reflects it, measured in the watcher's callback. It includes the HTTP watch stream, parsing, merging and the snapshot build; changes made while the watch was dropped include the reconnect backoff, and the 410 includes the relist.");
+        text.AppendLine("Time from a change on the API server (a pod turning ready, unready or terminating) to the moment the balancer's `Update` had published a set that reflects it, measured in the watcher's callback: the HTTP watch stream, parsing, merging and the snapshot build. A change made while the watch was dropped waits for the reconnect (a jittered 100 ms backoff) and the replay; the pod added after the 410 waits for the relist.");
         text.AppendLine();
-        Table(text, ["picker", "changes", "p50", "p99", "max"],
-            [.. pickers.Select(p => new[]
+        Table(text, ["picker", "live watch: changes", "p50", "p99", "max", "resumed after the drop", "after the 410 (relist)"],
+            [.. pickers.Select(p =>
             {
-                p.Picker.Name,
-                p.EventLatencyMicroseconds.Length.ToString(Invariant),
-                Ms(Samples.Quantile(p.EventLatencyMicroseconds, 0.5)),
-                Ms(Samples.Quantile(p.EventLatencyMicroseconds, 0.99)),
-                Ms(p.EventLatencyMicroseconds.Length == 0 ? double.NaN : p.EventLatencyMicroseconds[^1]),
+                long[] live = p.EventLatencyMicroseconds.GetValueOrDefault(ChangeTracker.LiveWatch) ?? [];
+                return new[]
+                {
+                    p.Picker.Name,
+                    live.Length.ToString(Invariant),
+                    Ms(Samples.Quantile(live, 0.5)),
+                    Ms(Samples.Quantile(live, 0.99)),
+                    Ms(live.Length == 0 ? double.NaN : live[^1]),
+                    string.Join(", ", (p.EventLatencyMicroseconds.GetValueOrDefault(ChangeTracker.ResumedWatch) ?? []).Select(v => Ms(v))),
+                    string.Join(", ", (p.EventLatencyMicroseconds.GetValueOrDefault(ChangeTracker.Relist) ?? []).Select(v => Ms(v))),
+                };
             })]);
 
         text.AppendLine("### Pick latency while updates happen");
