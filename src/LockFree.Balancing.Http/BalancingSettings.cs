@@ -1,0 +1,105 @@
+using LockFree.Balancing.Kubernetes;
+
+namespace LockFree.Balancing.Http;
+
+/// <summary>An immutable, validated copy of <see cref="KubernetesBalancingOptions"/>, taken once per <see cref="KubernetesBalancing"/>.</summary>
+internal sealed class BalancingSettings
+{
+    private readonly OutlierEjectionOptions? _outlierEjection;
+    private readonly double? _loadFactor;
+
+    public BalancingSettings(KubernetesBalancingOptions options, string name)
+    {
+        List<string> failures = KubernetesBalancingOptionsValidator.Check(options, string.IsNullOrEmpty(name) ? "KubernetesBalancing" : $"KubernetesBalancing (client '{name}')");
+        if (failures.Count > 0)
+        {
+            throw new ArgumentException(string.Join(Environment.NewLine, failures), nameof(options));
+        }
+
+        DefaultNamespace = options.DefaultNamespace;
+        FixedService = options.Service is null ? null : ServiceReference.Parse(options.Service, options.DefaultNamespace);
+        PortName = options.PortName;
+        Picker = options.Picker;
+        AffinityPicker = options.AffinityPicker;
+        _loadFactor = options.LoadFactor;
+        AffinityHeader = options.AffinityHeader;
+        AffinityQueryParameter = options.AffinityQueryParameter;
+        AffinityCookie = options.AffinityCookie;
+        AffinityKey = options.AffinityKey;
+        HasAffinity = AffinityHeader is not null || AffinityQueryParameter is not null || AffinityCookie is not null || AffinityKey is not null;
+        if (options.OutlierEjectionEnabled)
+        {
+            OutlierEjectionOptions source = options.OutlierEjection;
+            _outlierEjection = new OutlierEjectionOptions
+            {
+                ConsecutiveFailures = source.ConsecutiveFailures,
+                BaseEjectionTime = source.BaseEjectionTime,
+                MaxEjectionTime = source.MaxEjectionTime,
+                MaxEjectedShare = source.MaxEjectedShare,
+            };
+        }
+
+        RetryConnectionFailures = options.RetryConnectionFailures;
+        RetryServerErrors = options.RetryServerErrors;
+        ServerErrorsAreFailures = options.ServerErrorsAreFailures;
+        LeaseRelease = options.LeaseRelease;
+        FallbackEndpoint = options.FallbackEndpoint is null ? null : Endpoint.Parse(options.FallbackEndpoint);
+    }
+
+    public string DefaultNamespace { get; }
+
+    public ServiceReference? FixedService { get; }
+
+    public string? PortName { get; }
+
+    public BalancingPicker Picker { get; }
+
+    public BalancingPicker AffinityPicker { get; }
+
+    public string? AffinityHeader { get; }
+
+    public string? AffinityQueryParameter { get; }
+
+    public string? AffinityCookie { get; }
+
+    public Func<HttpRequestMessage, string?>? AffinityKey { get; }
+
+    public bool HasAffinity { get; }
+
+    public bool RetryConnectionFailures { get; }
+
+    public bool RetryServerErrors { get; }
+
+    public bool ServerErrorsAreFailures { get; }
+
+    public LeaseRelease LeaseRelease { get; }
+
+    public Endpoint? FallbackEndpoint { get; }
+
+    /// <summary>A test seam: the clock of ejections and request rates.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    public LoadBalancer CreateBalancer(BalancingPicker picker, Action<EndpointEjection> onEjected)
+    {
+        TimeProvider clock = TimeProvider ?? TimeProvider.System;
+        return picker switch
+        {
+            BalancingPicker.RoundRobin => new RoundRobinBalancer(Common(new LoadBalancerOptions(), clock, onEjected)),
+            BalancingPicker.Random => new RandomBalancer(Common(new RandomOptions(), clock, onEjected)),
+            BalancingPicker.PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(Common(new PowerOfTwoChoicesOptions(), clock, onEjected)),
+            BalancingPicker.ConsistentHash => new ConsistentHashBalancer(Common(new ConsistentHashOptions { LoadFactor = _loadFactor }, clock, onEjected)),
+            BalancingPicker.Maglev => new MaglevBalancer(Common(new MaglevOptions { LoadFactor = _loadFactor }, clock, onEjected)),
+            _ => throw new ArgumentOutOfRangeException(nameof(picker), picker, "Unknown picker."),
+        };
+    }
+
+    private T Common<T>(T options, TimeProvider clock, Action<EndpointEjection> onEjected)
+        where T : LoadBalancerOptions
+    {
+        options.FallbackEndpoint = FallbackEndpoint;
+        options.OutlierEjection = _outlierEjection;
+        options.Ejected = _outlierEjection is null ? null : onEjected;
+        options.TimeProvider = clock;
+        return options;
+    }
+}

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using LockFree.Balancing.Kubernetes;
+using LockFree.Balancing.Kubernetes.Sharing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LockFree.Balancing.Http;
+
+/// <summary>
+/// Balances HTTP requests to Kubernetes Services with one set of <see cref="KubernetesBalancingOptions"/>: the
+/// non-DI entry point, and what each named <c>HttpClient</c> gets from <c>AddKubernetesBalancing</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Holds one <see cref="LoadBalancer"/> (two with an affinity source) per Service it has seen, each fed by the
+/// registry's shared watch. Handlers from <see cref="CreateHandler"/> are thin: recycling them keeps every
+/// balancer, in-flight count and ejection. Disposing this object unsubscribes from the watches.
+/// </para>
+/// <para>
+/// Thread-safe. Services are resolved on first use; the first request to a Service whose watch has not synced yet
+/// finds no endpoint (use <see cref="WaitForEndpointsAsync"/> at startup to avoid that).
+/// </para>
+/// </remarks>
+public sealed class KubernetesBalancing : IDisposable
+{
+    private readonly KubernetesWatchRegistry _registry;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<(string Host, int Port), ServiceTarget> _targets = new();
+    private readonly ConcurrentDictionary<ServiceReference, BalancedService> _services = new();
+    private readonly Lock _createGate = new();
+    private ServiceTarget? _last;
+    private bool _disposed;
+
+    /// <summary>Creates a balancing set over <paramref name="registry"/>'s shared watches.</summary>
+    /// <param name="registry">The process's watch registry (one per process: its watches are shared by everyone using it).</param>
+    /// <param name="options">The options; copied and validated now, later changes have no effect.</param>
+    /// <param name="loggerFactory">Where events 200-299 go; <see langword="null"/> for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="registry"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message lists every problem and what is accepted.</exception>
+    public KubernetesBalancing(KubernetesWatchRegistry registry, KubernetesBalancingOptions options, ILoggerFactory? loggerFactory = null)
+        : this(registry, new BalancingSettings(options ?? throw new ArgumentNullException(nameof(options)), name: string.Empty), loggerFactory)
+    {
+    }
+
+    internal KubernetesBalancing(KubernetesWatchRegistry registry, BalancingSettings settings, ILoggerFactory? loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        _registry = registry;
+        Settings = settings;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LockFree.Balancing.Http");
+    }
+
+    internal BalancingSettings Settings { get; }
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Creates a handler that balances every request it sends; it owns <paramref name="innerHandler"/>.</summary>
+    /// <param name="innerHandler">The handler that sends to the picked pod; <see langword="null"/> for a new <see cref="SocketsHttpHandler"/>.</param>
+    /// <returns>The handler, e.g. for <c>new HttpClient(handler)</c>.</returns>
+    public KubernetesBalancingHandler CreateHandler(HttpMessageHandler? innerHandler = null)
+        => new(this, innerHandler ?? new SocketsHttpHandler());
+
+    /// <summary>Waits until the watch of the Service that <paramref name="requestUri"/> names has synced once.</summary>
+    /// <param name="requestUri">A URL of the Service, e.g. <c>http://orders.shop/</c>.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The number of endpoints after the first sync.</returns>
+    /// <exception cref="ArgumentException">The URI does not name a Kubernetes Service.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    public async Task<int> WaitForEndpointsAsync(Uri requestUri, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requestUri);
+        ServiceTarget target = Resolve(requestUri);
+        await target.Service.Watcher.WaitForVersionAsync(1, cancellationToken).ConfigureAwait(false);
+        return target.Service.Balancer.Endpoints.Count;
+    }
+
+    /// <summary>Unsubscribes from every watch (the registry stops each after its linger once nobody else uses it).</summary>
+    public void Dispose()
+    {
+        lock (_createGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        foreach (BalancedService service in _services.Values)
+        {
+            service.Dispose();
+        }
+
+        _services.Clear();
+        _targets.Clear();
+        _last = null;
+    }
+
+    /// <summary>The target of a request URI; cached by host and port.</summary>
+    /// <exception cref="ArgumentException">The URI is relative or its host is not a Service name.</exception>
+    /// <exception cref="ObjectDisposedException">This object is disposed.</exception>
+    internal ServiceTarget Resolve(Uri uri)
+    {
+        // PERF: one client talks to one Service almost always; the last hit avoids the dictionary's hashing.
+        string host = uri.IdnHost;
+        int port = uri.Port;
+        ServiceTarget? last = Volatile.Read(ref _last);
+        if (last is not null && last.Port == port && string.Equals(last.Host, host, StringComparison.Ordinal))
+        {
+            return last;
+        }
+
+        if (!_targets.TryGetValue((host, port), out ServiceTarget? target))
+        {
+            target = CreateTarget(uri, host, port);
+        }
+
+        Volatile.Write(ref _last, target);
+        return target;
+    }
+
+    private ServiceTarget CreateTarget(Uri uri, string host, int port)
+    {
+        ServiceReference service = Settings.FixedService ?? ToServiceReference(uri, host);
+        lock (_createGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_targets.TryGetValue((host, port), out ServiceTarget? existing))
+            {
+                return existing;
+            }
+
+            if (!_services.TryGetValue(service, out BalancedService? balanced))
+            {
+                // Created under the gate so two first requests cannot subscribe twice.
+                balanced = new BalancedService(service, _registry, Settings, _logger);
+                _services[service] = balanced;
+            }
+
+            var target = new ServiceTarget(host, port, balanced, uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{port}");
+            _targets[(host, port)] = target;
+            return target;
+        }
+    }
+
+    private ServiceReference ToServiceReference(Uri uri, string host)
+    {
+        string text = host;
+        if (Settings.PortName is string portName)
+        {
+            text += ":" + portName;
+        }
+        else if (!uri.IsDefaultPort)
+        {
+            text += ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        try
+        {
+            return ServiceReference.Parse(text, Settings.DefaultNamespace);
+        }
+        catch (ServiceReferenceFormatException ex)
+        {
+            Log.ServiceResolutionFailed(_logger, host, ex.Message);
+            throw new ArgumentException(
+                $"The request URI host '{host}' does not name a Kubernetes Service. Use 'name', 'name.namespace', 'name.namespace.svc' or 'name.namespace.svc.cluster.local' (lower-case DNS labels), or set KubernetesBalancingOptions.Service. {ex.Message}",
+                nameof(uri),
+                ex);
+        }
+    }
+}

@@ -1,0 +1,305 @@
+using System.Net.Http.Headers;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace LockFree.Balancing.Http;
+
+/// <summary>
+/// Sends each request to one pod of the Kubernetes Service its URI names: resolves the Service, acquires a lease
+/// from the balancer, rewrites scheme, host and port to the picked endpoint, and keeps the original authority as
+/// the <c>Host</c> header, which <see cref="SocketsHttpHandler"/> also uses as the TLS server name (SNI and
+/// certificate check) for https.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Release: see <see cref="LeaseRelease"/>. With <see cref="LeaseRelease.ResponseEnd"/> (the default) the response
+/// content is wrapped, and the lease ends when the body has been read to its end, when the content or response is
+/// disposed, or when buffering it fails, whichever happens first. A response that is never read nor disposed keeps
+/// its lease, as it keeps its connection.
+/// </para>
+/// <para>
+/// Failures: a connection that could not be made (<see cref="HttpRequestError.ConnectionError"/>,
+/// <see cref="HttpRequestError.SecureConnectionError"/>, <see cref="HttpRequestError.NameResolutionError"/>) is reported
+/// with <see cref="EndpointLease.Fail"/> and, for idempotent methods, retried once on another endpoint picked without
+/// the affinity key. Other transport errors are reported and not retried (bytes may have reached the pod). A 5xx
+/// is reported as a failure (unless <see cref="KubernetesBalancingOptions.ServerErrorsAreFailures"/> is off) and
+/// retried only with <see cref="KubernetesBalancingOptions.RetryServerErrors"/>. Cancellation by the caller is
+/// never the pod's failure.
+/// </para>
+/// <para>
+/// The request object is restored after the call (its <see cref="HttpRequestMessage.RequestUri"/>, and a
+/// <c>Host</c> header the handler added), so an outer retry policy can send it again. Only the asynchronous send is
+/// supported; <see cref="HttpClient.Send(HttpRequestMessage)"/> throws <see cref="NotSupportedException"/>.
+/// </para>
+/// </remarks>
+public sealed class KubernetesBalancingHandler : DelegatingHandler
+{
+    private static readonly UriCreationOptions RewrittenUriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    private readonly KubernetesBalancing _balancing;
+    private readonly BalancingSettings _settings;
+
+    /// <summary>Creates a handler without an inner handler, for <c>IHttpClientFactory</c>, which sets <see cref="DelegatingHandler.InnerHandler"/>.</summary>
+    /// <param name="balancing">The balancing set whose balancers and options the handler uses.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="balancing"/> is <see langword="null"/>.</exception>
+    public KubernetesBalancingHandler(KubernetesBalancing balancing)
+    {
+        ArgumentNullException.ThrowIfNull(balancing);
+        _balancing = balancing;
+        _settings = balancing.Settings;
+    }
+
+    /// <summary>Creates a handler that sends through <paramref name="innerHandler"/>.</summary>
+    /// <param name="balancing">The balancing set whose balancers and options the handler uses.</param>
+    /// <param name="innerHandler">The handler that sends to the picked pod; this handler owns it.</param>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    public KubernetesBalancingHandler(KubernetesBalancing balancing, HttpMessageHandler innerHandler)
+        : base(innerHandler)
+    {
+        ArgumentNullException.ThrowIfNull(balancing);
+        _balancing = balancing;
+        _settings = balancing.Settings;
+    }
+
+    /// <summary>Not supported: balancing needs the asynchronous path.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+        => throw new NotSupportedException("KubernetesBalancingHandler supports asynchronous sends only: use HttpClient.SendAsync/GetAsync.");
+
+    /// <inheritdoc/>
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Uri original = request.RequestUri ?? throw new InvalidOperationException("The request has no RequestUri: set it, or the HttpClient's BaseAddress, to a URL of the Service such as http://orders.shop/.");
+        if (!original.IsAbsoluteUri)
+        {
+            throw new InvalidOperationException($"The request URI '{original}' is relative: set the HttpClient's BaseAddress to a URL of the Service such as http://orders.shop/.");
+        }
+
+        ServiceTarget target = _balancing.Resolve(original);
+        BalancedService service = target.Service;
+        EndpointLease lease = AcquireFirst(request, service);
+        bool idempotent = IsIdempotent(request.Method);
+        bool hostAdded = false;
+        bool retried = false;
+        try
+        {
+            if (request.Headers.Host is null)
+            {
+                request.Headers.Host = target.Authority;
+                hostAdded = true;
+            }
+
+            while (true)
+            {
+                request.RequestUri = Rewrite(original, lease.Endpoint);
+                HttpResponseMessage response;
+                try
+                {
+                    response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpRequestException ex) when (IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
+                {
+                    Endpoint failed = lease.Endpoint;
+                    service.Release(ref lease, failed: true);
+                    string reason = ex.HttpRequestError.ToString();
+                    if (!_settings.RetryConnectionFailures || !idempotent || retried)
+                    {
+                        Log.ConnectionFailedNotRetried(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason,
+                            retried ? "it was already retried once" : !idempotent ? $"{request.Method.Method} is not idempotent" : "retries are off");
+                        throw;
+                    }
+
+                    if (!TryAcquireOther(service, failed, out lease))
+                    {
+                        Log.ConnectionFailedNotRetried(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason, "no other endpoint is available");
+                        throw;
+                    }
+
+                    Log.RetryingOnAnotherEndpoint(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason, lease.Endpoint.Key);
+                    retried = true;
+                    continue;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    service.Release(ref lease, failed: false); // the caller gave up; not the pod's fault
+                    throw;
+                }
+                catch
+                {
+                    service.Release(ref lease, failed: true);
+                    throw;
+                }
+
+                bool serverError = (int)response.StatusCode >= 500;
+                if (serverError && _settings.RetryServerErrors && idempotent && !retried)
+                {
+                    Endpoint failed = lease.Endpoint;
+                    if (TryAcquireOther(service, failed, out EndpointLease other))
+                    {
+                        Log.RetryingOnAnotherEndpoint(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), other.Endpoint.Key);
+                        response.Dispose();
+                        service.Release(ref lease, failed: _settings.ServerErrorsAreFailures);
+                        lease = other;
+                        retried = true;
+                        continue;
+                    }
+                }
+
+                return Complete(response, service, ref lease, failed: serverError && _settings.ServerErrorsAreFailures);
+            }
+        }
+        finally
+        {
+            // Leave the request as the caller built it, for logging above this handler and for outer retries.
+            request.RequestUri = original;
+            if (hostAdded)
+            {
+                request.Headers.Host = null;
+            }
+        }
+    }
+
+    private static bool IsConnectionFailure(HttpRequestException exception)
+        => exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError or HttpRequestError.NameResolutionError;
+
+    // RFC 9110 section 9.2.2.
+    private static bool IsIdempotent(HttpMethod method)
+        => method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options
+           || method == HttpMethod.Trace || method == HttpMethod.Put || method == HttpMethod.Delete;
+
+    private static Uri Rewrite(Uri original, Endpoint endpoint)
+    {
+        // PathAndQuery of an absolute Uri is already escaped and canonical; skipping canonicalization keeps it byte
+        // for byte and saves a pass.
+        string pathAndQuery = original.PathAndQuery;
+        string text = string.Concat(original.Scheme, "://", endpoint.Key, pathAndQuery);
+        return new Uri(text, in RewrittenUriOptions);
+    }
+
+    private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, bool failed)
+    {
+        if (_settings.LeaseRelease == LeaseRelease.ResponseHeaders || response.Content is null)
+        {
+            service.Release(ref lease, failed);
+            return response;
+        }
+
+        response.Content = new LeaseContent(response.Content, service, lease, failed);
+        lease = default; // the content owns it now
+        return response;
+    }
+
+    private EndpointLease AcquireFirst(HttpRequestMessage request, BalancedService service)
+    {
+        bool acquired;
+        EndpointLease lease;
+        string picker;
+        if (service.AffinityBalancer is LoadBalancer affinity && TryGetAffinityKey(request, out ReadOnlySpan<char> key))
+        {
+            acquired = affinity.TryAcquire(key, out lease);
+            picker = service.AffinityPickerName!;
+        }
+        else
+        {
+            acquired = service.Balancer.TryAcquire(out lease);
+            picker = service.PickerName;
+        }
+
+        if (!acquired)
+        {
+            BalancingMetrics.RecordPick(service, picker, "none");
+            throw NoEndpoints(service);
+        }
+
+        service.OnAcquired();
+        BalancingMetrics.RecordPick(service, picker, Outcome(lease));
+        return lease;
+    }
+
+    /// <summary>Another endpoint than <paramref name="failed"/>, from the keyless picker: a key would map to the same pod.</summary>
+    private static bool TryAcquireOther(BalancedService service, Endpoint failed, out EndpointLease lease)
+    {
+        LoadBalancer balancer = service.Balancer;
+        // A random picker can draw the failed endpoint again; a few draws make that unlikely without a loop that
+        // could spin. Round robin moves on by itself.
+        int attempts = Math.Min(balancer.Endpoints.Count, 8);
+        for (int i = 0; i < attempts; i++)
+        {
+            if (!balancer.TryAcquire(out lease))
+            {
+                break;
+            }
+
+            if (!string.Equals(lease.Endpoint.Key, failed.Key, StringComparison.Ordinal))
+            {
+                service.OnAcquired();
+                BalancingMetrics.RecordPick(service, service.PickerName, Outcome(lease));
+                return true;
+            }
+
+            lease.Dispose();
+        }
+
+        lease = default;
+        return false;
+    }
+
+    private static string Outcome(in EndpointLease lease) => lease.Outcome switch
+    {
+        PickOutcome.Home => "home",
+        PickOutcome.Overflow => "overflow",
+        PickOutcome.Remote => "remote",
+        PickOutcome.Fallback => "fallback",
+        _ => "other",
+    };
+
+    private HttpRequestException NoEndpoints(BalancedService service)
+    {
+        Kubernetes.KubernetesWatchStatus status = service.Watcher.Status;
+        string detail = status.Version == 0
+            ? status.LastError is { } error ? $"the watch has not synced: {error.Message}" : "the watch has not synced yet"
+            : service.Balancer.Endpoints.Count == 0 ? "the Service has no ready endpoint" : "every endpoint is ejected";
+        Log.NoEndpoints(_balancing.Logger, service.ServiceText, detail);
+        return new HttpRequestException(
+            HttpRequestError.ConnectionError,
+            $"No endpoint available for Kubernetes Service {service.ServiceText}: {detail}.",
+            new NoEndpointsException(),
+            HttpStatusCode.ServiceUnavailable);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryGetAffinityKey(HttpRequestMessage request, out ReadOnlySpan<char> key)
+    {
+        key = default;
+        if (_settings.AffinityKey is { } function)
+        {
+            key = function(request);
+        }
+        else if (_settings.AffinityHeader is string header)
+        {
+            if (request.Headers.NonValidated.TryGetValues(header, out HeaderStringValues values))
+            {
+                foreach (string value in values)
+                {
+                    key = value;
+                    break;
+                }
+            }
+        }
+        else if (_settings.AffinityQueryParameter is string parameter)
+        {
+            key = AffinityKeys.FromQuery(request.RequestUri!, parameter);
+        }
+        else if (_settings.AffinityCookie is string cookie)
+        {
+            key = AffinityKeys.FromCookie(request, cookie);
+        }
+
+        return !key.IsEmpty;
+    }
+}

@@ -1,0 +1,68 @@
+namespace LockFree.Balancing.Http;
+
+/// <summary>How <see cref="KubernetesBalancingHandler"/> maps requests to a Kubernetes Service and places them on its pods.</summary>
+/// <remarks>
+/// <para>
+/// Bindable from configuration (every property but <see cref="AffinityKey"/>); validated when the host starts
+/// (<see cref="KubernetesBalancingOptionsValidator"/>) or, without a host, when <see cref="KubernetesBalancing"/> is created.
+/// </para>
+/// <para>
+/// Service from the request URI: the host is <c>name</c>, <c>name.namespace</c>, <c>name.namespace.svc</c> or
+/// <c>name.namespace.svc.cluster.local</c>. <see cref="System.Uri"/> accepts only numeric ports, so a Service port
+/// <em>name</em> (what EndpointSlices are keyed by) goes in <see cref="PortName"/>; without it an explicit URI port is
+/// taken as the pods' port number, and a URI without a port asks for the Service's only port.
+/// </para>
+/// </remarks>
+public sealed class KubernetesBalancingOptions
+{
+    /// <summary>A fixed Service (any <see cref="Kubernetes.ServiceReference.AcceptedForms"/>, e.g. <c>orders.shop:http</c>) used for every request whatever its URI; <see langword="null"/> (default) to take it from each request URI's host.</summary>
+    public string? Service { get; set; }
+
+    /// <summary>The namespace for a URI host (or <see cref="Service"/>) that names none. Default: <c>default</c>.</summary>
+    public string DefaultNamespace { get; set; } = Kubernetes.ServiceReference.DefaultNamespace;
+
+    /// <summary>The Service port name to send to (e.g. <c>http</c>, <c>grpc</c>); <see langword="null"/> (default): the URI's explicit port number, or the Service's only port.</summary>
+    public string? PortName { get; set; }
+
+    /// <summary>The picker for requests without an affinity key: <see cref="BalancingPicker.PowerOfTwoChoices"/> (default), <see cref="BalancingPicker.RoundRobin"/> or <see cref="BalancingPicker.Random"/>.</summary>
+    public BalancingPicker Picker { get; set; } = BalancingPicker.PowerOfTwoChoices;
+
+    /// <summary>The picker for requests with an affinity key: <see cref="BalancingPicker.ConsistentHash"/> (default) or <see cref="BalancingPicker.Maglev"/>. Used only when an affinity source is set.</summary>
+    public BalancingPicker AffinityPicker { get; set; } = BalancingPicker.ConsistentHash;
+
+    /// <summary>Bounded loads for the affinity picker: no pod takes more than ⌈factor · average⌉ keyed requests in flight (above 1, at most 100); <see langword="null"/> (default) for plain hashing.</summary>
+    public double? LoadFactor { get; set; }
+
+    /// <summary>Take the affinity key from this request header (its first value).</summary>
+    public string? AffinityHeader { get; set; }
+
+    /// <summary>Take the affinity key from this query-string parameter (its first occurrence, still URL-encoded).</summary>
+    public string? AffinityQueryParameter { get; set; }
+
+    /// <summary>Take the affinity key from this cookie of the request's <c>Cookie</c> header.</summary>
+    public string? AffinityCookie { get; set; }
+
+    /// <summary>Compute the affinity key from the request (code only, not bindable); <see langword="null"/> or an empty result means no key. Called on every request: keep it cheap.</summary>
+    public Func<HttpRequestMessage, string?>? AffinityKey { get; set; }
+
+    /// <summary>Eject pods whose requests keep failing (connection failures, and 5xx when <see cref="ServerErrorsAreFailures"/>). Default: on.</summary>
+    public bool OutlierEjectionEnabled { get; set; } = true;
+
+    /// <summary>Ejection thresholds and durations, used when <see cref="OutlierEjectionEnabled"/>.</summary>
+    public OutlierEjectionOptions OutlierEjection { get; set; } = new();
+
+    /// <summary>A request whose connection could not be made (refused, reset before any byte was sent, TLS handshake failed) is retried once on another pod, for idempotent methods only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE). Default: on.</summary>
+    public bool RetryConnectionFailures { get; set; } = true;
+
+    /// <summary>Also retry an idempotent request once on another pod when it gets a 5xx. Default: off.</summary>
+    public bool RetryServerErrors { get; set; }
+
+    /// <summary>Report a 5xx response as the pod's failure (toward outlier ejection). Default: on.</summary>
+    public bool ServerErrorsAreFailures { get; set; } = true;
+
+    /// <summary>When a lease ends: <see cref="LeaseRelease.ResponseEnd"/> (default) or <see cref="LeaseRelease.ResponseHeaders"/>.</summary>
+    public LeaseRelease LeaseRelease { get; set; } = LeaseRelease.ResponseEnd;
+
+    /// <summary>An endpoint (<c>host:port</c>, e.g. the Service's own DNS name <c>orders.shop.svc:80</c>) used while the Service has no ready pod; <see langword="null"/> (default): such requests fail with <see cref="HttpRequestException"/>.</summary>
+    public string? FallbackEndpoint { get; set; }
+}

@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LockFree.Balancing.Http.Tests;
+
+/// <summary>
+/// A pod stand-in: Kestrel on 127.0.0.1:0 that answers with its name and records what it saw.
+/// <c>/who</c> answers the name; <c>/status/{code}</c> answers that code; <c>/stream</c> sends one chunk and then
+/// waits for <see cref="ReleaseStream"/> before the last one.
+/// </summary>
+public sealed class Backend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private TaskCompletionSource _streamGate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private Backend(WebApplication app, string name)
+    {
+        _app = app;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    public int Port { get; private set; }
+
+    public int Hits => Requests.Count;
+
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    public ConcurrentQueue<string> HostHeaders { get; } = new();
+
+    public ConcurrentQueue<string> TlsServerNames { get; } = new();
+
+    public static async Task<Backend> StartAsync(string name, X509Certificate2? certificate = null)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (certificate is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
+        WebApplication app = builder.Build();
+        var backend = new Backend(app, name);
+        app.Run(backend.HandleAsync);
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        backend.Port = new Uri(address).Port;
+        return backend;
+    }
+
+    /// <summary>Lets every waiting <c>/stream</c> response finish.</summary>
+    public void ReleaseStream() => Interlocked.Exchange(ref _streamGate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        ReleaseStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        Requests.Enqueue(context.Request.Method + " " + context.Request.Path + context.Request.QueryString);
+        HostHeaders.Enqueue(context.Request.Headers.Host.ToString());
+        if (context.Features.Get<ITlsHandshakeFeature>() is { } tls)
+        {
+            TlsServerNames.Enqueue(tls.HostName ?? "");
+        }
+
+        string path = context.Request.Path.Value ?? "/";
+        if (path.StartsWith("/status/", StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = int.Parse(path["/status/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync(Name);
+            return;
+        }
+
+        if (path == "/stream")
+        {
+            Task gate = Volatile.Read(ref _streamGate).Task;
+            await context.Response.WriteAsync(Name + ":");
+            await context.Response.Body.FlushAsync();
+            await gate.WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
+            await context.Response.WriteAsync("end");
+            return;
+        }
+
+        await context.Response.WriteAsync(Name);
+    }
+}
