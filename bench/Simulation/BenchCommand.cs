@@ -9,7 +9,7 @@ internal sealed record BenchCommand(BenchMode Mode, SimulationSettings Settings,
     public static readonly string[] Options =
     [
         "--smoke", "--quick", "--steady", "--phase", "--rolling", "--clients", "--pods", "--keys", "--zipf",
-        "--no-benchmarks", "--report", "--no-report", "--kube-api", "--service", "--duration", "--path",
+        "--no-benchmarks", "--client", "--report", "--no-report", "--kube-api", "--service", "--duration", "--path",
     ];
 
     public static bool IsOurs(string[] args) => args.Any(a => Options.Contains(a, StringComparer.Ordinal));
@@ -125,6 +125,16 @@ internal sealed record BenchCommand(BenchMode Mode, SimulationSettings Settings,
                     }
 
                     settings = settings with { ZipfExponent = s };
+                    i++;
+                    break;
+                case "--client":
+                    if (value is not ("handler" or "lease"))
+                    {
+                        error = "--client takes 'handler' (the library's HTTP handler, the default) or 'lease' (a lease from the balancer and a plain HttpClient).";
+                        return null;
+                    }
+
+                    settings = settings with { Traffic = value == "lease" ? TrafficPath.Lease : TrafficPath.Handler };
                     i++;
                     break;
                 case "--no-benchmarks":

@@ -17,17 +17,11 @@ internal static class ClusterSimulation
             $"  fake API server {cluster.Api.BaseAddress} (EndpointSlices of {EmbeddedCluster.ServiceName}.{EmbeddedCluster.Namespace}), {settings.Pods} Kestrel backends on 127.0.0.1, started in {elapsed.Elapsed.TotalSeconds:F1} s"));
 
         List<PickerResult> results = [];
-        string? clientDescription = null;
         using (var progress = new Progress(output, interactive: !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out)))
         {
             foreach (PickerSpec picker in PickerSpec.All(settings.LoadFactor))
             {
-                var run = new PickerRun(picker, cluster, settings, keys, balancer =>
-                {
-                    ITrafficClient client = TrafficClients.Create(balancer);
-                    clientDescription ??= client.Description;
-                    return client;
-                }, progress);
+                var run = new PickerRun(picker, cluster, settings, keys, settings.Traffic, progress);
                 PickerResult result = await run.RunAsync(cancellationToken).ConfigureAwait(false);
                 results.Add(result);
                 foreach (string failure in result.Failures)
@@ -38,7 +32,7 @@ internal static class ClusterSimulation
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  simulation done in {elapsed.Elapsed.TotalSeconds:F1} s"));
-        return new SimulationOutcome(settings, results, timerFloor, elapsed.Elapsed, clientDescription ?? "");
+        return new SimulationOutcome(settings, results, timerFloor, elapsed.Elapsed, results.Count > 0 ? results[0].TrafficDescription : "");
     }
 }
 

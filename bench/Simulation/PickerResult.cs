@@ -7,6 +7,9 @@ internal sealed class PickerResult(PickerSpec picker)
 
     public List<PhaseStats> Phases { get; } = [];
 
+    /// <summary>How the requests were sent (<see cref="IBalancedTraffic.Description"/>).</summary>
+    public string TrafficDescription { get; set; } = "";
+
     /// <summary>Requests served per pod in the steady phase, pods in name order.</summary>
     public List<(string Pod, long Requests)> SteadyShare { get; } = [];
 

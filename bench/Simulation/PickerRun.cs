@@ -18,32 +18,29 @@ internal sealed class PickerRun
     private readonly EmbeddedCluster _cluster;
     private readonly SimulationSettings _settings;
     private readonly ZipfKeys _keys;
-    private readonly Func<LoadBalancer, ITrafficClient> _clientFactory;
+    private readonly TrafficPath _path;
     private readonly Progress _progress;
     private readonly PickerResult _result;
     private readonly ChangeTracker _tracker = new();
     private readonly Samples _steadyPicks = new(4_000_000);
     private readonly Samples _churnPicks = new(4_000_000);
 
-    public PickerRun(PickerSpec picker, EmbeddedCluster cluster, SimulationSettings settings, ZipfKeys keys, Func<LoadBalancer, ITrafficClient> clientFactory, Progress progress)
+    public PickerRun(PickerSpec picker, EmbeddedCluster cluster, SimulationSettings settings, ZipfKeys keys, TrafficPath path, Progress progress)
     {
         _picker = picker;
         _cluster = cluster;
         _settings = settings;
         _keys = keys;
-        _clientFactory = clientFactory;
+        _path = path;
         _progress = progress;
         _result = new PickerResult(picker);
     }
 
     public async Task<PickerResult> RunAsync(CancellationToken cancellationToken)
     {
-        LoadBalancer balancer = _picker.Create();
-
         // Affinity is measured against the key's home: the picker's own plain placement for keyed pickers (a
         // bounded picker's TryPick is its home without counting), a plain ring for the others.
         ConsistentHashBalancer? reference = _picker.Keyed ? null : new ConsistentHashBalancer();
-        LoadBalancer home = reference ?? balancer;
         int watchRequestsBefore = _cluster.Api.WatchRequests;
 
         var options = new KubernetesWatcherOptions
@@ -56,21 +53,27 @@ internal sealed class PickerRun
             RequestTimeout = TimeSpan.FromSeconds(5),
             Random = new Random(3),
         };
-        await using var watcher = new KubernetesEndpointWatcher(
-            ServiceReference.Create(EmbeddedCluster.ServiceName, EmbeddedCluster.Namespace, EmbeddedCluster.PortName),
+        long publishing = 0; // written and read by the watch loop only, around one delivery
+        var hooks = new WatchHooks(
+            () => publishing = Stopwatch.GetTimestamp(),
             endpoints =>
             {
-                long publishing = Stopwatch.GetTimestamp();
-                balancer.Update(endpoints);
                 reference?.Update(endpoints);
                 _tracker.Observe(endpoints, publishing);
-            },
-            options);
-        watcher.StartBackgroundSync();
+            });
+        var service = ServiceReference.Create(EmbeddedCluster.ServiceName, EmbeddedCluster.Namespace, EmbeddedCluster.PortName);
+        await using IBalancedTraffic path = _path switch
+        {
+            TrafficPath.Lease => new LeaseTraffic(_picker, service, options, hooks),
+            _ => new HandlerTraffic(_picker, service, options, hooks),
+        };
+        _result.TrafficDescription = path.Description;
+        LoadBalancer balancer = path.Balancer;
+        LoadBalancer home = reference ?? balancer;
         using (var firstSync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             firstSync.CancelAfter(SeenTimeout);
-            await watcher.WaitForVersionAsync(1, firstSync.Token).ConfigureAwait(false);
+            await path.WaitForFirstSyncAsync(firstSync.Token).ConfigureAwait(false);
         }
 
         if (balancer.Endpoints.Count != _cluster.Pods.Count)
@@ -83,10 +86,9 @@ internal sealed class PickerRun
             pod.TakePeakInFlight(); // the previous picker's peak
         }
 
-        using ITrafficClient client = _clientFactory(balancer);
         var steady = new PhaseStats("steady");
         var traffic = new TrafficDriver(
-            client,
+            path.Client,
             _keys,
             _picker.Keyed,
             key => home.TryPick(key, out Endpoint? e) ? PodOf(e.Key) : null,
@@ -139,8 +141,8 @@ internal sealed class PickerRun
         _result.AverageInFlightPerEndpoint = sampler.AveragePerEndpoint;
         _result.Concurrency = _settings.Clients + 1; // the clients and the probe each hold at most one lease
         _result.MinimumSetSize = _tracker.MinimumSetSize;
-        _result.WatcherLists = watcher.Status.ListCount;
-        _result.WatcherVersions = watcher.Status.Version;
+        _result.WatcherLists = path.WatchStatus.ListCount;
+        _result.WatcherVersions = path.WatchStatus.Version;
         _result.WatchRequests = _cluster.Api.WatchRequests - watchRequestsBefore;
         if (_picker.LoadFactor is double c)
         {

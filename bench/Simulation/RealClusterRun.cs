@@ -20,31 +20,30 @@ internal static class RealClusterRun
         var text = new StringBuilder();
         List<string> failures = [];
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"## Real cluster: {service} via {command.KubeApi}, {settings.Clients} clients, {command.Duration.TotalSeconds} s per picker, GET {command.Path}"));
+            $"## Real cluster: {service} via {command.KubeApi}, {settings.Clients} clients, {command.Duration.TotalSeconds} s per picker, GET {command.Path} through {(settings.Traffic == TrafficPath.Lease ? "leases" : "the HTTP handler")}"));
         text.AppendLine();
         text.AppendLine("| picker | endpoints seen | sets published | requests | errors | busiest endpoint | peak / average | affinity |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (PickerSpec picker in PickerSpec.All(settings.LoadFactor))
         {
-            LoadBalancer balancer = picker.Create();
             ConsistentHashBalancer? reference = picker.Keyed ? null : new ConsistentHashBalancer();
+            var hooks = new WatchHooks(static () => { }, endpoints => reference?.Update(endpoints));
+            var options = new KubernetesWatcherOptions { ApiServer = command.KubeApi! };
+            await using IBalancedTraffic path = settings.Traffic == TrafficPath.Lease
+                ? new LeaseTraffic(picker, service, options, hooks, command.Path)
+                : new HandlerTraffic(picker, service, options, hooks, command.Path);
+            LoadBalancer balancer = path.Balancer;
             LoadBalancer home = reference ?? balancer;
-            await using var watcher = new KubernetesEndpointWatcher(service, endpoints =>
-            {
-                balancer.Update(endpoints);
-                reference?.Update(endpoints);
-            }, new KubernetesWatcherOptions { ApiServer = command.KubeApi! });
-            watcher.StartBackgroundSync();
             using (var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 first.CancelAfter(TimeSpan.FromSeconds(30));
                 try
                 {
-                    await watcher.WaitForVersionAsync(1, first.Token).ConfigureAwait(false);
+                    await path.WaitForFirstSyncAsync(first.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    string cause = watcher.Status.LastError?.ToString() ?? "no answer";
+                    string cause = path.WatchStatus.LastError?.ToString() ?? "no answer";
                     failures.Add($"the watcher did not sync {service} from {command.KubeApi} within 30 s: {cause}");
                     break;
                 }
@@ -52,8 +51,7 @@ internal static class RealClusterRun
 
             output.WriteLine($"  {picker.Name}: {balancer.Endpoints.Count} endpoints, sending for {command.Duration.TotalSeconds} s");
             var phase = new PhaseStats("traffic");
-            using ITrafficClient client = new LeaseTrafficClient(balancer, command.Path);
-            var traffic = new TrafficDriver(client, keys, picker.Keyed, key => home.TryPick(key, out Endpoint? e) ? e.Key : null, (_, _, _) => false, phase);
+            var traffic = new TrafficDriver(path.Client, keys, picker.Keyed, key => home.TryPick(key, out Endpoint? e) ? e.Key : null, (_, _, _) => false, phase);
             traffic.SetPhase(phase, checkAffinity: true);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             long started = Stopwatch.GetTimestamp();
@@ -67,7 +65,7 @@ internal static class RealClusterRun
             double average = counts.Length == 0 ? 0 : counts.Average();
             KeyValuePair<string, long> busiest = phase.ServedBy.OrderByDescending(p => p.Value).FirstOrDefault();
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {picker.Name} | {balancer.Endpoints.Count} | {watcher.Status.Version} | {phase.Requests:N0} | {phase.Errors} | {busiest.Key ?? "—"} | {(average > 0 ? busiest.Value / average : double.NaN):F2} | {(phase.AffinityChecked == 0 ? "—" : (100.0 * phase.AffinityHits / phase.AffinityChecked).ToString("F1", CultureInfo.InvariantCulture) + " %")} |"));
+                $"| {picker.Name} | {balancer.Endpoints.Count} | {path.WatchStatus.Version} | {phase.Requests:N0} | {phase.Errors} | {busiest.Key ?? "—"} | {(average > 0 ? busiest.Value / average : double.NaN):F2} | {(phase.AffinityChecked == 0 ? "—" : (100.0 * phase.AffinityHits / phase.AffinityChecked).ToString("F1", CultureInfo.InvariantCulture) + " %")} |"));
             if (phase.Errors > 0)
             {
                 failures.Add($"{picker.Name}: {phase.Errors} of {phase.Requests} requests failed: {string.Join(" | ", phase.Problems)}");

@@ -35,6 +35,9 @@ internal sealed record SimulationSettings
     /// <summary>How long a new pod stays not-ready before it turns ready, and an old one keeps serving after it is seen removed.</summary>
     public TimeSpan PodGrace { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How requests reach pods: the library's HTTP handler, or a lease and a plain HttpClient.</summary>
+    public TrafficPath Traffic { get; init; } = TrafficPath.Handler;
+
     /// <summary>Run the micro-benchmarks after the simulation.</summary>
     public bool Benchmarks { get; init; } = true;
 
@@ -70,5 +73,5 @@ internal sealed record SimulationSettings
     /// <summary>A one-line description for the console and the report.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Pods} pods, {Clients} clients, {Keys:N0} keys (Zipf s = {ZipfExponent}), service time {ServiceTime.TotalMilliseconds} ms, "
-        + $"steady {Steady.TotalSeconds} s, rolling update of {RollingPods} pods, churn phases {Phase.TotalSeconds} s, c = {LoadFactor}");
+        + $"requests through {(Traffic == TrafficPath.Handler ? "the HTTP handler" : "leases")}, steady {Steady.TotalSeconds} s, rolling update of {RollingPods} pods, churn phases {Phase.TotalSeconds} s, c = {LoadFactor}");
 }
