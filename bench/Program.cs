@@ -196,11 +196,15 @@ static int Usage(TextWriter writer, int exitCode)
           --pods N           pods at the start (default 12, 3-200)
           --clients N        concurrent clients, one request in flight each (default 32)
           --keys N           distinct user ids (default 10000); --zipf S  their Zipf exponent (default 1.0)
+          --client handler   requests through the library's HTTP handler (default: KubernetesBalancing,
+                             one shared watch, pick + rewrite + lease, one retry of a refused GET)
+          --client lease     a lease from a balancer kept current by its own watcher, and a plain HttpClient
           --no-benchmarks    skip the micro-benchmarks
           --report PATH      write the report there instead of docs/results/latest.md; --no-report: none
 
         A real cluster (traffic only, nothing changed in the cluster):
-          --kube-api URL --service NAME.NAMESPACE:PORT [--duration S] [--path /p] [--clients N] [--report PATH]
+          --kube-api URL --service NAME.NAMESPACE:PORT [--duration S] [--path /p] [--clients N] [--client C]
+                             [--keys N] [--zipf S] [--report PATH]
                              e.g. kubectl proxy & then --kube-api http://127.0.0.1:8001 --service web.default:http
                              The watcher reads the Service's EndpointSlices through URL; the requests go to the pod
                              IPs, so run it where those are routable (in the cluster or a routed network).

@@ -21,6 +21,9 @@ internal sealed class HandlerTraffic : IBalancedTraffic
     /// <summary>The request header the handler reads the affinity key from.</summary>
     public const string AffinityHeader = "x-user";
 
+    /// <summary>A response header added on the client side: the endpoint the balancing handler sent the request to.</summary>
+    private const string SentToHeader = "x-lockfree-sent-to";
+
     private readonly KubernetesWatchRegistry _registry;
     private readonly WatchSubscription _before;
     private readonly KubernetesBalancing _balancing;
@@ -46,12 +49,12 @@ internal sealed class HandlerTraffic : IBalancedTraffic
         _target = _balancing.Resolve(address);
         _after = _registry.Subscribe(service, hooks.After);
         Balancer = _target.Service.AffinityBalancer ?? _target.Service.Balancer;
-        _client = new HandlerClient(new HttpClient(_balancing.CreateHandler(new SocketsHttpHandler
+        _client = new HandlerClient(new HttpClient(_balancing.CreateHandler(new SentToRecorder(new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(2),
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
-        }))
+        })))
         {
             Timeout = TimeSpan.FromSeconds(10),
         }, address);
@@ -94,12 +97,32 @@ internal sealed class HandlerTraffic : IBalancedTraffic
             using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
 
-            // The pod's own name when it says it; otherwise the address the handler sent to.
+            // The pod's own name when it says it (the embedded pods do); otherwise the endpoint the handler sent to.
             return response.Headers.TryGetValues(BackendPod.ServedByHeader, out IEnumerable<string>? values)
+                || response.Headers.TryGetValues(SentToHeader, out values)
                 ? values.First()
-                : response.RequestMessage?.RequestUri?.Authority ?? "?";
+                : "?";
         }
 
         public void Dispose() => http.Dispose();
+    }
+
+    /// <summary>
+    /// Sits under the balancing handler, so it sees the request after the rewrite: it notes the picked endpoint on
+    /// the response (the balancing handler restores the request's URI afterwards, so the caller cannot read it there).
+    /// </summary>
+    private sealed class SentToRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            string? sentTo = request.RequestUri?.Authority;
+            HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (sentTo is not null)
+            {
+                response.Headers.TryAddWithoutValidation(SentToHeader, sentTo);
+            }
+
+            return response;
+        }
     }
 }
