@@ -54,6 +54,11 @@ catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
     Console.Error.WriteLine("Cancelled.");
     return 130;
 }
+catch (SimulationException ex)
+{
+    Console.Error.WriteLine("SIMULATION FAILED: " + ex.Message);
+    return 1;
+}
 
 static async Task<int> SmokeAsync(BenchCommand command, CancellationToken cancellationToken)
 {

@@ -22,7 +22,16 @@ internal static class ClusterSimulation
             foreach (PickerSpec picker in PickerSpec.All(settings.LoadFactor))
             {
                 var run = new PickerRun(picker, cluster, settings, keys, settings.Traffic, progress);
-                PickerResult result = await run.RunAsync(cancellationToken).ConfigureAwait(false);
+                PickerResult result;
+                try
+                {
+                    result = await run.RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    throw new SimulationException($"{picker.Name}: the simulation stopped: {ex.GetType().Name}: {ex.Message}", ex);
+                }
+
                 results.Add(result);
                 foreach (string failure in result.Failures)
                 {

@@ -33,9 +33,9 @@ internal static class MicroBenchmarks
     public static Job ReportJob { get; } = Job.Default
         .WithToolchain(InProcessEmitToolchain.Instance)
         .WithLaunchCount(1)
-        .WithWarmupCount(3)
-        .WithIterationCount(8)
-        .WithIterationTime(TimeInterval.FromMilliseconds(120))
+        .WithWarmupCount(2)
+        .WithIterationCount(6)
+        .WithIterationTime(TimeInterval.FromMilliseconds(100))
         .WithId("Report");
 
     public static BenchmarkOutcome Run()

@@ -73,7 +73,14 @@ internal sealed class PickerRun
         using (var firstSync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             firstSync.CancelAfter(SeenTimeout);
-            await path.WaitForFirstSyncAsync(firstSync.Token).ConfigureAwait(false);
+            try
+            {
+                await path.WaitForFirstSyncAsync(firstSync.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new SimulationException($"the watcher did not sync within {SeenTimeout.TotalSeconds} s: {path.WatchStatus.LastError?.ToString() ?? "no error recorded"}");
+            }
         }
 
         if (balancer.Endpoints.Count != _cluster.Pods.Count)

@@ -204,7 +204,7 @@ internal static class Report
     {
         text.AppendLine("## Micro-benchmarks");
         text.AppendLine();
-        text.AppendLine(F($"BenchmarkDotNet {outcome.Version}, `PickBenchmarks` (one pick, single-threaded, V = 160, 4,096 keys of 16–32 bytes), job: in process, 3 warm-up + 8 × 120 ms iterations: a short run to read the ratios side by side; `--filter '*PickBenchmarks*' --job medium` gives publishable numbers. Median ns per pick; ratio against the `BinarySearchRing` baseline at the same N; bytes allocated per pick."));
+        text.AppendLine(F($"BenchmarkDotNet {outcome.Version}, `PickBenchmarks` (one pick, single-threaded, V = 160, 4,096 keys of 16–32 bytes), job: in process, 2 warm-up + 6 × 100 ms iterations: a short run to read the ratios side by side; `--filter '*PickBenchmarks*' --job medium` gives publishable numbers. Median ns per pick; ratio against the `BinarySearchRing` baseline at the same N; bytes allocated per pick."));
         text.AppendLine();
         int[] sizes = [.. outcome.Rows.Select(r => r.N).Distinct().Order()];
         List<string[]> rows = [];
