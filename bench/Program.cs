@@ -85,6 +85,7 @@ static async Task<int> RealClusterAsync(BenchCommand command, CancellationToken 
 static async Task<int> DefaultRunAsync(BenchCommand command, string[] args, CancellationToken cancellationToken)
 {
     Stopwatch total = Stopwatch.StartNew();
+    string? loadBefore = MachineInfo.LoadAverage();
     SimulationOutcome simulation = await ClusterSimulation.RunAsync(command.Settings, Console.Out, cancellationToken);
     Console.WriteLine();
     Console.WriteLine(Report.Tables(simulation, benchmarks: null, charts: false));
@@ -108,7 +109,7 @@ static async Task<int> DefaultRunAsync(BenchCommand command, string[] args, Canc
     {
         string root = RepositoryRoot();
         string invocation = "dotnet run -c Release --project bench" + (args.Length == 0 ? "" : " -- " + string.Join(' ', args));
-        string document = Report.Document(simulation, benchmarks, MachineInfo.Current(root), invocation, total.Elapsed, failures);
+        string document = Report.Document(simulation, benchmarks, MachineInfo.Current(root), invocation, total.Elapsed, failures, loadBefore, MachineInfo.LoadAverage());
         WriteReport(Path.IsPathRooted(path) || args.Contains("--report") ? path : Path.Combine(root, path), document);
     }
 

@@ -13,6 +13,19 @@ internal sealed record MachineInfo(string Cpu, int Cores, string Os, string Runt
         RuntimeInformation.FrameworkDescription,
         CurrentCommit(repositoryRoot));
 
+    /// <summary>The 1, 5 and 15-minute load averages (Linux), to tell a quiet machine from a busy one; null elsewhere.</summary>
+    public static string? LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private static string CpuName()
     {
         try

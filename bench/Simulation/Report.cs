@@ -29,7 +29,7 @@ internal static class Report
     }
 
     /// <summary>The whole report file.</summary>
-    public static string Document(SimulationOutcome? simulation, BenchmarkOutcome? benchmarks, MachineInfo machine, string command, TimeSpan total, IReadOnlyList<string> failures)
+    public static string Document(SimulationOutcome? simulation, BenchmarkOutcome? benchmarks, MachineInfo machine, string command, TimeSpan total, IReadOnlyList<string> failures, string? loadBefore, string? loadAfter)
     {
         var text = new StringBuilder();
         text.AppendLine("# LockFree: cluster simulation and pick benchmarks");
@@ -43,7 +43,10 @@ internal static class Report
             ["OS", machine.Os],
             [".NET", machine.Runtime],
             ["commit", machine.Commit],
+            ["load average (1, 5, 15 min) before / after the run", loadBefore is null ? "unknown" : $"{loadBefore} / {loadAfter}"],
         ]);
+        text.AppendLine(F($"A load average above the {machine.Cores} cores means other processes competed for the CPU during the run: the simulation's throughput and tails, and the micro-benchmarks' absolute times, then read high; ratios measured side by side hold up better."));
+        text.AppendLine();
         text.AppendLine(failures.Count == 0
             ? "**Assertions: all passed.** (0 errors for idempotent requests during churn; bounded-load peak within the cap; no request reached a pod after the picker had seen it removed; see the list at the end.)"
             : "**Assertions: FAILED** (see the list at the end).");
@@ -204,7 +207,7 @@ internal static class Report
     {
         text.AppendLine("## Micro-benchmarks");
         text.AppendLine();
-        text.AppendLine(F($"BenchmarkDotNet {outcome.Version}, `PickBenchmarks` (one pick, single-threaded, V = 160, 4,096 keys of 16–32 bytes), job: in process, 2 warm-up + 6 × 100 ms iterations: a short run to read the ratios side by side; `--filter '*PickBenchmarks*' --job medium` gives publishable numbers. Median ns per pick; ratio against the `BinarySearchRing` baseline at the same N; bytes allocated per pick."));
+        text.AppendLine(F($"BenchmarkDotNet {outcome.Version}, `PickBenchmarks` (one pick, single-threaded, V = 160, 4,096 keys of 16–32 bytes), job: in process, 2 warm-up + 6 × 100 ms iterations, no overhead stage (the empty call around 64 picks, ~0.02 ns per pick, stays in the times): a short run to read the ratios side by side; `--filter '*PickBenchmarks*' --job medium` gives publishable numbers. Median ns per pick; ratio against the `BinarySearchRing` baseline at the same N; bytes allocated per pick."));
         text.AppendLine();
         int[] sizes = [.. outcome.Rows.Select(r => r.N).Distinct().Order()];
         List<string[]> rows = [];
