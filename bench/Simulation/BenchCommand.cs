@@ -241,10 +241,3 @@ internal sealed record BenchCommand(BenchMode Mode, SimulationSettings Settings,
         return true;
     }
 }
-
-internal enum BenchMode
-{
-    Simulation,
-    Smoke,
-    RealCluster,
-}

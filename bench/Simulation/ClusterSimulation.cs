@@ -44,9 +44,3 @@ internal static class ClusterSimulation
         return new SimulationOutcome(settings, results, timerFloor, elapsed.Elapsed, results.Count > 0 ? results[0].TrafficDescription : "");
     }
 }
-
-/// <summary>What the simulation measured, for the tables and the report.</summary>
-internal sealed record SimulationOutcome(SimulationSettings Settings, List<PickerResult> Pickers, double TimerFloorNanoseconds, TimeSpan Elapsed, string ClientDescription)
-{
-    public IEnumerable<string> Failures => Pickers.SelectMany(p => p.Failures);
-}

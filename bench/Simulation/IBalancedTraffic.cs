@@ -25,19 +25,3 @@ internal interface IBalancedTraffic : IAsyncDisposable
     /// <summary>Completes when the first endpoint set reached the balancer.</summary>
     Task WaitForFirstSyncAsync(CancellationToken cancellationToken);
 }
-
-/// <summary>
-/// Calls from the watch loop around each delivery of a new set: <see cref="Before"/> just before the balancer
-/// takes it, <see cref="After"/> once the balancer has published it. One call at a time, in order.
-/// </summary>
-internal sealed record WatchHooks(Action Before, Action<IReadOnlyList<Endpoint>> After);
-
-/// <summary>How the simulation's requests reach pods (<c>--client</c>).</summary>
-internal enum TrafficPath
-{
-    /// <summary>Through the library's HTTP handler.</summary>
-    Handler,
-
-    /// <summary>A lease from a balancer the simulation owns, and a plain HttpClient.</summary>
-    Lease,
-}

@@ -65,12 +65,3 @@ internal static class MicroBenchmarks
         return new BenchmarkOutcome(rows, failed, summary.HostEnvironmentInfo.BenchmarkDotNetVersion);
     }
 }
-
-/// <summary>One benchmark at one size: the median time per pick in ns and the bytes allocated per pick.</summary>
-internal sealed record BenchmarkRow(string Method, int N, double MedianNanoseconds, long? AllocatedBytes);
-
-/// <summary>The micro-benchmark results.</summary>
-internal sealed record BenchmarkOutcome(List<BenchmarkRow> Rows, bool Failed, string Version)
-{
-    public BenchmarkRow? Find(string method, int n) => Rows.FirstOrDefault(r => r.Method == method && r.N == n);
-}
