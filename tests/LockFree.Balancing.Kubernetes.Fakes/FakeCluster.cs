@@ -1,0 +1,446 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LockFree.Balancing.Kubernetes.Fakes;
+
+/// <summary>
+/// A state-driven fake Kubernetes API server for one Service's EndpointSlices, on Kestrel (127.0.0.1, random
+/// port). Unlike <see cref="FakeApiServer"/>, which plays a script, it keeps the slices and a resourceVersion
+/// counter like kube-apiserver: a change bumps the version, is kept in a bounded history and goes out as a
+/// watch event to every open WATCH; a WATCH from an old version first replays what it missed; a WATCH from a
+/// version older than the history answers with an in-stream 410 Gone.
+/// </summary>
+/// <remarks>
+/// Threading: every change, and every WATCH's registration with its replay, runs under one lock, so a watcher
+/// sees each change exactly once and in order. Each open WATCH writes from its own queue on its own request.
+/// </remarks>
+public sealed class FakeCluster : IAsyncDisposable
+{
+    private const int HistoryLimit = 10_000;
+
+    private readonly WebApplication _app;
+    private readonly string _collectionPath;
+    private readonly string _labelSelector;
+    private readonly Lock _gate = new();
+    private readonly SortedDictionary<string, (FakeSlice Slice, long Version)> _slices = new(StringComparer.Ordinal);
+    private readonly List<(long Version, byte[] Line)> _history = [];
+    private readonly List<WatchStream> _watches = [];
+    private readonly Dictionary<string, ListSnapshot> _continuations = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private long _version = 1;
+    private long _oldestResumable = 1;
+    private int _lists;
+    private int _watchRequests;
+    private int _continuationCounter;
+
+    private FakeCluster(WebApplication app, string @namespace, string service)
+    {
+        _app = app;
+        Namespace = @namespace;
+        Service = service;
+        _collectionPath = $"/apis/discovery.k8s.io/v1/namespaces/{@namespace}/endpointslices";
+        _labelSelector = "kubernetes.io/service-name=" + service;
+    }
+
+    /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The namespace the slices live in.</summary>
+    public string Namespace { get; }
+
+    /// <summary>The Service the slices belong to (their <c>kubernetes.io/service-name</c> label).</summary>
+    public string Service { get; }
+
+    /// <summary>The current resourceVersion.</summary>
+    public long ResourceVersion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _version;
+            }
+        }
+    }
+
+    /// <summary>LIST requests served (every page counts).</summary>
+    public int ListRequests => Volatile.Read(ref _lists);
+
+    /// <summary>WATCH requests received.</summary>
+    public int WatchRequests => Volatile.Read(ref _watchRequests);
+
+    /// <summary>WATCH connections open now.</summary>
+    public int OpenWatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watches.Count;
+            }
+        }
+    }
+
+    /// <summary>Starts a server for <paramref name="service"/> in <paramref name="namespace"/>, with no slices.</summary>
+    public static async Task<FakeCluster> StartAsync(string @namespace, string service)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        WebApplication app = builder.Build();
+        var cluster = new FakeCluster(app, @namespace, service);
+        app.Run(cluster.HandleAsync);
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        cluster.BaseAddress = new Uri(address + "/");
+        return cluster;
+    }
+
+    /// <summary>Creates or replaces a slice (ADDED or MODIFIED) and returns the new resourceVersion.</summary>
+    public long Apply(FakeSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        lock (_gate)
+        {
+            long version = ++_version;
+            string type = _slices.ContainsKey(slice.Name) ? "MODIFIED" : "ADDED";
+            _slices[slice.Name] = (slice, version);
+            Publish(version, EventLine(type, slice, version));
+            return version;
+        }
+    }
+
+    /// <summary>Deletes a slice (DELETED) and returns the new resourceVersion.</summary>
+    /// <exception cref="ArgumentException">No slice has that name.</exception>
+    public long Delete(string name)
+    {
+        lock (_gate)
+        {
+            if (!_slices.Remove(name, out (FakeSlice Slice, long Version) held))
+            {
+                throw new ArgumentException($"There is no slice named '{name}'.", nameof(name));
+            }
+
+            long version = ++_version;
+            Publish(version, EventLine("DELETED", held.Slice, version));
+            return version;
+        }
+    }
+
+    /// <summary>Cuts every open WATCH connection (TCP reset), as a restarting API server or proxy does.</summary>
+    /// <returns>How many connections were cut.</returns>
+    public int DropWatches()
+    {
+        lock (_gate)
+        {
+            foreach (WatchStream watch in _watches)
+            {
+                watch.Queue.Writer.TryWrite(WatchStream.Abort);
+            }
+
+            int count = _watches.Count;
+            _watches.Clear();
+            return count;
+        }
+    }
+
+    /// <summary>
+    /// Compacts the history (no version up to now can be resumed from) and ends every open WATCH with an
+    /// in-stream <c>ERROR</c> 410 Gone, as etcd compaction does: a watcher must LIST again.
+    /// </summary>
+    /// <returns>How many watches received the 410.</returns>
+    public int ExpireWatches()
+    {
+        lock (_gate)
+        {
+            _oldestResumable = _version + 1;
+            _history.Clear();
+            byte[] gone = GoneLine(_version);
+            foreach (WatchStream watch in _watches)
+            {
+                watch.Queue.Writer.TryWrite(gone);
+                watch.Queue.Writer.TryWrite(WatchStream.End);
+            }
+
+            int count = _watches.Count;
+            _watches.Clear();
+            return count;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        lock (_gate)
+        {
+            foreach (WatchStream watch in _watches)
+            {
+                watch.Queue.Writer.TryWrite(WatchStream.End);
+            }
+
+            _watches.Clear();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+        _stopping.Dispose();
+    }
+
+    private void Publish(long version, byte[] line)
+    {
+        _history.Add((version, line));
+        if (_history.Count > HistoryLimit)
+        {
+            // Older versions cannot be resumed from any more: a watch from one gets 410, like after compaction.
+            _oldestResumable = _history[0].Version + 1;
+            _history.RemoveAt(0);
+        }
+
+        foreach (WatchStream watch in _watches)
+        {
+            watch.Queue.Writer.TryWrite(line);
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        if (context.Request.Path != _collectionPath)
+        {
+            await WriteAsync(context, 404, Payloads.Status(404, "NotFound", "the server could not find the requested resource"));
+            return;
+        }
+
+        if (!string.Equals(context.Request.Query["labelSelector"], _labelSelector, StringComparison.Ordinal))
+        {
+            await WriteAsync(context, 400, Payloads.Status(400, "BadRequest", "expected labelSelector " + _labelSelector));
+            return;
+        }
+
+        if (string.Equals(context.Request.Query["watch"], "true", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _watchRequests);
+            await WatchAsync(context);
+        }
+        else
+        {
+            Interlocked.Increment(ref _lists);
+            await ListAsync(context);
+        }
+    }
+
+    private async Task ListAsync(HttpContext context)
+    {
+        int limit = int.TryParse(context.Request.Query["limit"], CultureInfo.InvariantCulture, out int l) && l > 0 ? l : int.MaxValue;
+        string? token = context.Request.Query["continue"];
+        ListSnapshot? page;
+        string? next = null;
+        lock (_gate)
+        {
+            // A continue token that is unknown or already used counts as expired (kube-apiserver keeps them ~5 min).
+            ListSnapshot? snapshot = token is null
+                ? new ListSnapshot(_version, [.. _slices.Values.Select(v => SliceJson(v.Slice, v.Version))])
+                : _continuations.Remove(token, out ListSnapshot? held) ? held : null;
+            page = null;
+            if (snapshot is not null)
+            {
+                int count = Math.Min(limit, snapshot.Items.Length - snapshot.Offset);
+                if (snapshot.Offset + count < snapshot.Items.Length)
+                {
+                    next = "c" + (++_continuationCounter).ToString(CultureInfo.InvariantCulture);
+                    _continuations[next] = snapshot with { Offset = snapshot.Offset + count };
+                }
+
+                page = snapshot with { Items = snapshot.Items[snapshot.Offset..(snapshot.Offset + count)] };
+            }
+        }
+
+        if (page is null)
+        {
+            await WriteAsync(context, 410, Payloads.Status(410, "Expired", "The provided continue parameter is too old"));
+            return;
+        }
+
+        // Every page of one list carries the first page's resourceVersion: the list is one consistent snapshot.
+        await WriteAsync(context, 200, Payloads.List(page.Version.ToString(CultureInfo.InvariantCulture), next, page.Items));
+    }
+
+    private async Task WatchAsync(HttpContext context)
+    {
+        string? from = context.Request.Query["resourceVersion"];
+        TimeSpan? timeout = int.TryParse(context.Request.Query["timeoutSeconds"], CultureInfo.InvariantCulture, out int seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
+        var watch = new WatchStream();
+        lock (_gate)
+        {
+            if (!long.TryParse(from, CultureInfo.InvariantCulture, out long version) || version == 0)
+            {
+                // No version (or "0"): the current state as ADDED events, then live changes.
+                foreach ((FakeSlice slice, long v) in _slices.Values)
+                {
+                    watch.Queue.Writer.TryWrite(EventLine("ADDED", slice, v));
+                }
+
+                _watches.Add(watch);
+            }
+            else if (version < _oldestResumable - 1 || version > _version)
+            {
+                watch.Queue.Writer.TryWrite(GoneLine(_version, version));
+                watch.Queue.Writer.TryWrite(WatchStream.End);
+            }
+            else
+            {
+                foreach ((long v, byte[] line) in _history)
+                {
+                    if (v > version)
+                    {
+                        watch.Queue.Writer.TryWrite(line);
+                    }
+                }
+
+                _watches.Add(watch);
+            }
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        if (timeout is TimeSpan t)
+        {
+            linked.CancelAfter(t);
+        }
+
+        try
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.StartAsync(linked.Token);
+            await context.Response.Body.FlushAsync(linked.Token);
+            await foreach (byte[] item in watch.Queue.Reader.ReadAllAsync(linked.Token))
+            {
+                if (ReferenceEquals(item, WatchStream.End))
+                {
+                    return;
+                }
+
+                if (ReferenceEquals(item, WatchStream.Abort))
+                {
+                    context.Abort();
+                    return;
+                }
+
+                await context.Response.Body.WriteAsync(item, linked.Token);
+                await context.Response.Body.FlushAsync(linked.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // timeoutSeconds elapsed (the server ends the watch normally), the client left, or the server stops.
+        }
+        catch (IOException)
+        {
+            // The client went away mid-write.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _watches.Remove(watch);
+            }
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext context, int status, string body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(body), context.RequestAborted);
+    }
+
+    private static byte[] GoneLine(long current, long? asked = null)
+        => Encoding.UTF8.GetBytes(Payloads.Gone(
+            "Expired",
+            string.Create(CultureInfo.InvariantCulture, $"too old resource version: {asked ?? current} ({current})")) + "\n");
+
+    private byte[] EventLine(string type, FakeSlice slice, long version)
+        => Encoding.UTF8.GetBytes(Payloads.Event(type, SliceJson(slice, version)) + "\n");
+
+    private string SliceJson(FakeSlice slice, long version)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("kind", "EndpointSlice");
+            json.WriteString("apiVersion", "discovery.k8s.io/v1");
+            json.WriteStartObject("metadata");
+            json.WriteString("name", slice.Name);
+            json.WriteString("namespace", Namespace);
+            json.WriteString("uid", "uid-" + slice.Name);
+            json.WriteString("resourceVersion", version.ToString(CultureInfo.InvariantCulture));
+            json.WriteStartObject("labels");
+            json.WriteString("endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io");
+            json.WriteString("kubernetes.io/service-name", Service);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteString("addressType", slice.Endpoints.Any(e => e.Address.Contains(':', StringComparison.Ordinal)) ? "IPv6" : "IPv4");
+            json.WriteStartArray("endpoints");
+            foreach (FakeSliceEndpoint endpoint in slice.Endpoints)
+            {
+                json.WriteStartObject();
+                json.WriteStartArray("addresses");
+                json.WriteStringValue(endpoint.Address);
+                json.WriteEndArray();
+                json.WriteStartObject("conditions");
+                json.WriteBoolean("ready", endpoint.Ready);
+                json.WriteBoolean("serving", endpoint.Serving);
+                json.WriteBoolean("terminating", endpoint.Terminating);
+                json.WriteEndObject();
+                json.WriteStartObject("targetRef");
+                json.WriteString("kind", "Pod");
+                json.WriteString("namespace", Namespace);
+                json.WriteString("name", endpoint.PodName);
+                json.WriteEndObject();
+                json.WriteString("nodeName", "node-1");
+                json.WriteString("zone", "zone-a");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("ports");
+            json.WriteStartObject();
+            json.WriteString("name", slice.PortName);
+            json.WriteString("protocol", "TCP");
+            json.WriteNumber("port", slice.Port);
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private sealed record ListSnapshot(long Version, string[] Items, int Offset = 0);
+
+    private sealed class WatchStream
+    {
+        // Sentinels compared by reference: end the response normally, or reset the connection.
+        public static readonly byte[] End = new byte[1];
+        public static readonly byte[] Abort = new byte[1];
+
+        public Channel<byte[]> Queue { get; } = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    }
+}
