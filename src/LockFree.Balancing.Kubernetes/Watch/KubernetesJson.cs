@@ -366,7 +366,7 @@ internal static partial class KubernetesJson
                 if (reader.ValueTextEquals("addresses"u8))
                 {
                     reader.Read();
-                    address = ReadFirstString(ref reader, cache);
+                    address = ReadFirstString(ref reader, cache, before?.Address);
                 }
                 else if (reader.ValueTextEquals("conditions"u8))
                 {
@@ -404,12 +404,12 @@ internal static partial class KubernetesJson
                 else if (reader.ValueTextEquals("nodeName"u8))
                 {
                     reader.Read();
-                    nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                    nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.NodeName);
                 }
                 else if (reader.ValueTextEquals("zone"u8))
                 {
                     reader.Read();
-                    zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                    zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.Zone);
                 }
                 else if (reader.ValueTextEquals("hints"u8))
                 {
@@ -538,7 +538,7 @@ internal static partial class KubernetesJson
     }
 
     /// <summary>The first string of an array (all addresses are fungible); the rest are skipped unread.</summary>
-    private static string? ReadFirstString(ref Utf8JsonReader reader, Utf8StringCache cache)
+    private static string? ReadFirstString(ref Utf8JsonReader reader, Utf8StringCache cache, string? expected = null)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -551,7 +551,7 @@ internal static partial class KubernetesJson
         {
             if (first is null && reader.TokenType == JsonTokenType.String)
             {
-                first = cache.Get(ref reader);
+                first = cache.Get(ref reader, expected);
             }
             else
             {
