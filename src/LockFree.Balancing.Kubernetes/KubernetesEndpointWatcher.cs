@@ -20,6 +20,13 @@ namespace LockFree.Balancing.Kubernetes;
 /// reconnect from the last resourceVersion after a capped, jittered exponential backoff.
 /// </para>
 /// <para>
+/// Opt-in variants: <see cref="KubernetesWatcherOptions.UseStreamingList"/> gets each full state from a streaming list
+/// (ADDED events up to the <c>k8s.io/initial-events-end</c> bookmark) and falls back to LIST + WATCH when the server
+/// refuses it; <see cref="KubernetesWatcherOptions.UseLegacyEndpoints"/> watches core/v1 Endpoints instead of
+/// EndpointSlices. Diagnostics: logs through <see cref="KubernetesWatcherOptions.LoggerFactory"/> (event ids 100–199,
+/// never a token) and the <c>lockfree.kubernetes.*</c> instruments of the <c>LockFree.Balancing</c> meter.
+/// </para>
+/// <para>
 /// Publishing: the callback (or the balancer's <see cref="LoadBalancer.Update"/>) receives the merged set only when
 /// it changed, always from the watch loop, never concurrently. During an API outage the last good set stays; a
 /// legitimate empty set (every slice deleted, no ready pod) is published. The first successful sync always

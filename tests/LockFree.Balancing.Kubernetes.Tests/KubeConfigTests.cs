@@ -392,6 +392,20 @@ public sealed class KubeConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_TokenOnlyPluginOverTls_PresentsNoClientCertificate()
+    {
+        using var certificates = TestCertificates.Create();
+        FakeApiServer server = await StartServerAsync(certificates.Server);
+        server.RequiredToken = "tls-exec-token";
+        string plugin = Script("plugin.sh", "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"tls-exec-token\"}}'");
+        string ca = Convert.ToBase64String(Encoding.UTF8.GetBytes(certificates.Authority.ExportCertificatePem()));
+        string path = Write("config", Config(server.BaseAddress.AbsoluteUri, user: ExecUser(plugin), cluster: "    certificate-authority-data: " + ca));
+
+        Assert.Equal(["10.0.0.1:8080"], await SyncAsync(KubeConfig.LoadFiles([path]).CreateOptions()));
+        Assert.All(server.ClientCertificateSubjects, subject => Assert.Equal(string.Empty, subject));
+    }
+
+    [Fact]
     public async Task Exec_MissingCommand_ErrorNamesCommandAndInstallHint()
     {
         FakeApiServer server = await StartServerAsync();

@@ -118,6 +118,29 @@ public sealed class StreamingListTests : IAsyncLifetime
         Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080", "10.0.1.1:9000"], Keys(watcher));
     }
 
+    [Fact]
+    public async Task StreamingList_EndsBeforeInitialEventsEndTwice_FallsBackWithoutApplyingHalfAList()
+    {
+        _server.StreamingList = StreamingListSupport.IgnoresParameter;
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+
+        watcher.StartBackgroundSync();
+        WatchConnection first = await _server.NextWatchAsync();
+        first.End();
+        WatchConnection second = await _server.NextWatchAsync();
+        long versionBeforeFallback = watcher.Status.Version;
+        second.End();
+        WatchConnection ordinary = await NextOrdinaryWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+
+        Assert.Equal(0, versionBeforeFallback);
+        Assert.Equal("true", second.Query["sendInitialEvents"]);
+        Assert.Equal("100", ordinary.ResourceVersion);
+        Assert.True(watcher.StreamingListFellBack);
+        Assert.Equal(1, _server.CountRequests("limit="));
+        Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080", "10.0.1.1:9000"], Keys(watcher));
+    }
+
     private async Task<WatchConnection> NextOrdinaryWatchAsync()
     {
         while (true)

@@ -36,7 +36,6 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
     private readonly TimeSpan _timeout;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Credential? _current;
-    private int _runs;
 
     private readonly ILogger _logger;
 
@@ -47,9 +46,6 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
         _time = time;
         _timeout = timeout;
     }
-
-    /// <summary>How many times the plugin was started (for tests).</summary>
-    public int Runs => Volatile.Read(ref _runs);
 
     public string? LastReadError => null; // a failed run throws: there is no older credential worth trying silently
 
@@ -123,7 +119,6 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
         Process process;
         try
         {
-            Interlocked.Increment(ref _runs);
             process = Process.Start(start) ?? throw new Win32Exception("the process did not start");
         }
         catch (Win32Exception ex)

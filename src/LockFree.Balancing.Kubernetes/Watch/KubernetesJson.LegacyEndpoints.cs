@@ -21,193 +21,12 @@ internal static partial class KubernetesJson
     /// <summary>Parses one watch line of <c>/api/v1/namespaces/{ns}/endpoints?watch=true</c>.</summary>
     /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
     public static WatchEvent ParseLegacyWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(line, isFinalBlock: true, new JsonReaderState(ReaderOptions));
-            ReadStartObject(ref reader, "watch event");
-            WatchEventType? type = null;
-            LegacyObject parsed = default;
-            bool hasObject = false;
-            while (ReadProperty(ref reader))
-            {
-                if (reader.ValueTextEquals("type"u8))
-                {
-                    reader.Read();
-                    type = ReadEventType(ref reader);
-                }
-                else if (reader.ValueTextEquals("object"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartObject)
-                    {
-                        parsed = ReadLegacyObject(ref reader, cache);
-                        hasObject = true;
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
-
-            EnsureEnd(ref reader);
-            if (type is not WatchEventType eventType)
-            {
-                throw new InvalidWatchDataException("A watch event has no 'type'.");
-            }
-
-            ObjectParts parts = parsed.Parts;
-            switch (eventType)
-            {
-                case WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted:
-                    if (!hasObject || parts.Name is null)
-                    {
-                        throw new InvalidWatchDataException($"A watch event of type {eventType} has no object with metadata.name.");
-                    }
-
-                    IReadOnlyList<EndpointSlice> slices = eventType == WatchEventType.Deleted ? [] : parsed.ToSlices();
-                    return new WatchEvent(eventType, parts.ResourceVersion, null, null, false, slices);
-                case WatchEventType.Error:
-                    return new WatchEvent(eventType, parts.ResourceVersion, null, parts.ToStatus(), false);
-                default:
-                    return new WatchEvent(eventType, parts.ResourceVersion, null, null, parts.InitialEventsEnd);
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidWatchDataException($"A watch event is not valid JSON of the expected shape: {ex.Message}", ex);
-        }
-    }
+        => ParseEvent(line, cache, known: null, legacy: true);
 
     /// <summary>Parses one LIST page of core/v1 Endpoints (an <c>EndpointsList</c>) into synthetic slices.</summary>
     /// <exception cref="InvalidWatchDataException">The body is not a valid list.</exception>
     public static EndpointSliceList ParseLegacyList(ReadOnlySpan<byte> body, Utf8StringCache cache)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
-            ReadStartObject(ref reader, "list");
-            string? resourceVersion = null;
-            string? continueToken = null;
-            var items = new List<EndpointSlice>();
-            while (ReadProperty(ref reader))
-            {
-                if (reader.ValueTextEquals("metadata"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        reader.Skip();
-                        continue;
-                    }
-
-                    while (ReadProperty(ref reader))
-                    {
-                        bool isVersion = reader.ValueTextEquals("resourceVersion"u8);
-                        bool isContinue = !isVersion && reader.ValueTextEquals("continue"u8);
-                        reader.Read();
-                        if (isVersion)
-                        {
-                            resourceVersion = ReadOptionalString(ref reader);
-                        }
-                        else if (isContinue)
-                        {
-                            continueToken = ReadOptionalString(ref reader);
-                        }
-                        else
-                        {
-                            reader.Skip();
-                        }
-                    }
-                }
-                else if (reader.ValueTextEquals("items"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.Null)
-                    {
-                        continue;
-                    }
-
-                    Expect(ref reader, JsonTokenType.StartArray, "items");
-                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    {
-                        Expect(ref reader, JsonTokenType.StartObject, "an item");
-                        LegacyObject item = ReadLegacyObject(ref reader, cache);
-                        if (item.Parts.Name is null)
-                        {
-                            throw new InvalidWatchDataException("A list item has no metadata.name.");
-                        }
-
-                        items.AddRange(item.ToSlices());
-                    }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
-
-            EnsureEnd(ref reader);
-            return new EndpointSliceList(resourceVersion, string.IsNullOrEmpty(continueToken) ? null : continueToken, items);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidWatchDataException($"A list response is not valid JSON of the expected shape: {ex.Message}", ex);
-        }
-    }
-
-    /// <summary>Reads an Endpoints, Status or bookmark object; the reader is on its StartObject.</summary>
-    private static LegacyObject ReadLegacyObject(ref Utf8JsonReader reader, Utf8StringCache cache)
-    {
-        LegacyObject result = default;
-        while (ReadProperty(ref reader))
-        {
-            if (reader.ValueTextEquals("metadata"u8))
-            {
-                reader.Read();
-                ReadMetadata(ref reader, cache, known: null, ref result.Parts);
-            }
-            else if (reader.ValueTextEquals("subsets"u8))
-            {
-                reader.Read();
-                result.Subsets = ReadSubsets(ref reader, cache);
-            }
-            else if (reader.ValueTextEquals("kind"u8))
-            {
-                reader.Read();
-                result.Parts.IsStatus = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("Status"u8);
-            }
-            else if (reader.ValueTextEquals("code"u8))
-            {
-                reader.Read();
-                result.Parts.Code = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int code) ? code : null;
-            }
-            else if (reader.ValueTextEquals("reason"u8))
-            {
-                reader.Read();
-                result.Parts.Reason = ReadOptionalString(ref reader);
-            }
-            else if (reader.ValueTextEquals("message"u8))
-            {
-                reader.Read();
-                result.Parts.Message = ReadOptionalString(ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
-        return result;
-    }
+        => ParseListPage(body, cache, known: null, legacy: true);
 
     private static List<LegacySubset>? ReadSubsets(ref Utf8JsonReader reader, Utf8StringCache cache)
     {
@@ -297,12 +116,10 @@ internal static partial class KubernetesJson
 
     private readonly record struct LegacySubset(List<SliceEndpoint> Endpoints, IReadOnlyList<SlicePort> Ports);
 
-    private struct LegacyObject
+    private partial struct ObjectParts
     {
-        public ObjectParts Parts;
-        public List<LegacySubset>? Subsets;
-
-        public readonly List<EndpointSlice> ToSlices()
+        /// <summary>The legacy object's subsets as synthetic slices, one per subset and address family.</summary>
+        public readonly List<EndpointSlice> ToLegacySlices()
         {
             if (Subsets is null)
             {
@@ -318,8 +135,8 @@ internal static partial class KubernetesJson
                     SliceEndpoint[] endpoints = [.. subset.Endpoints.Where(e => FamilyOf(e.Address) == family)];
                     if (endpoints.Length > 0)
                     {
-                        string name = string.Create(CultureInfo.InvariantCulture, $"{Parts.Name}/{i}/{family}");
-                        slices.Add(new EndpointSlice(name, Parts.ResourceVersion, family, subset.Ports, endpoints));
+                        string name = string.Create(CultureInfo.InvariantCulture, $"{Name}/{i}/{family}");
+                        slices.Add(new EndpointSlice(name, ResourceVersion, family, subset.Ports, endpoints));
                     }
                 }
             }

@@ -29,6 +29,10 @@ internal static partial class KubernetesJson
     /// </remarks>
     /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
     public static WatchEvent ParseWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known = null)
+        => ParseEvent(line, cache, known, legacy: false);
+
+    /// <summary>Parses a watch line of EndpointSlices, or (with <paramref name="legacy"/>) of core/v1 Endpoints.</summary>
+    private static WatchEvent ParseEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
     {
         try
         {
@@ -49,7 +53,7 @@ internal static partial class KubernetesJson
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        parts = ReadObject(ref reader, cache, known);
+                        parts = ReadObject(ref reader, cache, known, legacy);
                         hasObject = true;
                     }
                     else
@@ -78,7 +82,9 @@ internal static partial class KubernetesJson
                         throw new InvalidWatchDataException($"A watch event of type {eventType} has no object with metadata.name.");
                     }
 
-                    return new WatchEvent(eventType, parts.ResourceVersion, parts.ToSlice(), null, false);
+                    return legacy
+                        ? new WatchEvent(eventType, parts.ResourceVersion, null, null, false, eventType == WatchEventType.Deleted ? [] : parts.ToLegacySlices())
+                        : new WatchEvent(eventType, parts.ResourceVersion, parts.ToSlice(), null, false);
                 case WatchEventType.Error:
                     return new WatchEvent(eventType, parts.ResourceVersion, null, parts.ToStatus(), false);
                 default:
@@ -94,6 +100,10 @@ internal static partial class KubernetesJson
     /// <summary>Parses one complete LIST page (an <c>EndpointSliceList</c>).</summary>
     /// <exception cref="InvalidWatchDataException">The body is not a valid list.</exception>
     public static EndpointSliceList ParseList(ReadOnlySpan<byte> body, Utf8StringCache cache, EndpointSliceSet? known = null)
+        => ParseListPage(body, cache, known, legacy: false);
+
+    /// <summary>Parses a LIST page of EndpointSlices, or (with <paramref name="legacy"/>) of core/v1 Endpoints.</summary>
+    private static EndpointSliceList ParseListPage(ReadOnlySpan<byte> body, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
     {
         try
         {
@@ -144,13 +154,20 @@ internal static partial class KubernetesJson
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
                         Expect(ref reader, JsonTokenType.StartObject, "an item");
-                        ObjectParts parts = ReadObject(ref reader, cache, known);
+                        ObjectParts parts = ReadObject(ref reader, cache, known, legacy);
                         if (parts.Name is null)
                         {
                             throw new InvalidWatchDataException("A list item has no metadata.name.");
                         }
 
-                        items.Add(parts.ToSlice());
+                        if (legacy)
+                        {
+                            items.AddRange(parts.ToLegacySlices());
+                        }
+                        else
+                        {
+                            items.Add(parts.ToSlice());
+                        }
                     }
                 }
                 else
@@ -180,7 +197,7 @@ internal static partial class KubernetesJson
                 return null;
             }
 
-            ObjectParts parts = ReadObject(ref reader, new Utf8StringCache(), known: null);
+            ObjectParts parts = ReadObject(ref reader, new Utf8StringCache(), known: null, legacy: false);
             return parts.IsStatus || parts.Code is not null || parts.Message is not null ? parts.ToStatus() : null;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or InvalidWatchDataException)
@@ -215,8 +232,11 @@ internal static partial class KubernetesJson
         return reader.ValueTextEquals("ERROR"u8) ? WatchEventType.Error : WatchEventType.Unknown;
     }
 
-    /// <summary>Reads an EndpointSlice, a Status or a bookmark object (whichever fields are present); the reader is on its StartObject.</summary>
-    private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known)
+    /// <summary>
+    /// Reads an EndpointSlice (or, with <paramref name="legacy"/>, a core/v1 Endpoints), a Status or a bookmark object,
+    /// whichever fields are present; the reader is on its StartObject.
+    /// </summary>
+    private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
     {
         ObjectParts parts = default;
         while (ReadProperty(ref reader))
@@ -240,6 +260,11 @@ internal static partial class KubernetesJson
             {
                 reader.Read();
                 parts.Ports = ReadPorts(ref reader, cache, parts.Previous?.Ports);
+            }
+            else if (legacy && reader.ValueTextEquals("subsets"u8))
+            {
+                reader.Read();
+                parts.Subsets = ReadSubsets(ref reader, cache);
             }
             else if (reader.ValueTextEquals("kind"u8))
             {
@@ -366,7 +391,7 @@ internal static partial class KubernetesJson
                 if (reader.ValueTextEquals("addresses"u8))
                 {
                     reader.Read();
-                    address = ReadFirstString(ref reader, cache);
+                    address = ReadFirstString(ref reader, cache, before?.Address);
                 }
                 else if (reader.ValueTextEquals("conditions"u8))
                 {
@@ -404,12 +429,12 @@ internal static partial class KubernetesJson
                 else if (reader.ValueTextEquals("nodeName"u8))
                 {
                     reader.Read();
-                    nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                    nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.NodeName);
                 }
                 else if (reader.ValueTextEquals("zone"u8))
                 {
                     reader.Read();
-                    zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                    zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.Zone);
                 }
                 else if (reader.ValueTextEquals("hints"u8))
                 {
@@ -538,7 +563,7 @@ internal static partial class KubernetesJson
     }
 
     /// <summary>The first string of an array (all addresses are fungible); the rest are skipped unread.</summary>
-    private static string? ReadFirstString(ref Utf8JsonReader reader, Utf8StringCache cache)
+    private static string? ReadFirstString(ref Utf8JsonReader reader, Utf8StringCache cache, string? expected = null)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -551,7 +576,7 @@ internal static partial class KubernetesJson
         {
             if (first is null && reader.TokenType == JsonTokenType.String)
             {
-                first = cache.Get(ref reader);
+                first = cache.Get(ref reader, expected);
             }
             else
             {
@@ -682,7 +707,7 @@ internal static partial class KubernetesJson
     }
 
     /// <summary>Everything read from one object, whichever kind it turns out to be.</summary>
-    private struct ObjectParts
+    private partial struct ObjectParts
     {
         public string? Name;
         public string? ResourceVersion;
@@ -695,6 +720,7 @@ internal static partial class KubernetesJson
         public int? Code;
         public string? Reason;
         public string? Message;
+        public List<LegacySubset>? Subsets; // legacy core/v1 Endpoints only
 
         public readonly EndpointSlice ToSlice()
         {

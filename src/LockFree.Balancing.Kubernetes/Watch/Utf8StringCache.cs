@@ -28,6 +28,23 @@ internal sealed class Utf8StringCache
 
     public int Count => _strings.Count;
 
+    /// <summary>
+    /// The string value of the reader's current String token: <paramref name="expected"/> itself when the token spells it
+    /// (the value held from the previous event), otherwise the shared instance from the cache.
+    /// </summary>
+    /// <remarks>PERF: most values of a MODIFIED event equal the held ones; comparing bytes against the held string skips the transcode and the hash lookup.</remarks>
+    public string Get(ref Utf8JsonReader reader, string? expected)
+    {
+        if (expected is not null && reader.TokenType == JsonTokenType.String && !reader.HasValueSequence && !reader.ValueIsEscaped
+            && reader.ValueSpan.Length >= expected.Length && reader.ValueSpan.Length <= expected.Length * 3
+            && Utf8Equals(reader.ValueSpan, expected))
+        {
+            return expected;
+        }
+
+        return Get(ref reader);
+    }
+
     /// <summary>The string value of the reader's current String token, shared when seen before.</summary>
     public string Get(ref Utf8JsonReader reader)
     {
@@ -54,6 +71,28 @@ internal sealed class Utf8StringCache
         }
 
         return Intern(text.ToString());
+    }
+
+    private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
+    {
+        // ASCII fast path (addresses, node names, zones): byte i equals char i.
+        if (utf8.Length == text.Length)
+        {
+            for (int i = 0; i < utf8.Length; i++)
+            {
+                if (utf8[i] != text[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        Span<char> chars = stackalloc char[MaxCachedLength];
+        return utf8.Length <= MaxCachedLength
+               && Utf8.ToUtf16(utf8, chars, out _, out int written, replaceInvalidSequences: false) == OperationStatus.Done
+               && chars[..written].SequenceEqual(text);
     }
 
     private string Intern(string value)

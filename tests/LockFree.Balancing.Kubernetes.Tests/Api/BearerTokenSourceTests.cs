@@ -1,5 +1,6 @@
 using LockFree.Balancing.Kubernetes.Api;
 using LockFree.Balancing.Kubernetes.Fakes;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace LockFree.Balancing.Kubernetes.Tests.Api;
@@ -32,6 +33,49 @@ public sealed class BearerTokenSourceTests : IDisposable
 
         _clock.Advance(TimeSpan.FromSeconds(61));
         Assert.Equal("second", await source.GetAsync(default));
+    }
+
+    [Fact]
+    public async Task GetAsync_FileChanged_LogsTheReloadButNeverTheToken()
+    {
+        var logs = new List<(int Id, string Message)>();
+        using ILoggerFactory loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new ListProvider(logs)));
+        await File.WriteAllTextAsync(_path, "first-secret");
+        var source = new BearerTokenSource(null, _path, _clock, logger: loggers.CreateLogger("test"));
+        await source.GetAsync(default);
+        _clock.Advance(TimeSpan.FromSeconds(61));
+        await source.GetAsync(default); // unchanged: nothing to say
+        await File.WriteAllTextAsync(_path, "second-secret");
+        _clock.Advance(TimeSpan.FromSeconds(61));
+
+        await source.GetAsync(default);
+
+        var reload = Assert.Single(logs);
+        Assert.Equal(120, reload.Id);
+        Assert.Contains(_path, reload.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", reload.Message.Replace(_path, string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    private sealed class ListProvider(List<(int Id, string Message)> sink) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void Dispose()
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (sink)
+            {
+                sink.Add((eventId.Id, formatter(state, exception)));
+            }
+        }
     }
 
     [Fact]
