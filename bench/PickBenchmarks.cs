@@ -31,6 +31,8 @@ public class PickBenchmarks : ISmokeChecked
     private MaglevBalancer _maglev = null!;
     private MaglevBalancer _maglevBounded = null!;
     private PowerOfTwoChoicesBalancer _powerOfTwo = null!;
+    private ConsistentHashBalancer _plainLocal = null!;
+    private ConsistentHashBalancer _boundedLocal = null!;
 
     /// <summary>Endpoints in the set.</summary>
     [Params(10, 100, 1000)]
@@ -59,6 +61,14 @@ public class PickBenchmarks : ISmokeChecked
         _maglevBounded.Update(endpoints);
         _powerOfTwo = new PowerOfTwoChoicesBalancer();
         _powerOfTwo.Update(endpoints);
+
+        // The same endpoints spread over three zones; the caller prefers one, so a third of them are local.
+        Endpoint[] zoned = [.. endpoints.Select((e, i) => new Endpoint(e.Host, e.Port, zone: $"zone-{i % 3}"))];
+        TopologyOptions topology = new() { LocalZone = "zone-0" };
+        _plainLocal = new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = TestCluster.VirtualNodes, Topology = topology });
+        _plainLocal.Update(zoned);
+        _boundedLocal = new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = TestCluster.VirtualNodes, LoadFactor = TestCluster.LoadFactor, Topology = topology });
+        _boundedLocal.Update(zoned);
     }
 
     /// <summary>
@@ -121,6 +131,28 @@ public class PickBenchmarks : ISmokeChecked
     /// <summary>Bounded loads (c = 1.25), acquire + dispose. Single-threaded the load is 0 or 1, so no pick overflows: this is the no-overflow cost.</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
     public Endpoint? BoundedLoadAcquire() => AcquireAndRelease(_bounded);
+
+    /// <summary>
+    /// <see cref="ConsistentHashPick"/> with a topology preference (the caller's zone holds a third of the endpoints):
+    /// the cost of trying the local scope first. Compare with <see cref="ConsistentHashPick"/>.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? ConsistentHashTopologyPick()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            _plainLocal.TryPick(keys[(start + i) & KeyPool.Mask], out picked);
+        }
+
+        return picked;
+    }
+
+    /// <summary><see cref="BoundedLoadAcquire"/> with the same topology preference. Compare with <see cref="BoundedLoadAcquire"/>.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? BoundedLoadTopologyAcquire() => AcquireAndRelease(_boundedLocal);
 
     /// <summary>Round robin: <see cref="LoadBalancer.TryPick(out Endpoint?)"/>, no key.</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
@@ -208,6 +240,8 @@ public class PickBenchmarks : ISmokeChecked
         {
             case Endpoint endpoint when !_members.Contains(endpoint):
                 throw new InvalidOperationException($"{benchmark} picked {endpoint}, which is not in the set.");
+            case Endpoint endpoint when benchmark.Contains("Topology", StringComparison.Ordinal) && endpoint.Zone != "zone-0":
+                throw new InvalidOperationException($"{benchmark} picked {endpoint} in {endpoint.Zone}, outside the caller's zone.");
             case Endpoint:
                 break;
             case ulong hash when hash == 0:
@@ -229,7 +263,8 @@ public class PickBenchmarks : ISmokeChecked
         foreach (Endpoint endpoint in _members)
         {
             if (_bounded.InFlightOf(endpoint.Key) != 0 || _plain.InFlightOf(endpoint.Key) != 0
-                || _maglevBounded.InFlightOf(endpoint.Key) != 0 || _powerOfTwo.InFlightOf(endpoint.Key) != 0)
+                || _maglevBounded.InFlightOf(endpoint.Key) != 0 || _powerOfTwo.InFlightOf(endpoint.Key) != 0
+                || _boundedLocal.InFlightOf(endpoint.Key) != 0)
             {
                 throw new InvalidOperationException($"{benchmark}: {endpoint} still has requests in flight after every lease was disposed.");
             }

@@ -4,46 +4,30 @@ using LockFree.Balancing.Load;
 namespace LockFree.Balancing;
 
 /// <summary>
-/// One immutable version of a balancer's endpoint set and everything a pick needs from it.
-/// Pickers derive from it to add their index (the hash ring, for example), so that the set and its
-/// index are published together by one reference swap and a reader never sees one without the other.
+/// One immutable version of a balancer's endpoint set and everything a pick needs from it: the scope of every
+/// pickable endpoint and, under topology preference, the scope of the caller's local ones, each with the picker's
+/// index. The set and its indexes are published together by one reference swap, so a reader never sees one
+/// without the other.
 /// </summary>
 /// <remarks>
 /// Immutable after construction. The <see cref="States"/> objects it points to are shared with other
 /// snapshots of the same balancer; only their counters change, and only atomically.
 /// </remarks>
-internal class BalancerSnapshot
+internal sealed class BalancerSnapshot
 {
-    public BalancerSnapshot(long version, Endpoint[] endpoints, EndpointState[] states)
+    /// <param name="version">The snapshot's version.</param>
+    /// <param name="endpoints">The endpoints in ordinal key order.</param>
+    /// <param name="states">Their shared counters.</param>
+    /// <param name="all">Every pickable endpoint (see <see cref="PickableOf"/>) with the picker's index.</param>
+    /// <param name="local">The caller's local endpoints with their own index, or <see langword="null"/>.</param>
+    public BalancerSnapshot(long version, Endpoint[] endpoints, EndpointState[] states, PickScope all, PickScope? local)
     {
         Version = version;
         Endpoints = endpoints;
         States = states;
         ReadOnlyEndpoints = new ReadOnlyCollection<Endpoint>(endpoints);
-
-        int pickableCount = 0;
-        long totalWeight = 0;
-        foreach (Endpoint endpoint in endpoints)
-        {
-            if (endpoint.Weight > 0)
-            {
-                pickableCount++;
-                totalWeight += endpoint.Weight;
-            }
-        }
-
-        int[] pickable = new int[pickableCount];
-        for (int i = 0, next = 0; i < endpoints.Length; i++)
-        {
-            if (endpoints[i].Weight > 0)
-            {
-                pickable[next++] = i;
-            }
-        }
-
-        Pickable = pickable;
-        TotalWeight = totalWeight;
-        PickableFastModMultiplier = FastModulo.Multiplier(pickableCount);
+        All = all;
+        Local = local;
     }
 
     /// <summary>Increases by one with every published change; 0 for the initial empty set.</summary>
@@ -55,30 +39,48 @@ internal class BalancerSnapshot
     /// <summary>The shared counters, parallel to <see cref="Endpoints"/>.</summary>
     public EndpointState[] States { get; }
 
+    /// <summary>Every endpoint with weight above 0, with the picker's index over them.</summary>
+    public PickScope All { get; }
+
+    /// <summary>
+    /// The caller's local endpoints under topology preference, with their own index; <see langword="null"/> without a
+    /// preference, or when no endpoint or every endpoint is local (then <see cref="All"/> serves alone).
+    /// </summary>
+    public PickScope? Local { get; }
+
     /// <summary>The indexes of endpoints with weight above 0, ascending.</summary>
-    public int[] Pickable { get; }
+    public int[] Pickable => All.Pickable;
 
     /// <summary>The sum of the weights of <see cref="Pickable"/>.</summary>
-    public long TotalWeight { get; }
-
-    /// <summary>Lemire's fast-modulo multiplier for <c>Pickable.Length</c>.</summary>
-    public ulong PickableFastModMultiplier { get; }
+    public long TotalWeight => All.TotalWeight;
 
     /// <summary>A read-only view of <see cref="Endpoints"/>, made once so that reading it allocates nothing.</summary>
     public IReadOnlyList<Endpoint> ReadOnlyEndpoints { get; }
 
     /// <summary><c>value % Pickable.Length</c> without a division.</summary>
-    public int PickableModulo(uint value) => FastModulo.Reduce(value, Pickable.Length, PickableFastModMultiplier);
+    public int PickableModulo(uint value) => All.Modulo(value);
 
-    /// <summary>The weights of <see cref="Pickable"/>, in the same order.</summary>
-    public int[] PickableWeights()
+    /// <summary>True when endpoint <paramref name="index"/> belongs to <see cref="Local"/>, or there is no local set.</summary>
+    public bool IsLocal(int index) => Local is not { } local || Array.BinarySearch(local.Pickable, index) >= 0;
+
+    /// <summary>The indexes of <paramref name="endpoints"/> with weight above 0, ascending.</summary>
+    public static int[] PickableOf(Endpoint[] endpoints)
     {
-        int[] weights = new int[Pickable.Length];
-        for (int i = 0; i < weights.Length; i++)
+        int count = 0;
+        foreach (Endpoint endpoint in endpoints)
         {
-            weights[i] = Endpoints[Pickable[i]].Weight;
+            count += endpoint.Weight > 0 ? 1 : 0;
         }
 
-        return weights;
+        int[] pickable = new int[count];
+        for (int i = 0, next = 0; i < endpoints.Length; i++)
+        {
+            if (endpoints[i].Weight > 0)
+            {
+                pickable[next++] = i;
+            }
+        }
+
+        return pickable;
     }
 }

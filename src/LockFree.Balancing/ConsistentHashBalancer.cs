@@ -51,32 +51,48 @@ public sealed class ConsistentHashBalancer : LoadBalancer
     /// <summary>The bounded-load factor as applied (rounded to 0.001), or <see langword="null"/> in plain mode.</summary>
     public double? LoadFactor => _boundedLoads?.LoadFactor;
 
-    /// <summary>The ring of the current snapshot, for tests and diagnostics.</summary>
-    internal HashRing CurrentRing => Unsafe.As<RingSnapshot>(CurrentSnapshot).Ring;
+    /// <summary>The ring over every endpoint of the current snapshot, for tests and diagnostics.</summary>
+    internal HashRing CurrentRing => Unsafe.As<RingScope>(CurrentSnapshot.All).Ring;
 
-    private protected override BalancerSnapshot CreateSnapshot(
-        long version,
+    private protected override PickScope CreateScope(
         Endpoint[] endpoints,
-        EndpointState[] states,
-        BalancerSnapshot? previous,
+        int[] pickable,
+        PickScope? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
     {
-        HashRing previousRing = previous is RingSnapshot ring ? ring.Ring : HashRing.Empty;
-        return new RingSnapshot(version, endpoints, states, HashRing.Build(previousRing, previousToNext, added, VirtualNodesPerEndpoint));
+        if (previous is RingScope patched)
+        {
+            // The whole set: merge the previous ring's kept points with the added endpoints' points, O(n).
+            return new RingScope(endpoints, pickable, HashRing.Build(patched.Ring, previousToNext, added, VirtualNodesPerEndpoint));
+        }
+
+        (int Owner, Endpoint Endpoint)[] members = new (int, Endpoint)[pickable.Length];
+        for (int i = 0; i < pickable.Length; i++)
+        {
+            members[i] = (pickable[i], endpoints[pickable[i]]);
+        }
+
+        return new RingScope(endpoints, pickable, pickable.Length == 0 ? HashRing.Empty : HashRing.Build(HashRing.Empty, [], members, VirtualNodesPerEndpoint));
     }
 
-    private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
+    private protected override int PickIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, out PickOutcome outcome)
     {
-        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
-        HashRing ring = Unsafe.As<RingSnapshot>(snapshot).Ring;
-        return ring.Count == 0 ? -1 : PlaceByKey(snapshot, new RingLocator(ring), keyHash);
+        // PERF: only this class creates the scopes it reads, so the cast cannot fail.
+        HashRing ring = Unsafe.As<RingScope>(scope).Ring;
+        if (ring.Count == 0)
+        {
+            outcome = PickOutcome.Home;
+            return -1;
+        }
+
+        return PlaceByKey(snapshot, scope, new RingLocator(ring), keyHash, out outcome);
     }
 
-    private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
         => _boundedLoads is null
-            ? base.TryAcquireByHash(snapshot, keyHash, out lease)
-            : _boundedLoads.TryPlace(snapshot, new RingLocator(Unsafe.As<RingSnapshot>(snapshot).Ring), keyHash, out lease);
+            ? base.TryAcquireIn(snapshot, scope, keyHash, lastResort, out lease)
+            : _boundedLoads.TryPlace(snapshot, scope, new RingLocator(Unsafe.As<RingScope>(scope).Ring), keyHash, lastResort, out lease);
 
     private static bool Validate(ConsistentHashOptions options)
     {
@@ -98,8 +114,7 @@ public sealed class ConsistentHashBalancer : LoadBalancer
         public int Locate(ulong hash) => ring.OwnerOf(HashRing.PointOf(hash));
     }
 
-    private sealed class RingSnapshot(long version, Endpoint[] endpoints, EndpointState[] states, HashRing ring)
-        : BalancerSnapshot(version, endpoints, states)
+    private sealed class RingScope(Endpoint[] endpoints, int[] pickable, HashRing ring) : PickScope(endpoints, pickable)
     {
         public HashRing Ring { get; } = ring;
     }

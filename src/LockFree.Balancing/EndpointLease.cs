@@ -21,12 +21,14 @@ namespace LockFree.Balancing;
 public struct EndpointLease : IDisposable
 {
     private readonly Endpoint? _endpoint;
+    private readonly PickOutcome _outcome;
     private EndpointState? _state;
 
-    internal EndpointLease(Endpoint endpoint, EndpointState state)
+    internal EndpointLease(Endpoint endpoint, EndpointState state, PickOutcome outcome)
     {
         _endpoint = endpoint;
         _state = state;
+        _outcome = outcome;
     }
 
     /// <summary>The endpoint the request was placed on.</summary>
@@ -34,8 +36,15 @@ public struct EndpointLease : IDisposable
     public readonly Endpoint Endpoint
         => _endpoint ?? throw new InvalidOperationException("This lease is default: it was not produced by a successful acquire and holds no endpoint.");
 
+    /// <summary>How the request was placed: on the picker's first choice, elsewhere because that one was ejected or full, or on the fallback.</summary>
+    /// <remarks>Stays readable after the lease is disposed; <see cref="PickOutcome.Home"/> for a <see langword="default"/> lease.</remarks>
+    public readonly PickOutcome Outcome => _outcome;
+
     /// <summary><see langword="true"/> from a successful acquire until this variable is disposed.</summary>
     public readonly bool IsHeld => _state is not null;
+
+    /// <summary>The same lease reporting another outcome; only for a lease not yet handed to the caller.</summary>
+    internal readonly EndpointLease WithOutcome(PickOutcome outcome) => new(_endpoint!, _state!, outcome);
 
     /// <summary>Ends the request as completed: releases the in-flight count once; later calls on the same variable do nothing.</summary>
     public void Dispose()

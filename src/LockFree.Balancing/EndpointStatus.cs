@@ -3,8 +3,9 @@ namespace LockFree.Balancing;
 /// <summary>What a balancer knows about one endpoint at the moment <see cref="LoadBalancer.GetStatus"/> was called.</summary>
 public sealed class EndpointStatus
 {
-    internal EndpointStatus(Endpoint endpoint, int inFlight, double reportedLoad, double? recentRequests, bool isDraining, TimeSpan? ejectionRemaining, int consecutiveFailures)
+    internal EndpointStatus(Endpoint endpoint, int inFlight, double reportedLoad, double? recentRequests, bool isDraining, TimeSpan? ejectionRemaining, int consecutiveFailures, bool isLocal)
     {
+        IsLocal = isLocal;
         Endpoint = endpoint;
         InFlight = inFlight;
         ReportedLoad = reportedLoad;
@@ -16,6 +17,12 @@ public sealed class EndpointStatus
 
     /// <summary>The endpoint, with its latest attributes.</summary>
     public Endpoint Endpoint { get; }
+
+    /// <summary>
+    /// True when picks prefer it: it is in the caller's local set under <see cref="LoadBalancerOptions.Topology"/>, or
+    /// there is no local set (no preference, or none of the endpoints is local). False for draining endpoints.
+    /// </summary>
+    public bool IsLocal { get; }
 
     /// <summary>Requests acquired on it and not yet released.</summary>
     public int InFlight { get; }

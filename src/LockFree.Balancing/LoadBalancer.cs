@@ -49,6 +49,7 @@ public abstract class LoadBalancer
 
     private readonly bool _placesByKey;
     private readonly EndpointState? _fallback;
+    private readonly TopologyOptions? _topology;
     private BalancerSnapshot _snapshot;
     private PaddedCounter _keylessCursor;
 
@@ -59,11 +60,17 @@ public abstract class LoadBalancer
         _placesByKey = placesByKey;
         Time = options.TimeProvider;
         InFlightTotal = keepsInFlightTotal ? new InFlightTotal() : null;
-        Ejection = options.OutlierEjection is { } ejection ? new OutlierDetector(ejection, Time, () => CurrentSnapshot) : null;
+        Ejection = options.OutlierEjection is { } ejection ? new OutlierDetector(ejection, Time, () => CurrentSnapshot, options.Ejected) : null;
 
         // The fallback's requests are counted on a state of their own that never joins the set or the total.
         _fallback = options.FallbackEndpoint is { } fallback ? new EndpointState(fallback, total: null, ejection: null) : null;
-        _snapshot = CreateSnapshot(version: 0, [], [], previous: null, previousToNext: [], added: []);
+
+        // A copy: options are mutable, and a preference that changed under a running balancer would apply to some
+        // snapshots and not others.
+        _topology = options.Topology is { } topology
+            ? new TopologyOptions { LocalZone = topology.LocalZone, LocalNode = topology.LocalNode, RequireHints = topology.RequireHints }
+            : null;
+        _snapshot = new BalancerSnapshot(version: 0, [], [], CreateScope([], [], previous: null, previousToNext: [], added: []), local: null);
     }
 
     /// <summary>The current endpoints, in ordinal key order. Reading it allocates nothing.</summary>
@@ -255,9 +262,11 @@ public abstract class LoadBalancer
             long now = Time.GetTimestamp();
             List<EndpointStatus> statuses = new(snapshot.Endpoints.Length);
             HashSet<string> current = new(StringComparer.Ordinal);
-            foreach (EndpointState state in snapshot.States)
+            for (int i = 0; i < snapshot.States.Length; i++)
             {
-                statuses.Add(Describe(state, now, isDraining: false));
+                EndpointState state = snapshot.States[i];
+                bool pickable = snapshot.Endpoints[i].Weight > 0;
+                statuses.Add(Describe(state, now, isDraining: false, isLocal: pickable && snapshot.IsLocal(i)));
                 current.Add(state.Endpoint.Key);
             }
 
@@ -265,7 +274,7 @@ public abstract class LoadBalancer
             {
                 if (!current.Contains(key) && state.InFlight > 0)
                 {
-                    statuses.Add(Describe(state, now, isDraining: true));
+                    statuses.Add(Describe(state, now, isDraining: true, isLocal: false));
                 }
             }
 
@@ -291,32 +300,40 @@ public abstract class LoadBalancer
     /// <summary>The current snapshot, for tests and diagnostics.</summary>
     internal BalancerSnapshot CurrentSnapshot => Volatile.Read(ref _snapshot);
 
-    /// <summary>Builds the picker's snapshot type, with its index, for a new endpoint set.</summary>
+    /// <summary>Builds the picker's scope, with its index (ring, Maglev table, cycle, draw table), over some endpoints of a new set.</summary>
     /// <remarks>
     /// Called once from the base constructor, before the derived constructor has run, for the initial
-    /// empty set: an implementation must not depend on its own fields when <paramref name="endpoints"/> is empty.
+    /// empty set: an implementation must not depend on its own fields when <paramref name="pickable"/> is empty.
     /// </remarks>
-    /// <param name="version">The version of the new snapshot.</param>
     /// <param name="endpoints">The new endpoints in ordinal key order.</param>
-    /// <param name="states">Their shared counters.</param>
-    /// <param name="previous">The snapshot being replaced, or <see langword="null"/> for the initial one.</param>
-    /// <param name="previousToNext">For each previous index, the new index of an endpoint that stays with the same weight, else -1.</param>
-    /// <param name="added">Endpoints new to the set or with a changed weight, with their new index.</param>
-    private protected abstract BalancerSnapshot CreateSnapshot(
-        long version,
+    /// <param name="pickable">The snapshot indexes the scope covers, all with weight above 0, ascending.</param>
+    /// <param name="previous">
+    /// The all-endpoints scope of the snapshot being replaced, when this is the new all-endpoints scope and the
+    /// picker may patch it; <see langword="null"/>: build from <paramref name="pickable"/> alone.
+    /// </param>
+    /// <param name="previousToNext">With <paramref name="previous"/>: for each previous index, the new index of an endpoint that stays with the same weight, else -1.</param>
+    /// <param name="added">With <paramref name="previous"/>: endpoints new to the set or with a changed weight, with their new index.</param>
+    private protected abstract PickScope CreateScope(
         Endpoint[] endpoints,
-        EndpointState[] states,
-        BalancerSnapshot? previous,
+        int[] pickable,
+        PickScope? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added);
 
-    /// <summary>The index of the picked endpoint in <paramref name="snapshot"/>, or -1 when none is available.</summary>
-    private protected abstract int PickIndex(BalancerSnapshot snapshot, ulong keyHash);
+    /// <summary>
+    /// The index of the endpoint picked among <paramref name="scope"/>'s, or -1 when none of them is available.
+    /// <paramref name="outcome"/> says whether it is the picker's first choice.
+    /// </summary>
+    private protected abstract int PickIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, out PickOutcome outcome);
 
-    /// <summary>Places a request and counts it. Pickers that bound loads override this.</summary>
-    private protected virtual bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    /// <summary>
+    /// Places a request among <paramref name="scope"/>'s endpoints and counts it. Pickers that bound loads
+    /// override this; <paramref name="lastResort"/> is false for the local scope, which may give up early (full)
+    /// because the request can still go to every endpoint.
+    /// </summary>
+    private protected virtual bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
     {
-        int index = PickIndex(snapshot, keyHash);
+        int index = PickIn(snapshot, scope, keyHash, out PickOutcome outcome);
         if (index < 0)
         {
             lease = default;
@@ -325,7 +342,7 @@ public abstract class LoadBalancer
 
         EndpointState state = snapshot.States[index];
         state.Add();
-        lease = new EndpointLease(snapshot.Endpoints[index], state);
+        lease = new EndpointLease(snapshot.Endpoints[index], state, outcome);
         return true;
     }
 
@@ -366,23 +383,29 @@ public abstract class LoadBalancer
     }
 
     /// <summary>
-    /// The key's home endpoint under <paramref name="locator"/>, or, while the home is ejected, another endpoint
-    /// found by <see cref="ProbeAvailable"/>; -1 when every endpoint is ejected. The snapshot must have a pickable endpoint.
+    /// The key's home endpoint under <paramref name="locator"/> (an index over <paramref name="scope"/>), or, while
+    /// the home is ejected, another endpoint of the scope found by <see cref="ProbeAvailable"/>; -1 when every one of
+    /// them is ejected. The scope must have a pickable endpoint.
     /// </summary>
-    private protected int PlaceByKey<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash)
+    private protected int PlaceByKey<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, out PickOutcome outcome)
         where TLocator : struct, IKeyLocator
     {
         int home = locator.Locate(keyHash);
-        return ChecksEjections(out long now) && IsEjected(snapshot, home, now)
-            ? ProbeAvailable(snapshot, locator, keyHash, now)
-            : home;
+        if (ChecksEjections(out long now) && IsEjected(snapshot, home, now))
+        {
+            outcome = PickOutcome.Overflow;
+            return ProbeAvailable(snapshot, scope, locator, keyHash, now);
+        }
+
+        outcome = PickOutcome.Home;
+        return home;
     }
 
     /// <summary>
     /// An endpoint that is not ejected for a key whose own is: key-seeded random positions first, so keys of an
     /// ejected endpoint spread instead of all landing on one neighbour, then a sweep from a key-derived start.
     /// </summary>
-    private protected static int ProbeAvailable<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, long now)
+    private protected static int ProbeAvailable<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, long now)
         where TLocator : struct, IKeyLocator
     {
         ProbeSequence probes = new(keyHash);
@@ -395,7 +418,7 @@ public abstract class LoadBalancer
             }
         }
 
-        return FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)keyHash), now);
+        return FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)keyHash), now);
     }
 
     /// <summary>The decaying request count of an endpoint, for pickers that track it; <see langword="null"/> otherwise.</summary>
@@ -404,15 +427,31 @@ public abstract class LoadBalancer
     private bool TryPickByHash(ulong keyHash, [NotNullWhen(true)] out Endpoint? endpoint)
     {
         BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
-        int index = PickIndex(snapshot, keyHash);
+        int index = snapshot.Local is { } local && PickIn(snapshot, local, keyHash, out _) is var localIndex and >= 0
+            ? localIndex
+            : PickIn(snapshot, snapshot.All, keyHash, out _);
         endpoint = index >= 0 ? snapshot.Endpoints[index] : _fallback?.Endpoint;
         return endpoint is not null;
     }
 
     private bool AcquireOrFallback(ulong keyHash, out EndpointLease lease)
     {
-        if (TryAcquireByHash(Volatile.Read(ref _snapshot), keyHash, out lease))
+        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Local is not { } local)
         {
+            if (TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease))
+            {
+                return true;
+            }
+        }
+        else if (TryAcquireIn(snapshot, local, keyHash, lastResort: false, out lease))
+        {
+            return true;
+        }
+        else if (TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease))
+        {
+            // Out of line: only requests that left the local set pay for the membership search.
+            lease = SpilledFromLocal(snapshot, lease);
             return true;
         }
 
@@ -422,8 +461,20 @@ public abstract class LoadBalancer
         }
 
         fallback.Add();
-        lease = new EndpointLease(fallback.Endpoint, fallback);
+        lease = new EndpointLease(fallback.Endpoint, fallback, PickOutcome.Fallback);
         return true;
+    }
+
+    // A request the local set could not take, placed among all endpoints: Remote unless it landed on a local one
+    // after all (room freed between the two attempts).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static EndpointLease SpilledFromLocal(BalancerSnapshot snapshot, EndpointLease lease)
+        => lease.WithOutcome(IsLocalEndpoint(snapshot, lease.Endpoint) ? PickOutcome.Overflow : PickOutcome.Remote);
+
+    private static bool IsLocalEndpoint(BalancerSnapshot snapshot, Endpoint endpoint)
+    {
+        int index = IndexOfKey(snapshot.Endpoints, endpoint.Key);
+        return index >= 0 && snapshot.IsLocal(index);
     }
 
     // A keyless pick on a key-placing picker behaves as a fresh key: a bijective mix of a counter
@@ -433,7 +484,7 @@ public abstract class LoadBalancer
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static NoEndpointsException NoEndpoints() => new();
 
-    private EndpointStatus Describe(EndpointState state, long now, bool isDraining)
+    private EndpointStatus Describe(EndpointState state, long now, bool isDraining, bool isLocal)
         => new(
             state.Endpoint,
             state.InFlight,
@@ -441,7 +492,8 @@ public abstract class LoadBalancer
             RecentRequests(state, now),
             isDraining,
             Ejection?.Remaining(state, now),
-            Volatile.Read(ref state.ConsecutiveFailures));
+            Volatile.Read(ref state.ConsecutiveFailures),
+            isLocal);
 
     private bool Publish(Endpoint[] next)
     {
@@ -495,7 +547,12 @@ public abstract class LoadBalancer
 
         // Step 4 – build the complete snapshot, index included, before anything is visible. If the
         // picker refuses the set (ArgumentException), nothing below runs and the old set stays in force.
-        BalancerSnapshot snapshot = CreateSnapshot(previous.Version + 1, next, states, previous, previousToNext, CollectionsMarshal.AsSpan(added));
+        int[] pickable = BalancerSnapshot.PickableOf(next);
+        PickScope all = CreateScope(next, pickable, previous.All, previousToNext, CollectionsMarshal.AsSpan(added));
+        PickScope? local = _topology?.SelectLocal(next, pickable) is { } localPickable
+            ? CreateScope(next, localPickable, previous: null, previousToNext: [], added: [])
+            : null;
+        BalancerSnapshot snapshot = new(previous.Version + 1, next, states, all, local);
 
         // Step 5 – register the new states and refresh the attributes of staying ones; readers of the
         // old snapshot still hold the same state objects, so their releases land on the right counter.

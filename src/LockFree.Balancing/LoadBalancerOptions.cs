@@ -15,6 +15,20 @@ public class LoadBalancerOptions
     /// <summary>Passive outlier ejection, driven by failures reported on leases; <see langword="null"/> (the default) disables it.</summary>
     public OutlierEjectionOptions? OutlierEjection { get; set; }
 
+    /// <summary>
+    /// Topology preference: the caller's zone and node, whose endpoints picks prefer, falling back to every endpoint
+    /// when none of those is available or has room. <see langword="null"/> (the default): no preference.
+    /// </summary>
+    public TopologyOptions? Topology { get; set; }
+
+    /// <summary>
+    /// Called each time outlier ejection ejects an endpoint, for logs and metrics; <see langword="null"/> (the default)
+    /// for none. It runs on the thread whose <see cref="EndpointLease.Fail"/> completed the run of failures, after the
+    /// ejection is in force and outside any lock; keep it short. An exception it throws propagates from that
+    /// <see cref="EndpointLease.Fail"/> call (the ejection and the lease release have happened by then).
+    /// </summary>
+    public Action<EndpointEjection>? Ejected { get; set; }
+
     /// <summary>The clock for ejection times and request rates; <see cref="TimeProvider.System"/> unless set (tests pass a fake).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -27,5 +41,6 @@ public class LoadBalancerOptions
         }
 
         OutlierEjection?.Validate(parameterName);
+        Topology?.Validate(parameterName);
     }
 }

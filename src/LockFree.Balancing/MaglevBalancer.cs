@@ -42,32 +42,35 @@ public sealed class MaglevBalancer : LoadBalancer
     /// <summary>The bounded-load factor as applied (rounded to 0.001), or <see langword="null"/> in plain mode.</summary>
     public double? LoadFactor => _boundedLoads?.LoadFactor;
 
-    /// <summary>The table of the current snapshot, for tests and diagnostics.</summary>
-    internal MaglevTable CurrentTable => Unsafe.As<MaglevSnapshot>(CurrentSnapshot).Table;
+    /// <summary>The table over every endpoint of the current snapshot, for tests and diagnostics.</summary>
+    internal MaglevTable CurrentTable => Unsafe.As<TableScope>(CurrentSnapshot.All).Table;
 
-    private protected override BalancerSnapshot CreateSnapshot(
-        long version,
+    private protected override PickScope CreateScope(
         Endpoint[] endpoints,
-        EndpointState[] states,
-        BalancerSnapshot? previous,
+        int[] pickable,
+        PickScope? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
+        // Maglev's table is a function of the whole scope: it is rebuilt, not patched.
+        => new TableScope(endpoints, pickable, MaglevTable.Build(endpoints, pickable, TableSize));
+
+    private protected override int PickIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, out PickOutcome outcome)
     {
-        // Maglev's table is a function of the whole set: it is rebuilt, not patched.
-        return new MaglevSnapshot(version, endpoints, states, TableSize);
+        // PERF: only this class creates the scopes it reads, so the cast cannot fail.
+        MaglevTable table = Unsafe.As<TableScope>(scope).Table;
+        if (table.Size == 0)
+        {
+            outcome = PickOutcome.Home;
+            return -1;
+        }
+
+        return PlaceByKey(snapshot, scope, new TableLocator(table), keyHash, out outcome);
     }
 
-    private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
-    {
-        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
-        MaglevTable table = Unsafe.As<MaglevSnapshot>(snapshot).Table;
-        return table.Size == 0 ? -1 : PlaceByKey(snapshot, new TableLocator(table), keyHash);
-    }
-
-    private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
         => _boundedLoads is null
-            ? base.TryAcquireByHash(snapshot, keyHash, out lease)
-            : _boundedLoads.TryPlace(snapshot, new TableLocator(Unsafe.As<MaglevSnapshot>(snapshot).Table), keyHash, out lease);
+            ? base.TryAcquireIn(snapshot, scope, keyHash, lastResort, out lease)
+            : _boundedLoads.TryPlace(snapshot, scope, new TableLocator(Unsafe.As<TableScope>(scope).Table), keyHash, lastResort, out lease);
 
     private static bool Validate(MaglevOptions options)
     {
@@ -88,12 +91,8 @@ public sealed class MaglevBalancer : LoadBalancer
         public int Locate(ulong hash) => table.OwnerOf(hash);
     }
 
-    private sealed class MaglevSnapshot : BalancerSnapshot
+    private sealed class TableScope(Endpoint[] endpoints, int[] pickable, MaglevTable table) : PickScope(endpoints, pickable)
     {
-        public MaglevSnapshot(long version, Endpoint[] endpoints, EndpointState[] states, int tableSize)
-            : base(version, endpoints, states)
-            => Table = MaglevTable.Build(endpoints, Pickable, tableSize);
-
-        public MaglevTable Table { get; }
+        public MaglevTable Table { get; } = table;
     }
 }

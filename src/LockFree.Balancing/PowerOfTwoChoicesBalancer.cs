@@ -57,19 +57,19 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
     /// <summary>What the two candidates are compared by.</summary>
     public LoadMeasure LoadMeasure { get; }
 
-    private protected override BalancerSnapshot CreateSnapshot(
-        long version,
+    private protected override PickScope CreateScope(
         Endpoint[] endpoints,
-        EndpointState[] states,
-        BalancerSnapshot? previous,
+        int[] pickable,
+        PickScope? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
-        => new WeightedDrawSnapshot(version, endpoints, states);
+        => new DrawScope(endpoints, pickable);
 
-    private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
+    private protected override int PickIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, out PickOutcome outcome)
     {
-        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
-        AliasTable draws = Unsafe.As<WeightedDrawSnapshot>(snapshot).Draws;
+        // PERF: only this class creates the scopes it reads, so the cast cannot fail.
+        AliasTable draws = Unsafe.As<DrawScope>(scope).Draws;
+        outcome = PickOutcome.Home;
         if (draws.Count <= 1)
         {
             if (draws.Count == 0)
@@ -77,7 +77,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
                 return -1;
             }
 
-            int only = snapshot.Pickable[0];
+            int only = scope.Pickable[0];
             return ChecksEjections(out long whenAlone) && IsEjected(snapshot, only, whenAlone) ? -1 : only;
         }
 
@@ -93,27 +93,33 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
 
         if (second == first)
         {
-            second = NextPickable(snapshot, first);
+            second = NextPickable(scope, first);
         }
 
         if (ChecksEjections(out long now))
         {
             // An ejected candidate is replaced by the next available endpoint from a random start. Either
             // replacement can come back empty (-1) if other threads eject the rest meanwhile.
-            first = IsEjected(snapshot, first, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)firstRandom), now) : first;
-            second = IsEjected(snapshot, second, now) ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)random), now) : second;
-            if (first < 0 || second < 0)
+            bool firstEjected = IsEjected(snapshot, first, now);
+            bool secondEjected = IsEjected(snapshot, second, now);
+            if (firstEjected || secondEjected)
             {
-                return Math.Max(first, second);
+                outcome = PickOutcome.Overflow;
+                first = firstEjected ? FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)firstRandom), now) : first;
+                second = secondEjected ? FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)random), now) : second;
+                if (first < 0 || second < 0)
+                {
+                    return Math.Max(first, second);
+                }
             }
         }
 
         return LessLoaded(snapshot, first, second);
     }
 
-    private protected override bool TryAcquireByHash(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
     {
-        int index = PickIndex(snapshot, keyHash);
+        int index = PickIn(snapshot, scope, keyHash, out PickOutcome outcome);
         if (index < 0)
         {
             lease = default;
@@ -128,7 +134,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
             state.RecordRequest(Time.GetTimestamp(), _decayPerTick);
         }
 
-        lease = new EndpointLease(snapshot.Endpoints[index], state);
+        lease = new EndpointLease(snapshot.Endpoints[index], state, outcome);
         return true;
     }
 
@@ -152,9 +158,9 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
     private protected override double? RecentRequests(EndpointState state, long now)
         => _measure == LoadMeasure.RequestRate ? state.DecayedRequests(now, _decayPerTick) : null;
 
-    private static int NextPickable(BalancerSnapshot snapshot, int index)
+    private static int NextPickable(PickScope scope, int index)
     {
-        int[] pickable = snapshot.Pickable;
+        int[] pickable = scope.Pickable;
         int position = Array.BinarySearch(pickable, index);
         return pickable[position + 1 == pickable.Length ? 0 : position + 1];
     }

@@ -29,28 +29,33 @@ public sealed class RandomBalancer : LoadBalancer
         : base(options, placesByKey: false, keepsInFlightTotal: false)
         => _random = new PickRandom(options.Seed);
 
-    private protected override BalancerSnapshot CreateSnapshot(
-        long version,
+    private protected override PickScope CreateScope(
         Endpoint[] endpoints,
-        EndpointState[] states,
-        BalancerSnapshot? previous,
+        int[] pickable,
+        PickScope? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
-        => new WeightedDrawSnapshot(version, endpoints, states);
+        => new DrawScope(endpoints, pickable);
 
-    private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
+    private protected override int PickIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, out PickOutcome outcome)
     {
-        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
-        AliasTable draws = Unsafe.As<WeightedDrawSnapshot>(snapshot).Draws;
+        // PERF: only this class creates the scopes it reads, so the cast cannot fail.
+        AliasTable draws = Unsafe.As<DrawScope>(scope).Draws;
         if (draws.Count == 0)
         {
+            outcome = PickOutcome.Home;
             return -1;
         }
 
         ulong random = _random.Next();
         int index = draws.Draw(random);
-        return ChecksEjections(out long now) && IsEjected(snapshot, index, now)
-            ? FirstAvailable(snapshot, snapshot.Pickable, snapshot.PickableModulo((uint)random), now)
-            : index;
+        if (ChecksEjections(out long now) && IsEjected(snapshot, index, now))
+        {
+            outcome = PickOutcome.Overflow;
+            return FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)random), now);
+        }
+
+        outcome = PickOutcome.Home;
+        return index;
     }
 }

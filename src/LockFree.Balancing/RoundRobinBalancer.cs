@@ -37,46 +37,54 @@ public sealed class RoundRobinBalancer : LoadBalancer
     {
     }
 
-    private protected override BalancerSnapshot CreateSnapshot(
-        long version,
+    private protected override PickScope CreateScope(
         Endpoint[] endpoints,
-        EndpointState[] states,
-        BalancerSnapshot? previous,
+        int[] pickable,
+        PickScope? previous,
         ReadOnlySpan<int> previousToNext,
         ReadOnlySpan<(int Owner, Endpoint Endpoint)> added)
-        => new CycleSnapshot(version, endpoints, states);
+        => new CycleScope(endpoints, pickable);
 
-    private protected override int PickIndex(BalancerSnapshot snapshot, ulong keyHash)
+    private protected override int PickIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, out PickOutcome outcome)
     {
-        // PERF: only this class creates the snapshots it reads, so the cast cannot fail.
-        CycleSnapshot cycleSnapshot = Unsafe.As<CycleSnapshot>(snapshot);
-        int[] cycle = cycleSnapshot.Cycle;
+        // PERF: only this class creates the scopes it reads, so the cast cannot fail.
+        CycleScope cycleScope = Unsafe.As<CycleScope>(scope);
+        int[] cycle = cycleScope.Cycle;
         if (cycle.Length == 0)
         {
+            outcome = PickOutcome.Home;
             return -1;
         }
 
         // The increment comes first so each caller owns a distinct cursor value; the index then
-        // depends only on that value and the snapshot the caller already holds.
+        // depends only on that value and the scope the caller already holds. The local and the
+        // all-endpoints cycles share the cursor: each is a weighted rotation of its own endpoints.
         uint turn = (uint)Interlocked.Increment(ref _cursor.Value) - 1;
-        int position = FastModulo.Reduce(turn, cycle.Length, cycleSnapshot.CycleFastModMultiplier);
+        int position = FastModulo.Reduce(turn, cycle.Length, cycleScope.CycleFastModMultiplier);
         int index = cycle[position];
+
         // An ejected endpoint's turns go to the next available endpoint from a start mixed from the turn, so
         // they spread over the cycle instead of doubling the load of its neighbour.
-        return ChecksEjections(out long now) && IsEjected(snapshot, index, now)
-            ? FirstAvailable(snapshot, cycle, FastModulo.Reduce((uint)KeyHasher.Mix(turn), cycle.Length, cycleSnapshot.CycleFastModMultiplier), now)
-            : index;
+        if (ChecksEjections(out long now) && IsEjected(snapshot, index, now))
+        {
+            outcome = PickOutcome.Overflow;
+            return FirstAvailable(snapshot, cycle, FastModulo.Reduce((uint)KeyHasher.Mix(turn), cycle.Length, cycleScope.CycleFastModMultiplier), now);
+        }
+
+        outcome = PickOutcome.Home;
+        return index;
     }
 
-    private sealed class CycleSnapshot : BalancerSnapshot
+    private sealed class CycleScope : PickScope
     {
-        public CycleSnapshot(long version, Endpoint[] endpoints, EndpointState[] states)
-            : base(version, endpoints, states)
+        public CycleScope(Endpoint[] endpoints, int[] pickable)
+            : base(endpoints, pickable)
         {
-            Cycle = WeightedSchedule.Build(Pickable, PickableWeights());
+            Cycle = WeightedSchedule.Build(pickable, Weights(endpoints));
             CycleFastModMultiplier = FastModulo.Multiplier(Cycle.Length);
         }
 
+        /// <summary>The weighted, interleaved order of turns: each endpoint appears weight times per cycle.</summary>
         public int[] Cycle { get; }
 
         public ulong CycleFastModMultiplier { get; }

@@ -29,6 +29,34 @@ public sealed class AllocationTests
         Assert.Equal(0, LeastAllocatedOfThreePasses(() => RunAll(balancer, byteKeys, textKeys, Picks)));
     }
 
+    [Theory]
+    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
+    public void PickAndAcquire_WithTopologyLocalAndSpilling_AllocateZeroBytes(string picker)
+    {
+        ManualTimeProvider time = new();
+        LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
+        {
+            options.Topology = new TopologyOptions { LocalZone = "zone-0" };
+            options.TimeProvider = time;
+            options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 0.5 };
+        });
+        balancer.Update([.. TestEndpoints.Distinct(30, seed: 56).Select((e, i) => new Endpoint(e.Host, e.Port, zone: $"zone-{i % 3}"))]);
+        byte[][] byteKeys = TestEndpoints.Keys(1024, seed: 57).Select(k => System.Text.Encoding.UTF8.GetBytes(k)).ToArray();
+        string[] textKeys = TestEndpoints.Keys(1024, seed: 58);
+        RunAll(balancer, byteKeys, textKeys, 1000);
+        Assert.Equal(0, LeastAllocatedOfThreePasses(() => RunAll(balancer, byteKeys, textKeys, Picks / 2)));
+
+        // Eject the whole local zone: every request now takes the spill path to the other zones.
+        for (int i = 0; i < 1000 && balancer.GetStatus().Count(s => s.IsEjected) < 10; i++)
+        {
+            balancer.Acquire($"eject-{i}").Fail();
+        }
+
+        Assert.Equal(10, balancer.GetStatus().Count(s => s.IsEjected && s.Endpoint.Zone == "zone-0"));
+        RunAll(balancer, byteKeys, textKeys, 1000);
+        Assert.Equal(0, LeastAllocatedOfThreePasses(() => RunAll(balancer, byteKeys, textKeys, Picks / 2)));
+    }
+
     [Fact]
     public void BoundedAcquire_OverflowPath_AllocatesZeroBytes()
     {

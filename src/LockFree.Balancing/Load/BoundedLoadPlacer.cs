@@ -86,11 +86,16 @@ internal sealed class BoundedLoadPlacer
         return thousandths > 0 ? new BoundedLoadPlacer(total!, thousandths, ejection) : null;
     }
 
-    /// <summary>Places one request; false when the snapshot has no pickable endpoint or every one is ejected.</summary>
-    public bool TryPlace<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, out EndpointLease lease)
+    /// <summary>
+    /// Places one request among <paramref name="scope"/>'s endpoints, under capacities computed over the whole
+    /// snapshot; false when the scope has no pickable endpoint, every one is ejected, or (<paramref name="lastResort"/>
+    /// false: the local scope of a topology preference) none has room after one round, so that the request can go
+    /// to every endpoint instead of waiting here for room.
+    /// </summary>
+    public bool TryPlace<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, bool lastResort, out EndpointLease lease)
         where TLocator : struct, IKeyLocator
     {
-        if (snapshot.Pickable.Length == 0)
+        if (scope.Pickable.Length == 0)
         {
             lease = default;
             return false;
@@ -112,12 +117,12 @@ internal sealed class BoundedLoadPlacer
         int home = locator.Locate(keyHash);
         if (TryTake(snapshot, home, reservedTotal, availability))
         {
-            lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home]);
+            lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home], PickOutcome.Home);
             return true;
         }
 
         // Step 3 – overflow, out of line so the common path stays small.
-        int index = PlaceOverflow(snapshot, locator, keyHash, home, reservedTotal, availability);
+        int index = PlaceOverflow(snapshot, scope, locator, keyHash, home, reservedTotal, availability, lastResort ? MaxOverflowRounds : 1);
         if (index < 0)
         {
             Total.Release();
@@ -125,7 +130,7 @@ internal sealed class BoundedLoadPlacer
             return false;
         }
 
-        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index]);
+        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index], index == home ? PickOutcome.Home : PickOutcome.Overflow);
         return true;
     }
 
@@ -136,7 +141,7 @@ internal sealed class BoundedLoadPlacer
         => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability)
+    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability, int maxRounds)
         where TLocator : struct, IKeyLocator
     {
         int words = (snapshot.Endpoints.Length + 63) / 64;
@@ -145,11 +150,11 @@ internal sealed class BoundedLoadPlacer
             : LargeBitmap(words);
         rejected = rejected[..words];
         int totalRead = reservedTotal;
-        for (int round = 0; round < MaxOverflowRounds; round++)
+        for (int round = 0; round < maxRounds; round++)
         {
             rejected.Clear();
             Reject(rejected, home);
-            int index = ProbeForRoom(snapshot, locator, keyHash, totalRead, rejected, availability);
+            int index = ProbeForRoom(snapshot, scope, locator, keyHash, totalRead, rejected, availability);
             if (index >= 0)
             {
                 return index;
@@ -191,7 +196,7 @@ internal sealed class BoundedLoadPlacer
         return bitmap;
     }
 
-    private int ProbeForRoom<TLocator>(BalancerSnapshot snapshot, in TLocator locator, ulong keyHash, int totalRead, Span<ulong> rejected, Availability availability)
+    private int ProbeForRoom<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int totalRead, Span<ulong> rejected, Availability availability)
         where TLocator : struct, IKeyLocator
     {
         // Pseudo-random positions seeded by the key (Chen, Coleman, Shrivastava, arXiv 1908.08762): the
@@ -216,8 +221,8 @@ internal sealed class BoundedLoadPlacer
 
         // A sweep over every pickable endpoint from a key-derived start finds room whenever any
         // endpoint has it; the start differs per key, so this too spreads instead of cascading.
-        int[] pickable = snapshot.Pickable;
-        int start = snapshot.PickableModulo((uint)keyHash);
+        int[] pickable = scope.Pickable;
+        int start = scope.Modulo((uint)keyHash);
         bool anyAvailable = false;
         for (int step = 0; step < pickable.Length; step++)
         {

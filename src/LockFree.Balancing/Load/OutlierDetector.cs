@@ -30,10 +30,11 @@ internal sealed class OutlierDetector
     private readonly double _maxShare;
     private readonly TimeProvider _time;
     private readonly Func<BalancerSnapshot> _currentSnapshot;
+    private readonly Action<EndpointEjection>? _onEjected;
     private PaddedCounter _active;                         // _ejected.Count, written under _gate
     private long _latestEnd;                               // written under _gate
 
-    public OutlierDetector(OutlierEjectionOptions options, TimeProvider time, Func<BalancerSnapshot> currentSnapshot)
+    public OutlierDetector(OutlierEjectionOptions options, TimeProvider time, Func<BalancerSnapshot> currentSnapshot, Action<EndpointEjection>? onEjected = null)
     {
         _threshold = options.ConsecutiveFailures;
         _baseTicks = ToTicks(options.BaseEjectionTime, time);
@@ -41,6 +42,7 @@ internal sealed class OutlierDetector
         _maxShare = options.MaxEjectedShare;
         _time = time;
         _currentSnapshot = currentSnapshot;
+        _onEjected = onEjected;
     }
 
     /// <summary>True while some ejection has not been pruned: picks must then check their candidates.</summary>
@@ -101,13 +103,24 @@ internal sealed class OutlierDetector
             return;
         }
 
+        EndpointEjection? ejection = Eject(state);
+        if (ejection is { } happened)
+        {
+            // Outside the lock: the observer may log or count, and must not hold up other threads' failures.
+            _onEjected?.Invoke(happened);
+        }
+    }
+
+    // The ejection decision under the lock; what it decided, for the observer, or null when it declined.
+    private EndpointEjection? Eject(EndpointState state)
+    {
         lock (_gate)
         {
             long now = _time.GetTimestamp();
             Prune(now);
             if (Volatile.Read(ref state.ConsecutiveFailures) < _threshold || IsEjected(state, now))
             {
-                return; // a success reset the run meanwhile, or another failure already ejected it
+                return null; // a success reset the run meanwhile, or another failure already ejected it
             }
 
             // Step 1 – the share cap, over the endpoints that can receive requests now. A removed (draining)
@@ -127,7 +140,7 @@ internal sealed class OutlierDetector
                 // Declined (share cap, lone endpoint, draining): the run starts over, so that each later failure
                 // does not take this lock and scan the set again.
                 Volatile.Write(ref state.ConsecutiveFailures, 0);
-                return;
+                return null;
             }
 
             // Step 2 – the duration doubles with each ejection, and the count starts over once the endpoint
@@ -154,6 +167,7 @@ internal sealed class OutlierDetector
 
             Volatile.Write(ref _latestEnd, Math.Max(until, Volatile.Read(ref _latestEnd)));
             Volatile.Write(ref _active.Value, _ejected.Count);
+            return new EndpointEjection(state.Endpoint, _time.GetElapsedTime(now, until), state.Ejections);
         }
     }
 

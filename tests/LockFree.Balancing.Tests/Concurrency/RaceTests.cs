@@ -14,9 +14,23 @@ public sealed class RaceTests
     [Theory]
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void AcquireRelease_WhileSetChangesThousandsOfTimes_CountsReturnToZero(string picker)
+        => RaceUpdatesAgainstAcquires(LoadBalancerTests.Create(picker, maglevTableSize: 4099), TestEndpoints.Distinct(24, seed: 41));
+
+    [Theory]
+    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
+    public void AcquireRelease_WithTopologyWhileSetChangesThousandsOfTimes_CountsReturnToZero(string picker)
     {
-        LoadBalancer balancer = LoadBalancerTests.Create(picker, maglevTableSize: 4099);
-        Endpoint[] universe = TestEndpoints.Distinct(24, seed: 41);
+        // Zones by position, so that each update changes the local set too (sometimes to empty).
+        Endpoint[] universe = [.. TestEndpoints.Distinct(24, seed: 44).Select((e, i) => new Endpoint(e.Host, e.Port, zone: $"zone-{i % 3}"))];
+        LoadBalancer balancer = LoadBalancerTests.Create(
+            picker,
+            maglevTableSize: 4099,
+            configure: options => options.Topology = new TopologyOptions { LocalZone = "zone-0" });
+        RaceUpdatesAgainstAcquires(balancer, universe);
+    }
+
+    private static void RaceUpdatesAgainstAcquires(LoadBalancer balancer, Endpoint[] universe)
+    {
         balancer.Update(universe);
         const int Updates = 3000;
         int workers = Math.Max(3, Environment.ProcessorCount + 1);
