@@ -3,7 +3,7 @@ using LockFree.Balancing.Fuzz.Engine;
 using LockFree.Balancing.Fuzz.ServiceName;
 using LockFree.Balancing.Fuzz.Watch;
 
-FuzzTarget[] targets = [new WatchTarget(), new BalancerTarget(), new ServiceNameTarget()];
+FuzzTarget[] targets = [new WatchTarget(), new ListTarget(), new BalancerTarget(), new ServiceNameTarget()];
 string usage = FuzzOptions.Usage.Replace(
     "@TARGETS@",
     string.Concat(targets.Select(t => $"  {t.Name,-14} {t.Description}\n")),

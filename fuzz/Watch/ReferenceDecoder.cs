@@ -34,6 +34,8 @@ internal static class ReferenceDecoder
     private static readonly string[] HintFields = ["forZones", "forNodes"];
     private static readonly string[] PortFields = ["name", "port", "protocol"];
     private static readonly string[] NameFields = ["name"];
+    private static readonly string[] ListFields = ["metadata", "items"];
+    private static readonly string[] ListMetadataFields = ["resourceVersion", "continue"];
 
     /// <summary>
     /// While true, a <c>kind</c> or <c>code</c> field whose value is an object or array makes the event invalid, as the
@@ -174,6 +176,61 @@ internal static class ReferenceDecoder
                 return new RefStep(RefStepKind.Error, type);
             default:
                 return new RefStep(RefStepKind.Event, type);
+        }
+    }
+
+    /// <summary>
+    /// Reads a LIST page: <c>metadata.resourceVersion</c> and <c>metadata.continue</c> (a string, else absent; an empty
+    /// continue token means the last page), and <c>items</c> (null, or an array of objects each with a name).
+    /// </summary>
+    /// <returns>The page, or <see langword="null"/> with <paramref name="why"/> when it is invalid.</returns>
+    public static (string? ResourceVersion, string? Continue, List<RefSlice> Items)? ReadList(ReadOnlySpan<byte> body, out string? why)
+    {
+        why = null;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(body.ToArray(), DocumentOptions);
+            JsonElement root = document.RootElement;
+            Require(root.ValueKind == JsonValueKind.Object, "the list is not an object");
+            string? resourceVersion = null, continueToken = null;
+            var items = new List<RefSlice>();
+            foreach (JsonProperty property in root.EnumerateObject())
+            {
+                CheckName(property, ListFields);
+                if (property.NameEquals("metadata"u8) && property.Value.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (JsonProperty meta in property.Value.EnumerateObject())
+                    {
+                        CheckName(meta, ListMetadataFields);
+                        if (meta.NameEquals("resourceVersion"u8))
+                        {
+                            resourceVersion = meta.Value.ValueKind == JsonValueKind.String ? meta.Value.GetString() : null;
+                        }
+                        else if (meta.NameEquals("continue"u8))
+                        {
+                            continueToken = meta.Value.ValueKind == JsonValueKind.String ? meta.Value.GetString() : null;
+                        }
+                    }
+                }
+                else if (property.NameEquals("items"u8) && property.Value.ValueKind != JsonValueKind.Null)
+                {
+                    Require(property.Value.ValueKind == JsonValueKind.Array, "items is not an array");
+                    foreach (JsonElement item in property.Value.EnumerateArray())
+                    {
+                        Require(item.ValueKind == JsonValueKind.Object, "an item is not an object");
+                        ObjectFields fields = ReadObject(item);
+                        Require(fields.Name is not null, "an item has no metadata.name");
+                        items.Add(new RefSlice(fields.Name!, fields.AddressType, [.. fields.Ports], [.. fields.Endpoints]));
+                    }
+                }
+            }
+
+            return (resourceVersion, string.IsNullOrEmpty(continueToken) ? null : continueToken, items);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException)
+        {
+            why = ex.Message;
+            return null;
         }
     }
 

@@ -166,7 +166,7 @@ internal sealed class WatchTarget : FuzzTarget
         }
     }
 
-    private static void Compare(MergedEndpoints actual, (string Family, List<RefMerged> Endpoints, bool Fallback) expected, string where)
+    internal static void Compare(MergedEndpoints actual, (string Family, List<RefMerged> Endpoints, bool Fallback) expected, string where)
     {
         string family = actual.Family switch
         {
