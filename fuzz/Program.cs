@@ -53,10 +53,6 @@ if (chosen is null)
     return 2;
 }
 
-// Known bugs the lead has been told about are tolerated by default so that fuzzing can look for new ones.
-LockFree.Balancing.Fuzz.Watch.ReferenceDecoder.ToleratesKnownKindCodeBug = !options.Strict;
-LockFree.Balancing.Fuzz.Watch.ReferenceMerge.ToleratesKnownCacheBug = !options.Strict;
-
 try
 {
     return new FuzzRunner(chosen, options, Console.Out).Run();

@@ -18,7 +18,6 @@ internal sealed class FuzzOptions
           --corpus DIR           seed inputs (default fuzz/corpus/<target>)
           --replay FILE|DIR      run one input (or every file of a folder) once and report; no mutation
           --timeout-seconds N    an execution running longer than this is a finding (default 10)
-          --strict               no allowance for known, reported bugs (fuzz/regressions/ fail until they are fixed)
           --help                 this text
 
         Exit code: 0 when every execution held, 1 on an invariant violation or an undocumented exception
@@ -43,8 +42,6 @@ internal sealed class FuzzOptions
 
     public bool Help { get; private set; }
 
-    public bool Strict { get; private set; }
-
     /// <exception cref="FormatException">An unknown option or a value that does not parse; the message says which.</exception>
     public static FuzzOptions Parse(IReadOnlyList<string> args)
     {
@@ -56,9 +53,6 @@ internal sealed class FuzzOptions
             {
                 case "--help" or "-h" or "-?":
                     options.Help = true;
-                    break;
-                case "--strict":
-                    options.Strict = true;
                     break;
                 case "--seconds":
                     options.Seconds = PositiveDouble(arg, Value(args, ref i));

@@ -110,7 +110,7 @@ internal sealed class ListTarget : FuzzTarget
                     slices[slice.Name] = slice; // a repeated name: the last one stands, as in the adapter's replace
                 }
 
-                WatchTarget.Compare(set.Merge(service, settings), new ReferenceMerge().Merge(slices, service, preference, fallback), $"{where}, pass {pass}");
+                WatchTarget.Compare(set.Merge(service, settings), ReferenceMerge.Merge(slices, service, preference, fallback), $"{where}, pass {pass}");
             }
 
             return 3 | ((ulong)Math.Min(expected!.Value.Items.Count, 7) << 2) | ((expected.Value.Continue is null ? 0UL : 1) << 5);

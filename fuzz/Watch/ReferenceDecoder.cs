@@ -37,13 +37,6 @@ internal static class ReferenceDecoder
     private static readonly string[] ListFields = ["metadata", "items"];
     private static readonly string[] ListMetadataFields = ["resourceVersion", "continue"];
 
-    /// <summary>
-    /// While true, a <c>kind</c> or <c>code</c> field whose value is an object or array makes the event invalid, as the
-    /// adapter does today (a known bug: it loses its place in the JSON there, see fuzz/regressions/watch/). Set false
-    /// (<c>--strict</c>) to check the intended behaviour: such a field is ignored like any other.
-    /// </summary>
-    public static bool ToleratesKnownKindCodeBug { get; set; } = true;
-
     public static List<RefStep> Read(ReadOnlySpan<byte> stream, int maxLineBytes)
     {
         var steps = new List<RefStep>();
@@ -302,12 +295,6 @@ internal static class ReferenceDecoder
                 {
                     _ = value.GetString(); // Status text is decoded even on a slice
                 }
-            }
-            else if ((property.NameEquals("kind"u8) || property.NameEquals("code"u8))
-                     && value.ValueKind is JsonValueKind.Object or JsonValueKind.Array
-                     && ToleratesKnownKindCodeBug)
-            {
-                throw new InvalidDataException("known bug: a kind or code that is an object or array derails the adapter's parser");
             }
         }
 

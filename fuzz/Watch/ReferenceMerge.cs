@@ -13,30 +13,18 @@ internal sealed record RefMerged(string Key, string? Zone, string? NodeName, str
 /// <c>serving</c> is <c>ready</c>, nil <c>terminating</c> is false; ready endpoints, or with the fallback on and none
 /// ready the serving-and-terminating ones; one endpoint per key, the first in slice-name order winning; key order.
 /// </summary>
-internal sealed class ReferenceMerge
+internal static class ReferenceMerge
 {
-    // Only used to reproduce a known bug while it is tolerated: the endpoints the previous merge built, by (address, port).
-    private Dictionary<(string Address, int Port), Endpoint> _previouslyBuilt = [];
-
-    /// <summary>
-    /// While true, the merge reproduces a known adapter bug (fuzz/regressions/watch/merge-cache-*): an endpoint built by
-    /// the previous merge is reused for the same address and port without checking that the address belongs to the
-    /// family now chosen. Set false (<c>--strict</c>) to check the intended behaviour.
-    /// </summary>
-    public static bool ToleratesKnownCacheBug { get; set; } = true;
-
-    public (string Family, List<RefMerged> Endpoints, bool Fallback) Merge(
+    public static (string Family, List<RefMerged> Endpoints, bool Fallback) Merge(
         IReadOnlyDictionary<string, RefSlice> slices, ServiceReference service, AddressFamilyPreference preference, bool terminatingFallback)
     {
         (string Family, List<RefMerged> Endpoints, bool Fallback, Dictionary<(string, int), Endpoint> Built) result =
-            MergeCore(slices, service, preference, terminatingFallback, _previouslyBuilt);
-        _previouslyBuilt = result.Built;
+            MergeCore(slices, service, preference, terminatingFallback);
         return (result.Family, result.Endpoints, result.Fallback);
     }
 
     private static (string Family, List<RefMerged> Endpoints, bool Fallback, Dictionary<(string, int), Endpoint> Built) MergeCore(
-        IReadOnlyDictionary<string, RefSlice> slices, ServiceReference service, AddressFamilyPreference preference, bool terminatingFallback,
-        Dictionary<(string Address, int Port), Endpoint> previouslyBuilt)
+        IReadOnlyDictionary<string, RefSlice> slices, ServiceReference service, AddressFamilyPreference preference, bool terminatingFallback)
     {
         var built = new Dictionary<(string Address, int Port), Endpoint>();
         RefSlice[] ordered = [.. slices.Values.OrderBy(s => s.Name, StringComparer.Ordinal)];
@@ -77,14 +65,7 @@ internal sealed class ReferenceMerge
                 }
 
                 Endpoint? endpoint = null;
-                if (ToleratesKnownCacheBug
-                    && (built.TryGetValue((source.Address, port), out Endpoint? cached) || previouslyBuilt.TryGetValue((source.Address, port), out cached))
-                    && cached.Zone == (string.IsNullOrEmpty(source.Zone) ? null : source.Zone)
-                    && cached.NodeName == (string.IsNullOrEmpty(source.NodeName) ? null : source.NodeName))
-                {
-                    endpoint = cached; // the bug: no family check on this path
-                }
-                else if (!Matches(source.Address, family))
+                if (!Matches(source.Address, family))
                 {
                     continue;
                 }
@@ -110,11 +91,16 @@ internal sealed class ReferenceMerge
         var result = new Dictionary<string, RefMerged>(StringComparer.Ordinal);
         foreach ((Endpoint endpoint, RefEndpoint source) in fallback ? servingTerminating : ready)
         {
-            result.TryAdd(endpoint.Key, new RefMerged(endpoint.Key, endpoint.Zone, endpoint.NodeName, source.ForZones, source.ForNodes));
+            result.TryAdd(endpoint.Key, new RefMerged(endpoint.Key, endpoint.Zone, endpoint.NodeName, Usable(source.ForZones), Usable(source.ForNodes)));
         }
 
         return (family, [.. result.Values.OrderBy(e => e.Key, StringComparer.Ordinal)], fallback, built);
     }
+
+    // Hints are advisory: a list the API should not send (an empty or over-long name, more than 8 distinct names)
+    // is dropped whole, and the endpoint kept.
+    private static string[] Usable(string[] hints)
+        => hints.Any(h => string.IsNullOrEmpty(h) || h.Length > 253) || hints.Distinct().Count() > Endpoint.MaxHints ? [] : hints;
 
     private static int? Resolve(RefSlice slice, ServiceReference service)
     {

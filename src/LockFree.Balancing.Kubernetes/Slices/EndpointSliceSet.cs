@@ -269,33 +269,70 @@ internal sealed class EndpointSliceSet
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Endpoint? endpoint)
     {
         string address = source.Address!;
+
+        // The family check comes before the cache: an address built for one family (10.0.0.1 from an IPv4 slice)
+        // must not survive into a merge that chose another (an FQDN slice may hold the same text).
+        if (!AddressMatchesFamily(address, family))
+        {
+            endpoint = null;
+            return false; // an address the API should not have sent; skip it rather than fail the Service
+        }
+
         if ((built.TryGetValue((address, port), out endpoint) || _built.TryGetValue((address, port), out endpoint))
             && string.Equals(endpoint.Zone, string.IsNullOrEmpty(source.Zone) ? null : source.Zone, StringComparison.Ordinal)
             && string.Equals(endpoint.NodeName, string.IsNullOrEmpty(source.NodeName) ? null : source.NodeName, StringComparison.Ordinal)
-            && SameHints(endpoint.ZoneHints, source.ForZones)
-            && SameHints(endpoint.NodeHints, source.ForNodes))
+            && SameHints(endpoint.ZoneHints, UsableHints(source.ForZones))
+            && SameHints(endpoint.NodeHints, UsableHints(source.ForNodes)))
         {
             built.TryAdd((address, port), endpoint);
             return true;
         }
 
         endpoint = null;
-        if (!AddressMatchesFamily(address, family))
-        {
-            return false; // an address the API should not have sent; skip it rather than fail the Service
-        }
-
         try
         {
-            endpoint = new Endpoint(address, port, weight: 1, source.Zone, source.NodeName, source.ForZones, source.ForNodes);
+            endpoint = new Endpoint(address, port, weight: 1, source.Zone, source.NodeName, UsableHints(source.ForZones), UsableHints(source.ForNodes));
         }
         catch (ArgumentException)
         {
-            return false;
+            return false; // an address or label the core refuses: skip this endpoint rather than fail the Service
         }
 
         built.TryAdd((address, port), endpoint);
         return true;
+    }
+
+    /// <summary>
+    /// The hints the core accepts: hints are advisory, so a list the API should not have sent (an empty name, more
+    /// than <see cref="Endpoint.MaxHints"/> distinct names, a name over 253 characters) is dropped as a whole
+    /// rather than costing the endpoint itself.
+    /// </summary>
+    internal static IReadOnlyList<string> UsableHints(IReadOnlyList<string> raw)
+    {
+        if (raw.Count == 0)
+        {
+            return raw;
+        }
+
+        int distinct = 0;
+        for (int i = 0; i < raw.Count; i++)
+        {
+            string name = raw[i];
+            if (string.IsNullOrEmpty(name) || name.Length > 253)
+            {
+                return [];
+            }
+
+            bool seen = false;
+            for (int j = 0; j < i && !seen; j++)
+            {
+                seen = string.Equals(raw[j], name, StringComparison.Ordinal);
+            }
+
+            distinct += seen ? 0 : 1;
+        }
+
+        return distinct <= Endpoint.MaxHints ? raw : [];
     }
 
     /// <summary>

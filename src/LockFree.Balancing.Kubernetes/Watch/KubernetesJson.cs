@@ -270,11 +270,13 @@ internal static partial class KubernetesJson
             {
                 reader.Read();
                 parts.IsStatus = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("Status"u8);
+                reader.Skip(); // an object or array where a string belongs: step over it, or the reader loses its place
             }
             else if (reader.ValueTextEquals("code"u8))
             {
                 reader.Read();
                 parts.Code = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int code) ? code : null;
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("reason"u8))
             {

@@ -332,4 +332,35 @@ public sealed class EndpointSliceSetTests
         Assert.True(EndpointSliceSet.SameEndpoints(a, c));
         Assert.False(EndpointSliceSet.SameEndpoints(a, []));
     }
+
+    [Fact]
+    public void Merge_FamilyChangesToFqdn_AnAddressBuiltForIPv4IsNotReused()
+    {
+        // Found by the fuzzer (fuzz/regressions/watch/merge-cache-skips-family-check*.jsonl): "10.0.0.1" is a legal
+        // FQDN slice address, and the cache of the previous merge (IPv4) used to bring it back without the family check.
+        var set = new EndpointSliceSet();
+        set.Upsert(V4("web-a", Ep("10.0.0.1")));
+        set.Upsert(Slice("web-b", SliceAddressType.Fqdn, [Port("http", 8080)], Ep("10.0.0.1")));
+        Assert.Equal(["10.0.0.1:8080"], Keys(set.Merge(Http, Default)));
+
+        set.Remove("web-a");
+        MergedEndpoints merged = set.Merge(Http, Default);
+
+        var fresh = new EndpointSliceSet();
+        fresh.Upsert(Slice("web-b", SliceAddressType.Fqdn, [Port("http", 8080)], Ep("10.0.0.1")));
+        Assert.Equal(Keys(fresh.Merge(Http, Default)), Keys(merged));
+        Assert.Empty(merged.Endpoints);
+    }
+
+    [Theory]
+    [InlineData(new[] { "" }, new string[0])]
+    [InlineData(new[] { "zone-a", "zone-a" }, new[] { "zone-a" })]
+    [InlineData(new[] { "z1", "z2", "z3", "z4", "z5", "z6", "z7", "z8", "z9" }, new string[0])]
+    public void Merge_HintsTheCoreRefuses_AreDroppedAndTheEndpointKept(string[] forZones, string[] expected)
+    {
+        MergedEndpoints merged = Merge(V4("a", Ep("10.0.0.1", forZones: forZones)));
+
+        Endpoint endpoint = Assert.Single(merged.Endpoints);
+        Assert.Equal(expected, endpoint.ZoneHints);
+    }
 }

@@ -251,4 +251,26 @@ public sealed class KubernetesJsonTests
     {
         Assert.Null(KubernetesJson.TryParseStatus(Utf8(body)));
     }
+
+    [Theory]
+    [InlineData("\"kind\":{\"nested\":{\"x\":1}}")]
+    [InlineData("\"kind\":[\"Status\",1]")]
+    [InlineData("\"code\":{\"x\":410}")]
+    public void ParseWatchEvent_KindOrCodeOfAnotherShape_IsSteppedOver(string field)
+    {
+        // Found by the fuzzer (fuzz/regressions/watch/kind-object-derails-parser.jsonl): the reader lost its place.
+        WatchEvent parsed = Parse($$"""{"type":"MODIFIED","object":{{{field}},"metadata":{"name":"s","resourceVersion":"7"},"addressType":"IPv4","endpoints":[{"addresses":["10.0.0.1"]}],"ports":[{"port":80}]}}""");
+
+        Assert.Equal(WatchEventType.Modified, parsed.Type);
+        Assert.Equal("s", parsed.Slice!.Name);
+        Assert.Equal("10.0.0.1", Assert.Single(parsed.Slice.Endpoints).Address);
+    }
+
+    [Fact]
+    public void TryParseStatus_CodeNestedInAnObjectKind_IsNotTheStatusCode()
+    {
+        ApiStatus? status = KubernetesJson.TryParseStatus(Utf8("""{"kind":{"code":410},"code":500,"message":"m"}"""));
+
+        Assert.Equal(500, status?.Code);
+    }
 }
