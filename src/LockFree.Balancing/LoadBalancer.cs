@@ -88,7 +88,6 @@ public abstract class LoadBalancer
     /// <summary>The clock of ejections and request rates.</summary>
     private protected TimeProvider Time { get; }
 
-
     /// <summary>Replaces the endpoint set.</summary>
     /// <param name="endpoints">The complete new set. Duplicates of the same key with the same attributes count once.</param>
     /// <returns><see langword="true"/> when the set changed and a new snapshot was published; <see langword="false"/> for an update with the same set.</returns>
