@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -22,10 +21,11 @@ public sealed class Backend : IAsyncDisposable
     private readonly WebApplication _app;
     private TaskCompletionSource _streamGate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private Backend(WebApplication app, string name)
+    private Backend(WebApplication app, string name, ConcurrentQueue<string> serverNames)
     {
         _app = app;
         Name = name;
+        TlsServerNames = serverNames;
     }
 
     public string Name { get; }
@@ -38,7 +38,8 @@ public sealed class Backend : IAsyncDisposable
 
     public ConcurrentQueue<string> HostHeaders { get; } = new();
 
-    public ConcurrentQueue<string> TlsServerNames { get; } = new();
+    /// <summary>The server name (SNI) of every TLS handshake.</summary>
+    public ConcurrentQueue<string> TlsServerNames { get; }
 
     public static async Task<Backend> StartAsync(string name, X509Certificate2? certificate = null)
     {
@@ -49,15 +50,24 @@ public sealed class Backend : IAsyncDisposable
             builder.WebHost.UseKestrelHttpsConfiguration();
         }
 
+        var serverNames = new ConcurrentQueue<string>();
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0, listen =>
         {
             if (certificate is not null)
             {
-                listen.UseHttps(certificate);
+                // The selector sees the server name the client sent (SNI) in its handshake.
+                listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                {
+                    ServerCertificateSelector = (_, serverName) =>
+                    {
+                        serverNames.Enqueue(serverName ?? "");
+                        return certificate;
+                    },
+                });
             }
         }));
         WebApplication app = builder.Build();
-        var backend = new Backend(app, name);
+        var backend = new Backend(app, name, serverNames);
         app.Run(backend.HandleAsync);
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -80,11 +90,6 @@ public sealed class Backend : IAsyncDisposable
     {
         Requests.Enqueue(context.Request.Method + " " + context.Request.Path + context.Request.QueryString);
         HostHeaders.Enqueue(context.Request.Headers.Host.ToString());
-        if (context.Features.Get<ITlsHandshakeFeature>() is { } tls)
-        {
-            TlsServerNames.Enqueue(tls.HostName ?? "");
-        }
-
         string path = context.Request.Path.Value ?? "/";
         if (path.StartsWith("/status/", StringComparison.Ordinal))
         {

@@ -364,6 +364,50 @@ public sealed class KubernetesBalancingHandlerTests
         Assert.False(s.Service.Balancer.GetStatus().Single().IsEjected);
     }
 
+    [Fact]
+    public async Task Race_ConcurrentRequestsWhileMembershipChanges_AllServedAndCountsReturnToZero()
+    {
+        Cluster cluster = await Cluster.StartAsync(backendCount: 4, listed: 2);
+        await using Setup s = await StartAsync(cluster, o =>
+        {
+            o.Picker = BalancingPicker.PowerOfTwoChoices;
+            o.AffinityHeader = "x-user";
+            o.LoadFactor = 1.25;
+        });
+        string[] pods = ["b0", "b1", "b2", "b3"];
+        int served = 0;
+        using var stop = new CancellationTokenSource(Cluster.WaitLimit);
+
+        Task[] clients = [.. Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            for (int i = 0; i < 60; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "who");
+                if ((i & 1) == 0)
+                {
+                    request.Headers.Add("x-user", "u" + (i % 7));
+                }
+
+                using HttpResponseMessage response = await s.Client.SendAsync(request, stop.Token);
+                Assert.Contains(await response.Content.ReadAsStringAsync(stop.Token), pods);
+                Interlocked.Increment(ref served);
+            }
+        }))];
+
+        // Pods join and leave while the requests run.
+        await cluster.SendAsync("ADDED", Cluster.SliceOf(cluster.Backends[2]));
+        await cluster.SendAsync("ADDED", Cluster.SliceOf(cluster.Backends[3]));
+        await cluster.SendAsync("DELETED", Cluster.SliceOf(cluster.Backends[0]));
+        await cluster.SendAsync("DELETED", Cluster.SliceOf(cluster.Backends[2]));
+        await Task.WhenAll(clients).WaitAsync(Cluster.WaitLimit);
+
+        Assert.Equal(240, served);
+        Assert.Equal(0, s.Service.InFlight);
+        Assert.All(s.Service.Balancer.GetStatus(), e => Assert.Equal(0, e.InFlight));
+        Assert.All(s.Service.AffinityBalancer!.GetStatus(), e => Assert.Equal(0, e.InFlight));
+        Assert.Equal(["b1", "b3"], s.Service.Balancer.Endpoints.Select(e => pods[Array.IndexOf([.. cluster.Backends.Select(b => b.Port)], e.Port)]).Order());
+    }
+
     private static async Task<Dictionary<string, string>> PodsByKeyAsync(HttpClient client, string[] keys)
     {
         var pods = new Dictionary<string, string>();

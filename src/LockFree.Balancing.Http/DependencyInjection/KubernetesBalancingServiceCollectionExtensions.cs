@@ -40,4 +40,20 @@ public static class KubernetesBalancingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesBalancingOptions>, KubernetesBalancingOptionsValidator>());
         return services;
     }
+
+    /// <summary>
+    /// The balancing set behind the named client registered with <c>AddKubernetesBalancing</c>, e.g. to wait for the
+    /// first sync at startup with <see cref="KubernetesBalancing.WaitForEndpointsAsync"/>.
+    /// </summary>
+    /// <param name="services">The service provider.</param>
+    /// <param name="clientName">The <c>HttpClient</c> name (for a typed client, the type's name).</param>
+    /// <returns>The balancing set; the same object the client's handlers use.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddKubernetesBalancing</c> was not called.</exception>
+    /// <exception cref="OptionsValidationException">The client's options are invalid.</exception>
+    public static KubernetesBalancing GetKubernetesBalancing(this IServiceProvider services, string clientName)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(clientName);
+        return services.GetRequiredService<KubernetesBalancingProvider>().Get(clientName);
+    }
 }

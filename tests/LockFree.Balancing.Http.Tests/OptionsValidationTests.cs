@@ -1,0 +1,89 @@
+using LockFree.Balancing.Kubernetes.Sharing;
+using Xunit;
+
+namespace LockFree.Balancing.Http.Tests;
+
+/// <summary>Every option check, and that its message names the option, the value and what is accepted.</summary>
+public sealed class OptionsValidationTests
+{
+    private static string[] Failures(Action<KubernetesBalancingOptions> configure)
+    {
+        var options = new KubernetesBalancingOptions();
+        configure(options);
+        var result = new KubernetesBalancingOptionsValidator().Validate("orders", options);
+        return result.Failed ? [.. result.Failures] : [];
+    }
+
+    [Fact]
+    public void Defaults_AreValid() => Assert.Empty(Failures(_ => { }));
+
+    [Theory]
+    [InlineData("DefaultNamespace", "Shop", "DefaultNamespace 'Shop' is not a DNS-1123 label")]
+    [InlineData("Service", "orders.shop.example.com", "Service 'orders.shop.example.com' is not a Kubernetes Service reference")]
+    [InlineData("PortName", "http_2", "PortName 'http_2' is not a Service port name")]
+    [InlineData("PortName", "8080", "PortName '8080' is not a Service port name")]
+    [InlineData("FallbackEndpoint", "orders", "FallbackEndpoint 'orders' is not an endpoint: use host:port")]
+    [InlineData("AffinityHeader", "x user", "AffinityHeader 'x user' is not a valid name")]
+    [InlineData("AffinityCookie", "", "AffinityCookie '' is not a valid name")]
+    [InlineData("AffinityQueryParameter", "", "AffinityQueryParameter is empty")]
+    public void TextOption_Invalid_SaysWhatIsWrong(string property, string value, string expected)
+    {
+        string failure = Assert.Single(Failures(o => typeof(KubernetesBalancingOptions).GetProperty(property)!.SetValue(o, value)));
+        Assert.Contains(expected, failure, StringComparison.Ordinal);
+        Assert.StartsWith("KubernetesBalancing (client 'orders'): ", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(100.5)]
+    [InlineData(double.NaN)]
+    public void LoadFactor_OutOfRange_NamesTheRange(double factor)
+        => Assert.Contains("must be above 1 and at most 100", Assert.Single(Failures(o => o.LoadFactor = factor)), StringComparison.Ordinal);
+
+    [Fact]
+    public void Pickers_InTheWrongRole_AreRefused()
+    {
+        string[] failures = Failures(o =>
+        {
+            o.Picker = BalancingPicker.ConsistentHash;
+            o.AffinityPicker = BalancingPicker.RoundRobin;
+        });
+        Assert.Equal(2, failures.Length);
+        Assert.Contains("Picker 'ConsistentHash' is not accepted", failures[0], StringComparison.Ordinal);
+        Assert.Contains("AffinityPicker 'RoundRobin' is not accepted: it must be ConsistentHash or Maglev", failures[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OutlierEjection_OutOfRange_UsesTheCoreMessage()
+    {
+        string failure = Assert.Single(Failures(o => o.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 0 }));
+        Assert.Contains("ConsecutiveFailures 0 is not accepted: it must be between 1 and 1000", failure, StringComparison.Ordinal);
+        Assert.Empty(Failures(o =>
+        {
+            o.OutlierEjectionEnabled = false;
+            o.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 0 };
+        }));
+    }
+
+    [Fact]
+    public void ServiceAndPortName_BothNamingAPort_AreRefused()
+        => Assert.Contains("set one of them", Assert.Single(Failures(o =>
+        {
+            o.Service = "orders.shop:http";
+            o.PortName = "grpc";
+        })), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task NonDiEntryPoint_InvalidOptions_ThrowsArgumentExceptionListingEveryProblem()
+    {
+        await using var registry = new KubernetesWatchRegistry();
+        var exception = Assert.Throws<ArgumentException>(() => new KubernetesBalancing(registry, new KubernetesBalancingOptions
+        {
+            Picker = BalancingPicker.Maglev,
+            PortName = "-x",
+        }));
+
+        Assert.Contains("Picker 'Maglev'", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("PortName '-x'", exception.Message, StringComparison.Ordinal);
+    }
+}
