@@ -28,6 +28,9 @@ namespace LockFree.Balancing.Tests.Hashing;
 /// <summary>Tests for <see cref="Xxh3"/> against reference vectors from <c>xxhsum -H3</c>.</summary>
 public sealed class Xxh3Tests
 {
+    // Where the allocation test publishes its hashes, so that the calls it measures cannot be optimized away.
+    private static ulong s_folded;
+
     /// <summary>Length → XXH3-64 of <see cref="Pattern"/>(length), from <c>xxhsum -H3</c>.
     /// Covers every length class: 0, 1–3, 4–8, 9–16, 17–128, 129–240 and the long path
     /// (partial/whole 1024-byte blocks, stripe boundaries, ~1 MB).</summary>
@@ -191,24 +194,33 @@ public sealed class Xxh3Tests
     public void Hash64_TenThousandCalls_DoesNotAllocate()
     {
         byte[][] inputs = [Pattern(0), Pattern(3), Pattern(8), Pattern(16), Pattern(24), Pattern(64), Pattern(128), Pattern(200), Pattern(5000)];
-        ulong sink = 0;
 
         // Warm up (JIT, tiering, static initialisation) before measuring.
-        for (int i = 0; i < 1000; i++)
+        HashAll(inputs, 1000);
+
+        // The least of three passes: under a loaded machine the runtime may charge a one-off allocation (tiered
+        // recompilation) to this thread; hashing that allocated would allocate in every pass.
+        long least = long.MaxValue;
+        for (int pass = 0; pass < 3; pass++)
         {
-            sink ^= Xxh3.Hash64(inputs[i % inputs.Length]);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            HashAll(inputs, 10_000);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        Assert.Equal(0, least);
+    }
+
+    private static void HashAll(byte[][] inputs, int calls)
+    {
+        ulong folded = 0;
+        for (int i = 0; i < calls; i++)
         {
-            sink ^= Xxh3.Hash64(inputs[i % inputs.Length]);
+            folded ^= Xxh3.Hash64(inputs[i % inputs.Length]);
         }
 
-        long after = GC.GetAllocatedBytesForCurrentThread();
-
-        Assert.Equal(before, after);
-        Assert.NotEqual(0UL, sink | 1); // keep sink alive
+        // Published to a static field so the calls cannot be optimized away.
+        Volatile.Write(ref s_folded, folded);
     }
 
     /// <summary>Deterministic test input: byte i = ((i * 2654435761) mod 2^32) &gt;&gt; 24.</summary>
