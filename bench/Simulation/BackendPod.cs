@@ -1,12 +1,7 @@
 using System.Globalization;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using LockFree.Balancing.Kubernetes.Fakes;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LockFree.Balancing.Benchmarks.Simulation;
 
@@ -32,7 +27,7 @@ internal sealed class BackendPod : IAsyncDisposable
 
     public string Name { get; }
 
-    public int Port { get; private set; }
+    public int Port { get; private init; }
 
     /// <summary>The balancer key the watcher will publish for this pod (<c>127.0.0.1:port</c>).</summary>
     public string EndpointKey => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
@@ -47,15 +42,10 @@ internal sealed class BackendPod : IAsyncDisposable
 
     public static async Task<BackendPod> StartAsync(string name, TimeSpan serviceTime, CancellationToken cancellationToken)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        WebApplication app = builder.Build();
-        var pod = new BackendPod(app, name, serviceTime);
-        app.Run(pod.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        pod.Port = new Uri(address).Port;
+        // No request can arrive before the address is known, which is after pod is assigned.
+        BackendPod? pod = null;
+        (WebApplication app, Uri address) = await LoopbackKestrel.StartAsync(context => pod!.HandleAsync(context), cancellationToken).ConfigureAwait(false);
+        pod = new BackendPod(app, name, serviceTime) { Port = address.Port };
         return pod;
     }
 

@@ -82,7 +82,7 @@ internal static class Report
         List<PickerResult> pickers = outcome.Pickers;
         text.AppendLine("## Cluster simulation");
         text.AppendLine();
-        text.AppendLine(F($"An in-process fake Kubernetes API server serving EndpointSlices over HTTP on loopback, {s.Pods} real Kestrel backends (one per pod, each answering with its name), and the library's `KubernetesEndpointWatcher` keeping each picker's endpoints current. Settings: {s}. Requests are idempotent GETs sent through `HttpClient` by {outcome.ClientDescription}. Each picker gets its own run: steady traffic, then a rolling update, a scale-down by one, a watch dropped by the server (a pod's readiness flaps meanwhile), and an in-stream 410 Gone that forces a relist (a pod is added meanwhile). Simulation time: {outcome.Elapsed.TotalSeconds:F0} s."));
+        text.AppendLine(F($"An in-process fake Kubernetes API server serving EndpointSlices over HTTP on loopback, {s.Pods} real Kestrel backends (one per pod, each answering with its name), and the library's `KubernetesEndpointWatcher` (shared through a `KubernetesWatchRegistry` when requests go through the HTTP handler) keeping each picker's endpoints current. Settings: {s}. Requests are idempotent GETs sent through `HttpClient` by {outcome.ClientDescription}. Each picker gets its own run: steady traffic, then a rolling update, a scale-down by one, a watch dropped by the server (a pod's readiness flaps meanwhile), and an in-stream 410 Gone that forces a relist (a pod is added meanwhile). Simulation time: {outcome.Elapsed.TotalSeconds:F0} s."));
         text.AppendLine();
 
         text.AppendLine("### Requests and errors per phase");

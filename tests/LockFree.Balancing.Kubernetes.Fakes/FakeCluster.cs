@@ -1,16 +1,10 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LockFree.Balancing.Kubernetes.Fakes;
 
@@ -97,15 +91,10 @@ public sealed class FakeCluster : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
         ArgumentException.ThrowIfNullOrEmpty(service);
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        WebApplication app = builder.Build();
-        var cluster = new FakeCluster(app, @namespace, service);
-        app.Run(cluster.HandleAsync);
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        cluster.BaseAddress = new Uri(address + "/");
+        // No request can arrive before the address is known, which is after cluster is assigned.
+        FakeCluster? cluster = null;
+        (WebApplication app, Uri address) = await LoopbackKestrel.StartAsync(context => cluster!.HandleAsync(context));
+        cluster = new FakeCluster(app, @namespace, service) { BaseAddress = address };
         return cluster;
     }
 
