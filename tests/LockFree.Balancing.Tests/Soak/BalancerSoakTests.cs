@@ -87,8 +87,12 @@ public sealed class BalancerSoakTests
         int workers = Math.Max(4, Environment.ProcessorCount * 2);
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
-        Task<WorkerCounts>[] acquirers = [.. Enumerable.Range(0, workers).Select(w => Task.Run(() => Worker(balancer, seed * 1000 + w, stop.Token)))];
-        Task<long> churn = Task.Run(() => Churn(balancer, pool, seed, stop.Token));
+        // Dedicated threads, not pool work items: spinning workers on a 2-core pool (shared with the rest of the suite)
+        // could keep the churn task from ever being scheduled, and then nothing churns.
+        Task<WorkerCounts>[] acquirers = [.. Enumerable.Range(0, workers).Select(w => Task.Factory.StartNew(
+            () => Worker(balancer, seed * 1000 + w, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
+        Task<long> churn = Task.Factory.StartNew(
+            () => Churn(balancer, pool, seed, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         stop.CancelAfter(duration);
 
         // Watchdog: a worker stuck in a placement loop (a liveness bug) fails the test instead of hanging it.
