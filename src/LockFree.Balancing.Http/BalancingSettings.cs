@@ -7,6 +7,7 @@ internal sealed class BalancingSettings
 {
     private readonly OutlierEjectionOptions? _outlierEjection;
     private readonly double? _loadFactor;
+    private readonly TopologyOptions? _topology;
 
     public BalancingSettings(KubernetesBalancingOptions options, string name)
     {
@@ -22,6 +23,9 @@ internal sealed class BalancingSettings
         Picker = options.Picker;
         AffinityPicker = options.AffinityPicker;
         _loadFactor = options.LoadFactor;
+        _topology = options.Topology is { } topology
+            ? new TopologyOptions { LocalZone = topology.LocalZone, LocalNode = topology.LocalNode, RequireHints = topology.RequireHints }
+            : null;
         AffinityHeader = options.AffinityHeader;
         AffinityQueryParameter = options.AffinityQueryParameter;
         AffinityCookie = options.AffinityCookie;
@@ -100,6 +104,7 @@ internal sealed class BalancingSettings
         options.OutlierEjection = _outlierEjection;
         options.Ejected = _outlierEjection is null ? null : onEjected;
         options.TimeProvider = clock;
+        options.Topology = _topology;
         return options;
     }
 }

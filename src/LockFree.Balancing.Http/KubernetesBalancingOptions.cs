@@ -45,6 +45,14 @@ public sealed class KubernetesBalancingOptions
     /// <summary>Compute the affinity key from the request (code only, not bindable); <see langword="null"/> or an empty result means no key. Called on every request: keep it cheap.</summary>
     public Func<HttpRequestMessage, string?>? AffinityKey { get; set; }
 
+    /// <summary>
+    /// Prefer the pods meant for the caller's zone or node (EndpointSlice hints, else zone and node labels), and use
+    /// every pod when none of those is available or has room; <see langword="null"/> (default): no preference. Bind
+    /// <c>Topology:LocalZone</c> and <c>Topology:LocalNode</c>, for example from the downward API's node name and the
+    /// node's <c>topology.kubernetes.io/zone</c> label. Applies to both pickers.
+    /// </summary>
+    public TopologyOptions? Topology { get; set; }
+
     /// <summary>Eject pods whose requests keep failing (connection failures, and 5xx when <see cref="ServerErrorsAreFailures"/>). Default: on.</summary>
     public bool OutlierEjectionEnabled { get; set; } = true;
 

@@ -102,6 +102,11 @@ public sealed class KubernetesBalancingOptionsValidator : IValidateOptions<Kuber
             }
         }
 
+        if (options.Topology is { } topology && string.IsNullOrEmpty(topology.LocalZone) && string.IsNullOrEmpty(topology.LocalNode))
+        {
+            Fail("Topology is set without LocalZone or LocalNode: set the caller's zone, node or both, or leave Topology unset for no preference.");
+        }
+
         if (!Enum.IsDefined(options.LeaseRelease))
         {
             Fail($"LeaseRelease '{options.LeaseRelease}' is not accepted: it must be ResponseEnd or ResponseHeaders.");

@@ -66,6 +66,29 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void Topology_WithoutZoneOrNode_IsRefused()
+    {
+        Assert.Contains("Topology is set without LocalZone or LocalNode", Assert.Single(Failures(o => o.Topology = new TopologyOptions())), StringComparison.Ordinal);
+        Assert.Empty(Failures(o => o.Topology = new TopologyOptions { LocalZone = "zone-a" }));
+    }
+
+    [Fact]
+    public void Topology_ReachesBothBalancers()
+    {
+        var settings = new BalancingSettings(
+            new KubernetesBalancingOptions { AffinityHeader = "x-user", Topology = new TopologyOptions { LocalZone = "zone-a" } },
+            "orders");
+        Endpoint[] endpoints = [new("10.0.0.1", 80, zone: "zone-a"), new("10.0.0.2", 80, zone: "zone-b"), new("10.0.0.3", 80, zone: "zone-b")];
+
+        foreach (BalancingPicker picker in new[] { settings.Picker, settings.AffinityPicker })
+        {
+            LoadBalancer balancer = settings.CreateBalancer(picker, _ => { });
+            balancer.Update(endpoints);
+            Assert.All(Enumerable.Range(0, 50), i => Assert.Equal("zone-a", balancer.Pick($"user-{i}").Zone));
+        }
+    }
+
+    [Fact]
     public void ServiceAndPortName_BothNamingAPort_AreRefused()
         => Assert.Contains("set one of them", Assert.Single(Failures(o =>
         {
