@@ -2,7 +2,6 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters;
-using Perfolizer.Horology;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Order;
@@ -16,18 +15,6 @@ namespace LockFree.Balancing.Benchmarks;
 /// </summary>
 internal static class BenchConfig
 {
-    /// <summary>
-    /// The job of the no-argument run: one process per case, 3 warm-up and 10 measured iterations of
-    /// ~250 ms. About 5 s per case, a few minutes for <see cref="PickBenchmarks"/> on 2 cores; precise
-    /// enough to read ratios, not to publish: use <c>--job default</c> (or more) for committed tables.
-    /// </summary>
-    public static Job QuickJob { get; } = Job.Default
-        .WithLaunchCount(1)
-        .WithWarmupCount(3)
-        .WithIterationCount(10)
-        .WithIterationTime(TimeInterval.FromMilliseconds(250))
-        .WithId("Quick");
-
     /// <summary>The shared configuration, with <paramref name="job"/> when given; otherwise the job comes from the command line (<c>--job</c>) or BenchmarkDotNet's default.</summary>
     public static IConfig Create(Job? job = null)
     {
