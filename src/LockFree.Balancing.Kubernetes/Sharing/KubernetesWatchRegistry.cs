@@ -95,7 +95,8 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable, IDisposable
 
     /// <summary>Calls <paramref name="onChanged"/> with <paramref name="service"/>'s endpoint set, now if the watch has synced and on every change, until the subscription is disposed.</summary>
     /// <param name="service">The Service and port.</param>
-    /// <param name="onChanged">Receives each set, one call at a time, never an older set after a newer one.</param>
+    /// <param name="onChanged">Receives each set, one call at a time, never an older set after a newer one. On a change, the
+    /// subscribers of a Service are called one after another on the watch's task, in the order they subscribed.</param>
     /// <returns>The subscription; dispose it to stop receiving sets.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="ObjectDisposedException">The registry is disposed.</exception>

@@ -73,6 +73,28 @@ public sealed class KubernetesWatchRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Publish_CallsSubscribersInTheOrderTheySubscribed()
+    {
+        // The bench's simulation brackets a handler's balancer update between a hook subscribed before it and one
+        // subscribed after it: that only works because a change is delivered in subscription order.
+        await using KubernetesWatchRegistry registry = CreateRegistry(TimeSpan.FromMinutes(1));
+        var calls = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Action<IReadOnlyList<Balancing.Endpoint>> Record(string name)
+            => endpoints => { if (endpoints.Any(e => e.Host == "10.0.0.3")) { calls.Enqueue(name); } };
+
+        using WatchSubscription first = registry.Subscribe(Web, Record("first"));
+        using WatchSubscription second = registry.Subscribe(Web, Record("second"));
+        using WatchSubscription third = registry.Subscribe(Web, Record("third"));
+        await first.Watcher.WaitForVersionAsync(1, Limit());
+        WatchConnection watch = await _server.NextWatchAsync(WaitLimit);
+
+        watch.Send(Event("MODIFIED", Slice("web-a", "101", "IPv4", HttpPort(8080), Endpoint("10.0.0.3"))));
+        await first.Watcher.WaitForVersionAsync(2, Limit());
+
+        Assert.Equal(["first", "second", "third"], calls);
+    }
+
+    [Fact]
     public async Task Subscribe_AfterSync_ReceivesCurrentSetBeforeReturning()
     {
         await using KubernetesWatchRegistry registry = CreateRegistry(TimeSpan.FromMinutes(1));
