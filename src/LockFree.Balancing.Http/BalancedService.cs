@@ -67,6 +67,9 @@ internal sealed class BalancedService : IDisposable
 
     public KubernetesEndpointWatcher Watcher => _subscription.Watcher;
 
+    /// <summary>The request URIs rewritten to this Service's pods.</summary>
+    public PodUris PodUris { get; } = new();
+
     public long InFlight => Volatile.Read(ref _inFlight);
 
     public void OnAcquired() => Interlocked.Increment(ref _inFlight);
@@ -112,6 +115,7 @@ internal sealed class BalancedService : IDisposable
         // Both balancers get every set; an exception (a set the picker refuses) reaches the watcher's Status.
         Balancer.Update(endpoints);
         AffinityBalancer?.Update(endpoints);
+        PodUris.Retain(endpoints);
         int previous = Math.Max(_lastCount, 0);
         int count = endpoints.Count;
         bool first = _lastCount < 0;

@@ -35,8 +35,6 @@ namespace LockFree.Balancing.Http;
 /// </remarks>
 public sealed class KubernetesBalancingHandler : DelegatingHandler
 {
-    private static readonly UriCreationOptions RewrittenUriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
-
     private readonly KubernetesBalancing _balancing;
     private readonly BalancingSettings _settings;
 
@@ -96,7 +94,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
             while (true)
             {
-                request.RequestUri = Rewrite(original, lease.Endpoint);
+                request.RequestUri = service.PodUris.For(original, lease.Endpoint);
                 HttpResponseMessage response;
                 try
                 {
@@ -171,15 +169,6 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     private static bool IsIdempotent(HttpMethod method)
         => method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options
            || method == HttpMethod.Trace || method == HttpMethod.Put || method == HttpMethod.Delete;
-
-    private static Uri Rewrite(Uri original, Endpoint endpoint)
-    {
-        // PathAndQuery of an absolute Uri is already escaped and canonical; skipping canonicalization keeps it byte
-        // for byte and saves a pass.
-        string pathAndQuery = original.PathAndQuery;
-        string text = string.Concat(original.Scheme, "://", endpoint.Key, pathAndQuery);
-        return new Uri(text, in RewrittenUriOptions);
-    }
 
     private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, bool failed)
     {
