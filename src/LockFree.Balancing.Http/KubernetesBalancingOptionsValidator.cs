@@ -68,7 +68,7 @@ public sealed class KubernetesBalancingOptionsValidator : IValidateOptions<Kuber
         string[] sources = [.. AffinitySources(options)];
         if (sources.Length > 1)
         {
-            Fail($"{string.Join(", ", sources)} are all set: set at most one affinity source (AffinityHeader, AffinityQueryParameter, AffinityCookie or AffinityKey).");
+            Fail($"{string.Join(sources.Length == 2 ? " and " : ", ", sources)} are {(sources.Length == 2 ? "both" : "all")} set: set at most one affinity source (AffinityHeader, AffinityQueryParameter, AffinityCookie or AffinityKey).");
         }
 
         CheckToken(options.AffinityHeader, nameof(options.AffinityHeader), Fail);

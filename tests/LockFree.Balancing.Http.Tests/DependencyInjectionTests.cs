@@ -89,7 +89,7 @@ public sealed class DependencyInjectionTests
         Assert.Contains("Picker 'Maglev' is not accepted", message, StringComparison.Ordinal);
         Assert.Contains("PowerOfTwoChoices, RoundRobin or Random", message, StringComparison.Ordinal);
         Assert.Contains("LoadFactor 0.5 is not accepted: it must be above 1", message, StringComparison.Ordinal);
-        Assert.Contains("AffinityHeader, AffinityCookie are all set", message, StringComparison.Ordinal);
+        Assert.Contains("AffinityHeader and AffinityCookie are both set", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -126,6 +126,42 @@ public sealed class DependencyInjectionTests
         Assert.Equal("orders.shop.svc:80", options.FallbackEndpoint);
         Assert.Equal(3, options.OutlierEjection.ConsecutiveFailures);
         Assert.Equal(TimeSpan.FromSeconds(10), options.OutlierEjection.BaseEjectionTime);
+    }
+
+    [Fact]
+    public async Task Configuration_BindsTheOtherOptions()
+    {
+        // The options the test above leaves at their defaults, each set away from its default here.
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Orders:Balancing:Service"] = "orders.shop:grpc",
+            ["Orders:Balancing:AffinityHeader"] = "x-user-id",
+            ["Catalog:Balancing:AffinityQueryParameter"] = "user", // one affinity source per client: a second client
+            ["Orders:Balancing:Topology:LocalZone"] = "zone-a",
+            ["Orders:Balancing:Topology:LocalNode"] = "node-7",
+            ["Orders:Balancing:Topology:RequireHints"] = "true",
+            ["Orders:Balancing:OutlierEjectionEnabled"] = "false",
+            ["Orders:Balancing:RetryConnectionFailures"] = "false",
+            ["Orders:Balancing:ServerErrorsAreFailures"] = "false",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddHttpClient("orders").AddKubernetesBalancing(configuration.GetSection("Orders:Balancing"));
+        services.AddHttpClient("catalog").AddKubernetesBalancing(configuration.GetSection("Catalog:Balancing"));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        IOptionsMonitor<KubernetesBalancingOptions> monitor = provider.GetRequiredService<IOptionsMonitor<KubernetesBalancingOptions>>();
+        KubernetesBalancingOptions options = monitor.Get("orders");
+
+        Assert.Equal("user", monitor.Get("catalog").AffinityQueryParameter);
+        Assert.Equal("orders.shop:grpc", options.Service);
+        Assert.Equal("x-user-id", options.AffinityHeader);
+        Assert.NotNull(options.Topology);
+        Assert.Equal("zone-a", options.Topology.LocalZone);
+        Assert.Equal("node-7", options.Topology.LocalNode);
+        Assert.True(options.Topology.RequireHints);
+        Assert.False(options.OutlierEjectionEnabled);
+        Assert.False(options.RetryConnectionFailures);
+        Assert.False(options.ServerErrorsAreFailures);
     }
 
     [Fact]

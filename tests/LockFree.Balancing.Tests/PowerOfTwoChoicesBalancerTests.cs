@@ -33,6 +33,46 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Pick_NoLoad_WeightsDrawnInProportion()
+    {
+        // With every load 0 the comparison ties and the first draw wins, so picks follow the weights exactly.
+        PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { Seed = 5 });
+        Endpoint heavy = new("10.0.0.1", 80, weight: 3);
+        balancer.Update([heavy, new Endpoint("10.0.0.2", 80), new Endpoint("10.0.0.3", 80), new Endpoint("10.0.0.4", 80, weight: 0)]);
+
+        int heavyPicks = Enumerable.Range(0, 40_000).Count(_ => balancer.Pick().Equals(heavy));
+
+        // Expected 3/5 of 40,000 = 24,000; the standard deviation is about 98.
+        Assert.InRange(heavyPicks, 23_500, 24_500);
+    }
+
+    [Fact]
+    public void Acquire_Weights_InFlightPerUnitOfWeightStaysEven()
+    {
+        // Loads are compared per unit of weight: a weight-3 endpoint should carry three times the requests of a
+        // weight-1 one. Two random choices keep the spread of per-weight loads small (it does not grow with the
+        // number of requests); comparing raw counts instead would hold every endpoint near 175 here.
+        PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { Seed = 6 });
+        Endpoint[] endpoints = [new("10.0.0.1", 80, weight: 3), new("10.0.0.2", 80), new("10.0.0.3", 80, weight: 2), new("10.0.0.4", 80)];
+        balancer.Update(endpoints);
+        List<EndpointLease> held = [];
+        double widest = 0;
+        for (int i = 0; i < 700; i++)
+        {
+            held.Add(balancer.Acquire());
+            double[] perWeight = [.. endpoints.Select(e => (double)balancer.InFlightOf(e.Key) / e.Weight)];
+            widest = Math.Max(widest, perWeight.Max() - perWeight.Min());
+        }
+
+        output.WriteLine($"widest spread of in-flight per unit of weight: {widest}");
+        Assert.InRange(widest, 0, 4);
+        Assert.InRange(balancer.InFlightOf(endpoints[0].Key), 295, 305);
+        Assert.InRange(balancer.InFlightOf(endpoints[2].Key), 195, 205);
+        Assert.InRange(balancer.InFlightOf(endpoints[1].Key), 97, 103);
+        held.ForEach(l => l.Dispose());
+    }
+
+    [Fact]
     public void Pick_InFlight_EndpointMoreLoadedThanAllOthersNeverWins()
     {
         PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { Seed = 2 });
