@@ -12,24 +12,31 @@ namespace LockFree.Balancing.Fuzz.Balancer;
 /// <para>
 /// Script layout: byte 0 picks the balancer (round robin, consistent hash, consistent hash with bounded loads,
 /// Maglev, Maglev with bounded loads, power of two choices, random); byte 1 holds options (outlier ejection on or off,
-/// virtual nodes or table size, load factor); then one opcode byte per operation followed by its argument bytes.
+/// virtual nodes or table size, load factor, a topology preference for zone-a, where half the pool lives); then one
+/// opcode byte per operation followed by its argument bytes.
 /// </para>
 /// <para>
 /// Invariants: the balancer's endpoint list equals the model's after every change, and updates report a change exactly
 /// when the model sees one; an acquire fails exactly when nothing is pickable; for deterministic pickers without
 /// ejection every placement equals the model's; otherwise the placed endpoint is a current pickable member; the
 /// in-flight count of every key ever seen equals the model's after every operation; releasing every lease brings
-/// every count to 0.
+/// every count to 0. With the topology preference: while zone-a has a pickable endpoint, a lease placed Home or
+/// Overflow is in zone-a and a Remote one outside it (Remote never appears otherwise); without ejection or bounds
+/// nothing leaves zone-a, and consistent hash and Maglev place exactly where a model of zone-a's endpoints alone
+/// places (the whole set's model when zone-a has none).
 /// </para>
 /// </remarks>
 internal sealed class BalancerTarget : FuzzTarget
 {
     private const int MaxOperations = 400;
 
+    private const string LocalZone = "zone-a";
+
     private static readonly Endpoint[] Pool =
     [
-        new("10.0.0.1", 8080), new("10.0.0.2", 8080), new("10.0.0.3", 8080), new("10.0.0.10", 8080),
-        new("fd00::1", 8080), new("fd00::a", 8080), new("web-0.shop.example", 8080), new("web-1.shop.example", 9090),
+        new("10.0.0.1", 8080, zone: LocalZone), new("10.0.0.2", 8080, zone: "zone-b"), new("10.0.0.3", 8080, zone: LocalZone),
+        new("10.0.0.10", 8080, zone: "zone-b"), new("fd00::1", 8080, zone: LocalZone), new("fd00::a", 8080, zone: "zone-b"),
+        new("web-0.shop.example", 8080, zone: LocalZone), new("web-1.shop.example", 9090, zone: "zone-b"),
     ];
 
     private static readonly int[] VirtualNodeChoices = [1, 3, 10, 40];
@@ -58,6 +65,7 @@ internal sealed class BalancerTarget : FuzzTarget
             ];
             yield return ($"{names[picker]}.bin", script);
             yield return ($"{names[picker]}-ejection.bin", [picker, 0x13, .. script.AsSpan(2), 7, 0, 7, 0, 7, 0, 9, 30, 5, 5, 5]);
+            yield return ($"{names[picker]}-topology.bin", [picker, 0x32, .. script.AsSpan(2), 2, 0, 2, 2, 2, 4, 2, 6, 4, 1, (byte)'q', 5, 0, 0, 1, 5]);
         }
     }
 
@@ -69,26 +77,34 @@ internal sealed class BalancerTarget : FuzzTarget
         bool ejection = (flags & 1) == 1;
         int sizeChoice = (flags >> 1) & 3;
         double loadFactor = LoadFactorChoices[(flags >> 3) & 3];
+        bool topology = ((flags >> 5) & 1) == 1;
+        TopologyOptions? topologyOptions = topology ? new TopologyOptions { LocalZone = LocalZone } : null;
         var time = new ManualTimeProvider();
         OutlierEjectionOptions? ejectionOptions = ejection
             ? new OutlierEjectionOptions { ConsecutiveFailures = 2, BaseEjectionTime = TimeSpan.FromSeconds(10), MaxEjectionTime = TimeSpan.FromSeconds(60), MaxEjectedShare = 0.5 }
             : null;
         (LoadBalancer balancer, ModelPicker picker, double? factor) = kind switch
         {
-            0 => ((LoadBalancer)new RoundRobinBalancer(new LoadBalancerOptions { TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.RoundRobin, (double?)null),
-            1 => (new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = VirtualNodeChoices[sizeChoice], TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.ConsistentHash, null),
-            2 => (new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = VirtualNodeChoices[sizeChoice], LoadFactor = loadFactor, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.ConsistentHash, loadFactor),
-            3 => (new MaglevBalancer(new MaglevOptions { TableSize = TableSizeChoices[sizeChoice], TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Maglev, null),
-            4 => (new MaglevBalancer(new MaglevOptions { TableSize = TableSizeChoices[sizeChoice], LoadFactor = loadFactor, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Maglev, loadFactor),
-            5 => (new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Unpredicted, null),
-            _ => (new RandomBalancer(new RandomOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions }), ModelPicker.Unpredicted, null),
+            0 => ((LoadBalancer)new RoundRobinBalancer(new LoadBalancerOptions { TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.RoundRobin, (double?)null),
+            1 => (new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = VirtualNodeChoices[sizeChoice], TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.ConsistentHash, null),
+            2 => (new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = VirtualNodeChoices[sizeChoice], LoadFactor = loadFactor, TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.ConsistentHash, loadFactor),
+            3 => (new MaglevBalancer(new MaglevOptions { TableSize = TableSizeChoices[sizeChoice], TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.Maglev, null),
+            4 => (new MaglevBalancer(new MaglevOptions { TableSize = TableSizeChoices[sizeChoice], LoadFactor = loadFactor, TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.Maglev, loadFactor),
+            5 => (new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.Unpredicted, null),
+            _ => (new RandomBalancer(new RandomOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.Unpredicted, null),
         };
 
         // With ejection the placement depends on failure history and the clock: only membership and counts are compared.
         var model = new ReferenceBalancer(ejection ? ModelPicker.Unpredicted : picker, VirtualNodeChoices[sizeChoice], TableSizeChoices[sizeChoice], factor);
+
+        // With the topology preference, hashing pickers without bounds place as a model of zone-a's endpoints alone.
+        // Round robin is not predicted there: its cursor is shared by the local and the whole cycle.
+        bool predictsLocally = topology && !ejection && factor is null && picker is ModelPicker.ConsistentHash or ModelPicker.Maglev;
+        ReferenceBalancer? localModel = predictsLocally ? new ReferenceBalancer(picker, VirtualNodeChoices[sizeChoice], TableSizeChoices[sizeChoice], null) : null;
         var leases = new List<(EndpointLease Lease, string Key)>();
         ulong opsSeen = 0;
         int peakLeases = 0;
+        int remotePlacements = 0;
         for (int op = 0; op < MaxOperations && !script.AtEnd; op++)
         {
             int opcode = script.Next() % 10;
@@ -135,7 +151,7 @@ internal sealed class BalancerTarget : FuzzTarget
                 case 4: // acquire with a key of 0-7 bytes
                     {
                         byte[] key = script.Take(script.Next() % 8);
-                        string? predicted = model.PredictKeyed(KeyHasher.Hash(key));
+                        string? predicted = Predict(model.PredictKeyed(KeyHasher.Hash(key)), localModel?.PredictKeyed(KeyHasher.Hash(key)));
                         bool acquired = balancer.TryAcquire(key, out EndpointLease lease);
                         Placed(acquired, lease, predicted, $"{where}: acquire with key '{Encoding.Latin1.GetString(key)}'");
                         break;
@@ -143,7 +159,7 @@ internal sealed class BalancerTarget : FuzzTarget
 
                 case 5: // keyless acquire
                     {
-                        string? predicted = model.PredictKeyless();
+                        string? predicted = Predict(model.PredictKeyless(), localModel?.PredictKeyless());
                         bool acquired = balancer.TryAcquire(out EndpointLease lease);
                         Placed(acquired, lease, predicted, $"{where}: keyless acquire");
                         break;
@@ -186,6 +202,7 @@ internal sealed class BalancerTarget : FuzzTarget
                     break;
             }
 
+            localModel?.Replace(model.Endpoints.Where(e => e.Zone == LocalZone));
             CheckEndpoints(balancer, model, where);
             CheckCounts(balancer, model, where);
             peakLeases = Math.Max(peakLeases, leases.Count);
@@ -206,7 +223,26 @@ internal sealed class BalancerTarget : FuzzTarget
         }
 
         Check(balancer.GetStatus().All(s => s.InFlight == 0), "after releasing every lease, GetStatus reports requests in flight");
-        return (uint)kind | ((ejection ? 1UL : 0) << 3) | (opsSeen << 4) | ((ulong)Math.Min(peakLeases, 15) << 14) | ((ulong)Math.Min(balancer.Endpoints.Count, 8) << 18);
+        return (uint)kind | ((ejection ? 1UL : 0) << 3) | (opsSeen << 4) | ((ulong)Math.Min(peakLeases, 15) << 14) | ((ulong)Math.Min(balancer.Endpoints.Count, 8) << 18)
+               | ((topology ? 1UL : 0) << 22) | ((ulong)Math.Min(remotePlacements, 3) << 23);
+
+        // The model's own prediction stays the whole set's (it keeps its counters in step either way); with the
+        // topology preference it counts only where zone-a has nothing pickable, and for pickers not predicted locally
+        // not at all.
+        string? Predict(string? whole, string? local)
+        {
+            if (!topology)
+            {
+                return whole;
+            }
+
+            if (localModel is null)
+            {
+                return null;
+            }
+
+            return localModel.HasPickable ? local : whole;
+        }
 
         void Placed(bool acquired, EndpointLease lease, string? predicted, string what)
         {
@@ -219,6 +255,23 @@ internal sealed class BalancerTarget : FuzzTarget
 
             string key = lease.Endpoint.Key;
             Check(lease.IsHeld, $"{what}: a successful acquire returned a lease that is not held");
+            Check(lease.Outcome != PickOutcome.Fallback, $"{what}: placed on the fallback, which is not configured");
+            bool localPickable = model.Endpoints.Any(e => e.Weight > 0 && e.Zone == LocalZone);
+            if (lease.Outcome == PickOutcome.Remote)
+            {
+                Check(topology && localPickable && lease.Endpoint.Zone != LocalZone, $"{what}: placed Remote on {key} in {lease.Endpoint.Zone} (topology {topology}, zone-a pickable {localPickable})");
+                remotePlacements++;
+            }
+            else if (topology && localPickable)
+            {
+                Check(lease.Endpoint.Zone == LocalZone, $"{what}: placed {lease.Outcome} on {key} in {lease.Endpoint.Zone} while zone-a has pickable endpoints");
+            }
+
+            if (topology && localPickable && !ejection && factor is null)
+            {
+                Check(lease.Outcome == PickOutcome.Home, $"{what}: placed {lease.Outcome} with zone-a pickable, no ejection and no bounds");
+            }
+
             Check(model.Endpoints.Any(e => e.Key == key && e.Weight > 0), $"{what}: placed on {key}, which is not a pickable member");
             if (predicted is not null)
             {
