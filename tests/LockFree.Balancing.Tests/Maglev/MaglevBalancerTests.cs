@@ -85,10 +85,10 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(10, 0.004)]
-    [InlineData(100, 0.01)]
-    [InlineData(500, 0.015)]
-    public void Remove_OneEndpoint_MovesItsKeysPlusFewOthers(int endpointCount, double maxMeanExtra)
+    [InlineData(10, 0.0025, 0.0035)]
+    [InlineData(100, 0.006, 0.007)]
+    [InlineData(500, 0.0095, 0.010)]
+    public void Remove_OneEndpoint_MovesItsKeysPlusFewOthers(int endpointCount, double maxMeanExtra, double maxWorstExtra)
     {
         // Maglev trades some disruption for balance: beyond the removed endpoint's own slots, a small
         // share of the others' slots changes owner. The bound is what docs/algorithms.md documents.
@@ -122,7 +122,8 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
             seed: 5);
 
         output.WriteLine($"N={endpointCount}, M=65537: keys of surviving endpoints moved by one removal: mean {extra.Average():P3}, worst {extra.Max():P3}");
-        Assert.True(extra.Average() <= maxMeanExtra, $"mean extra disruption {extra.Average():P3} above {maxMeanExtra:P1}");
+        Assert.True(extra.Average() <= maxMeanExtra, $"mean extra disruption {extra.Average():P3} above {maxMeanExtra:P2}");
+        Assert.True(extra.Max() <= maxWorstExtra, $"worst extra disruption {extra.Max():P3} above {maxWorstExtra:P2}");
     }
 
     [Fact]
