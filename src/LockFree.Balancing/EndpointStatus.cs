@@ -27,7 +27,7 @@ public sealed class EndpointStatus
     /// <summary>Requests acquired on it and not yet released.</summary>
     public int InFlight { get; }
 
-    /// <summary>The last load it reported through <see cref="LoadBalancer.ReportLoad"/>; 0 until one is reported.</summary>
+    /// <summary>The last load it reported through <see cref="LoadBalancer.ReportLoad"/>, as reported (power of two choices lets it fade with its age); 0 until one is reported.</summary>
     public double ReportedLoad { get; }
 
     /// <summary>Its decaying count of recent requests, when the picker tracks request rates (<see cref="LoadMeasure.RequestRate"/>); otherwise <see langword="null"/>.</summary>

@@ -244,7 +244,7 @@ public abstract class LoadBalancer
             return false;
         }
 
-        snapshot.States[index].ReportedLoad = load;
+        snapshot.States[index].ReportLoad(load, Time.GetTimestamp());
         return true;
     }
 

@@ -22,7 +22,8 @@ public enum LoadMeasure
 
     /// <summary>
     /// A value the backend reports about itself, for example CPU utilization or queue length (the pool's
-    /// UTILIZATION mode), fed through <see cref="LoadBalancer.ReportLoad"/>. 0 until reported.
+    /// UTILIZATION mode), fed through <see cref="LoadBalancer.ReportLoad"/>. 0 until reported; a report fades
+    /// with its age (<see cref="PowerOfTwoChoicesOptions.ReportedLoadHalfLife"/>) until the next one replaces it.
     /// </summary>
     Reported,
 }

@@ -25,6 +25,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
     private readonly PickRandom _random;
     private readonly LoadMeasure _measure;
     private readonly double _decayPerTick;
+    private readonly double _reportDecayPerTick;
 
     /// <summary>Creates a power-of-two-choices balancer comparing requests in flight.</summary>
     public PowerOfTwoChoicesBalancer()
@@ -48,10 +49,16 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
             throw new ArgumentException($"RequestRateHalfLife {options.RequestRateHalfLife} is not accepted: it must be between 1 ms and 1 h (default 10 s).", nameof(options));
         }
 
+        if (options.ReportedLoadHalfLife < TimeSpan.FromMilliseconds(1) || options.ReportedLoadHalfLife > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"ReportedLoadHalfLife {options.ReportedLoadHalfLife} is not accepted: it must be between 1 ms and 1 h (default 10 s).", nameof(options));
+        }
+
         _random = new PickRandom(options.Seed);
         _measure = options.LoadMeasure;
         LoadMeasure = options.LoadMeasure;
         _decayPerTick = Math.Log(2) / (options.RequestRateHalfLife.TotalSeconds * Time.TimestampFrequency);
+        _reportDecayPerTick = Math.Log(2) / (options.ReportedLoadHalfLife.TotalSeconds * Time.TimestampFrequency);
     }
 
     /// <summary>What the two candidates are compared by.</summary>
@@ -151,7 +158,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
     private double Load(EndpointState state) => _measure switch
     {
         LoadMeasure.InFlight => state.InFlight,
-        LoadMeasure.Reported => state.ReportedLoad,
+        LoadMeasure.Reported => state.DecayedReportedLoad(Time.GetTimestamp(), _reportDecayPerTick),
         _ => state.DecayedRequests(Time.GetTimestamp(), _decayPerTick),
     };
 

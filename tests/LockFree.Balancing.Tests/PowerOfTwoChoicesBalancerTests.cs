@@ -12,6 +12,8 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
             () => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { LoadMeasure = (LoadMeasure)9 })).Message, StringComparison.Ordinal);
         Assert.Contains("between 1 ms and 1 h", Assert.Throws<ArgumentException>(
             () => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { RequestRateHalfLife = TimeSpan.Zero })).Message, StringComparison.Ordinal);
+        Assert.Contains("ReportedLoadHalfLife", Assert.Throws<ArgumentException>(
+            () => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { ReportedLoadHalfLife = TimeSpan.FromHours(2) })).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -102,6 +104,36 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => balancer.ReportLoad(endpoints[0], double.NaN));
 
         Assert.DoesNotContain(Enumerable.Range(0, 2000).Select(_ => balancer.Pick()), e => e.Equals(endpoints[1]));
+    }
+
+    [Fact]
+    public void Pick_Reported_AHighReportFadesSoTheEndpointIsTriedAgain()
+    {
+        // The endpoint that reported a high load gets no requests, so it cannot report a lower one: its report fades
+        // with its age while the others, still serving, keep reporting theirs.
+        ManualTimeProvider time = new();
+        PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions
+        {
+            LoadMeasure = LoadMeasure.Reported, ReportedLoadHalfLife = TimeSpan.FromSeconds(10), Seed = 3, TimeProvider = time,
+        });
+        Endpoint[] endpoints = TestEndpoints.Distinct(3, seed: 2);
+        balancer.Update(endpoints);
+        balancer.ReportLoad(endpoints[0], 0.9);
+        balancer.ReportLoad(endpoints[1], 0.3);
+        balancer.ReportLoad(endpoints[2], 0.3);
+        Assert.DoesNotContain(Enumerable.Range(0, 1000).Select(_ => balancer.Pick()), e => e.Equals(endpoints[0]));
+
+        time.Advance(TimeSpan.FromSeconds(10)); // one half-life: 0.45 against fresh reports of 0.3
+        balancer.ReportLoad(endpoints[1], 0.3);
+        balancer.ReportLoad(endpoints[2], 0.3);
+        Assert.DoesNotContain(Enumerable.Range(0, 1000).Select(_ => balancer.Pick()), e => e.Equals(endpoints[0]));
+        Assert.Equal(0.9, balancer.GetStatus().Single(s => s.Endpoint.Equals(endpoints[0])).ReportedLoad); // the status shows the report as made
+
+        time.Advance(TimeSpan.FromSeconds(10)); // two half-lives: 0.225 against 0.3
+        balancer.ReportLoad(endpoints[1], 0.3);
+        balancer.ReportLoad(endpoints[2], 0.3);
+        int picked = Enumerable.Range(0, 1000).Count(_ => balancer.Pick().Equals(endpoints[0]));
+        Assert.InRange(picked, 600, 734); // it wins every pair it is drawn in: 2/3 of them
     }
 
     [Fact]

@@ -19,6 +19,7 @@ internal sealed class EndpointState
     // The other load measures. Doubles are stored as their bits so they can be read and written
     // atomically on every platform; the request-rate pair is updated without a lock (see RecordRequest).
     private long _reportedLoadBits;
+    private long _reportedTimestamp;
     private long _rateBits;
     private long _rateTimestamp;
 
@@ -72,11 +73,28 @@ internal sealed class EndpointState
         return false;
     }
 
-    /// <summary>The last load the backend reported for itself (0 until one is reported).</summary>
-    public double ReportedLoad
+    /// <summary>The last load the backend reported for itself (0 until one is reported), before any decay.</summary>
+    public double ReportedLoad => BitConverter.Int64BitsToDouble(Volatile.Read(ref _reportedLoadBits));
+
+    /// <summary>Records a load the backend reported at <paramref name="now"/>.</summary>
+    /// <remarks>The value and its time are two writes: a reader between them decays the new value from the old time, a harmless slip of one report's age.</remarks>
+    public void ReportLoad(double load, long now)
     {
-        get => BitConverter.Int64BitsToDouble(Volatile.Read(ref _reportedLoadBits));
-        set => Volatile.Write(ref _reportedLoadBits, BitConverter.DoubleToInt64Bits(value));
+        Volatile.Write(ref _reportedLoadBits, BitConverter.DoubleToInt64Bits(load));
+        Volatile.Write(ref _reportedTimestamp, now);
+    }
+
+    /// <summary>
+    /// The last reported load, decayed by its age: value · 2^(−age/halfLife). A backend that reported a high load
+    /// and then received nothing (because of that load) is not shunned forever: its old report fades, a request
+    /// reaches it again, and its answer reports afresh.
+    /// </summary>
+    public double DecayedReportedLoad(long now, double decayPerTick)
+    {
+        long then = Volatile.Read(ref _reportedTimestamp);
+        double value = ReportedLoad;
+        long elapsed = now - then;
+        return elapsed <= 0 || value == 0 ? value : value * Math.Exp(-elapsed * decayPerTick);
     }
 
     /// <summary>
