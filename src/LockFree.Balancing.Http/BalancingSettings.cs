@@ -7,6 +7,7 @@ internal sealed class BalancingSettings
 {
     private readonly OutlierEjectionOptions? _outlierEjection;
     private readonly double? _loadFactor;
+    private readonly LoadMeasure _loadMeasure;
     private readonly TopologyOptions? _topology;
 
     public BalancingSettings(KubernetesBalancingOptions options, string name)
@@ -23,6 +24,8 @@ internal sealed class BalancingSettings
         Picker = options.Picker;
         AffinityPicker = options.AffinityPicker;
         _loadFactor = options.LoadFactor;
+        _loadMeasure = options.LoadMeasure;
+        LoadReportHeader = options.LoadMeasure == LoadMeasure.Reported ? options.LoadReportHeader : null;
         _topology = options.Topology is { } topology
             ? new TopologyOptions { LocalZone = topology.LocalZone, LocalNode = topology.LocalNode, RequireHints = topology.RequireHints }
             : null;
@@ -62,6 +65,9 @@ internal sealed class BalancingSettings
 
     public string? AffinityHeader { get; }
 
+    /// <summary>The response header to read pods' reported loads from, or <see langword="null"/> when loads are not reported.</summary>
+    public string? LoadReportHeader { get; }
+
     public string? AffinityQueryParameter { get; }
 
     public string? AffinityCookie { get; }
@@ -90,7 +96,7 @@ internal sealed class BalancingSettings
         {
             BalancingPicker.RoundRobin => new RoundRobinBalancer(Common(new LoadBalancerOptions(), clock, onEjected)),
             BalancingPicker.Random => new RandomBalancer(Common(new RandomOptions(), clock, onEjected)),
-            BalancingPicker.PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(Common(new PowerOfTwoChoicesOptions(), clock, onEjected)),
+            BalancingPicker.PowerOfTwoChoices => new PowerOfTwoChoicesBalancer(Common(new PowerOfTwoChoicesOptions { LoadMeasure = _loadMeasure }, clock, onEjected)),
             BalancingPicker.ConsistentHash => new ConsistentHashBalancer(Common(new ConsistentHashOptions { LoadFactor = _loadFactor }, clock, onEjected)),
             BalancingPicker.Maglev => new MaglevBalancer(Common(new MaglevOptions { LoadFactor = _loadFactor }, clock, onEjected)),
             _ => throw new ArgumentOutOfRangeException(nameof(picker), picker, "Unknown picker."),

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net;
 using System.Runtime.CompilerServices;
@@ -148,6 +149,11 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     }
                 }
 
+                if (_settings.LoadReportHeader is { } loadHeader)
+                {
+                    RecordReportedLoad(response, loadHeader, service, lease.Endpoint);
+                }
+
                 return Complete(response, service, ref lease, failed: serverError && _settings.ServerErrorsAreFailures);
             }
         }
@@ -169,6 +175,30 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     private static bool IsIdempotent(HttpMethod method)
         => method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options
            || method == HttpMethod.Trace || method == HttpMethod.Put || method == HttpMethod.Delete;
+
+    // The pod's own figure, for power of two choices; a keyed request's response reports it as well as any other.
+    private void RecordReportedLoad(HttpResponseMessage response, string header, BalancedService service, Endpoint pod)
+    {
+        // PERF: the non-validated view reads the raw value without parsing or allocating a header collection.
+        if (!response.Headers.NonValidated.TryGetValues(header, out HeaderStringValues values))
+        {
+            return;
+        }
+
+        foreach (string value in values)
+        {
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double load) && double.IsFinite(load) && load >= 0)
+            {
+                service.Balancer.ReportLoad(pod, load); // false when the pod left the set meanwhile: nothing to record
+            }
+            else
+            {
+                Log.LoadReportIgnored(_balancing.Logger, value, pod.Key, service.ServiceText, header);
+            }
+
+            return; // the first value counts
+        }
+    }
 
     private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, bool failed)
     {

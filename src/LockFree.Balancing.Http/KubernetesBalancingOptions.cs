@@ -53,6 +53,20 @@ public sealed class KubernetesBalancingOptions
     /// </summary>
     public TopologyOptions? Topology { get; set; }
 
+    /// <summary>
+    /// What <see cref="BalancingPicker.PowerOfTwoChoices"/> compares: requests in flight (default), the recent request
+    /// rate, or the load each pod reports in <see cref="LoadReportHeader"/>. Only that picker uses it.
+    /// </summary>
+    public LoadMeasure LoadMeasure { get; set; } = LoadMeasure.InFlight;
+
+    /// <summary>
+    /// With <see cref="LoadMeasure"/> <see cref="LoadMeasure.Reported"/> (and only then): the response header in which
+    /// pods report their load, a finite number of at least 0 where lower is less loaded, e.g. <c>x-load: 0.42</c> for
+    /// CPU utilization or a queue length. Read on every response; a pod that never reports counts as 0, and a report
+    /// fades with its age (10 s half-life). A value that is not such a number is ignored and logged (event 208).
+    /// </summary>
+    public string? LoadReportHeader { get; set; }
+
     /// <summary>Eject pods whose requests keep failing (connection failures, and 5xx when <see cref="ServerErrorsAreFailures"/>). Default: on.</summary>
     public bool OutlierEjectionEnabled { get; set; } = true;
 

@@ -107,6 +107,26 @@ public sealed class KubernetesBalancingOptionsValidator : IValidateOptions<Kuber
             Fail("Topology is set without LocalZone or LocalNode: set the caller's zone, node or both, or leave Topology unset for no preference.");
         }
 
+        if (!Enum.IsDefined(options.LoadMeasure))
+        {
+            Fail($"LoadMeasure '{options.LoadMeasure}' is not accepted: it must be InFlight, RequestRate or Reported.");
+        }
+        else if (options.LoadMeasure != LoadMeasure.InFlight && options.Picker != BalancingPicker.PowerOfTwoChoices)
+        {
+            Fail($"LoadMeasure {options.LoadMeasure} applies only to the PowerOfTwoChoices picker, and Picker is {options.Picker}: use PowerOfTwoChoices, or leave LoadMeasure at InFlight.");
+        }
+
+        if (options.LoadMeasure == LoadMeasure.Reported && string.IsNullOrEmpty(options.LoadReportHeader))
+        {
+            Fail("LoadMeasure Reported needs LoadReportHeader: the response header in which pods report their load, e.g. 'x-load'.");
+        }
+        else if (options.LoadReportHeader is not null && options.LoadMeasure != LoadMeasure.Reported)
+        {
+            Fail($"LoadReportHeader '{options.LoadReportHeader}' is only read with LoadMeasure Reported (LoadMeasure is {options.LoadMeasure}): set both, or neither.");
+        }
+
+        CheckToken(options.LoadReportHeader, nameof(options.LoadReportHeader), Fail);
+
         if (!Enum.IsDefined(options.LeaseRelease))
         {
             Fail($"LeaseRelease '{options.LeaseRelease}' is not accepted: it must be ResponseEnd or ResponseHeaders.");

@@ -36,6 +36,10 @@ internal static partial class Log
         Message = "No endpoint available for Service {Service} ({Detail})")]
     public static partial void NoEndpoints(ILogger logger, string service, string detail);
 
+    [LoggerMessage(EventId = 208, EventName = "LoadReportIgnored", Level = LogLevel.Debug,
+        Message = "Ignored the load {Value} that {Endpoint} of Service {Service} reported in {Header}: it must be a finite number of at least 0")]
+    public static partial void LoadReportIgnored(ILogger logger, string value, string endpoint, string service, string header);
+
     [LoggerMessage(EventId = 206, EventName = "ServiceResolutionFailed", Level = LogLevel.Error,
         Message = "The request host {Host} does not name a Kubernetes Service: {Reason}")]
     public static partial void ServiceResolutionFailed(ILogger logger, string host, string reason);

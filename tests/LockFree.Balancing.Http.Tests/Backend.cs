@@ -38,6 +38,9 @@ public sealed class Backend : IAsyncDisposable
 
     public ConcurrentQueue<string> HostHeaders { get; } = new();
 
+    /// <summary>When set, every response carries it in an <c>x-load</c> header, as a pod reporting its load would.</summary>
+    public string? ReportedLoad { get; set; }
+
     /// <summary>The server name (SNI) of every TLS handshake.</summary>
     public ConcurrentQueue<string> TlsServerNames { get; }
 
@@ -90,6 +93,11 @@ public sealed class Backend : IAsyncDisposable
     {
         Requests.Enqueue(context.Request.Method + " " + context.Request.Path + context.Request.QueryString);
         HostHeaders.Enqueue(context.Request.Headers.Host.ToString());
+        if (ReportedLoad is { } load)
+        {
+            context.Response.Headers["x-load"] = load;
+        }
+
         string path = context.Request.Path.Value ?? "/";
         if (path.StartsWith("/status/", StringComparison.Ordinal))
         {

@@ -151,6 +151,39 @@ public sealed class KubernetesBalancingHandlerTests
     }
 
     [Fact]
+    public async Task ReportedLoad_FromAResponseHeader_SteersPowerOfTwoChoicesAwayFromTheBusyPod()
+    {
+        Cluster cluster = await Cluster.StartAsync(backendCount: 3);
+        cluster.Backends[0].ReportedLoad = "0.95";
+        cluster.Backends[1].ReportedLoad = "0.10";
+        cluster.Backends[2].ReportedLoad = "not a number"; // ignored: counts as 0 until a valid report
+        await using Setup s = await StartAsync(cluster, o =>
+        {
+            o.Picker = BalancingPicker.PowerOfTwoChoices;
+            o.LoadMeasure = LoadMeasure.Reported;
+            o.LoadReportHeader = "x-load";
+        });
+
+        // Until every pod has answered once, the busy one can still be picked.
+        for (int i = 0; i < 200 && cluster.Backends.Any(b => b.Hits == 0); i++)
+        {
+            _ = await s.Client.GetStringAsync("who", Cluster.Limit());
+        }
+
+        Assert.All(cluster.Backends, b => Assert.True(b.Hits > 0));
+        int busyHits = cluster.Backends[0].Hits;
+        for (int i = 0; i < 60; i++)
+        {
+            _ = await s.Client.GetStringAsync("who", Cluster.Limit());
+        }
+
+        // Of any two candidates the busy pod is the more loaded: it gets nothing more.
+        Assert.Equal(busyHits, cluster.Backends[0].Hits);
+        Assert.Equal(0.95, s.Service.Balancer.GetStatus().Single(e => e.Endpoint.Port == cluster.Backends[0].Port).ReportedLoad);
+        Assert.Equal(0, s.Service.Balancer.GetStatus().Single(e => e.Endpoint.Port == cluster.Backends[2].Port).ReportedLoad);
+    }
+
+    [Fact]
     public async Task RemovedPod_StopsReceivingRequests()
     {
         Cluster cluster = await Cluster.StartAsync(backendCount: 3);

@@ -66,6 +66,30 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void LoadMeasure_CombinationsThatCannotWork_AreRefused()
+    {
+        Assert.Contains("needs LoadReportHeader", Assert.Single(Failures(o => o.LoadMeasure = LoadMeasure.Reported)), StringComparison.Ordinal);
+        Assert.Contains("only read with LoadMeasure Reported", Assert.Single(Failures(o => o.LoadReportHeader = "x-load")), StringComparison.Ordinal);
+        Assert.Contains("applies only to the PowerOfTwoChoices picker", Assert.Single(Failures(o =>
+        {
+            o.Picker = BalancingPicker.RoundRobin;
+            o.LoadMeasure = LoadMeasure.RequestRate;
+        })), StringComparison.Ordinal);
+        Assert.Contains("must be InFlight, RequestRate or Reported", Assert.Single(Failures(o => o.LoadMeasure = (LoadMeasure)7)), StringComparison.Ordinal);
+        Assert.NotEmpty(Failures(o =>
+        {
+            o.LoadMeasure = LoadMeasure.Reported;
+            o.LoadReportHeader = "x load";
+        }));
+        Assert.Empty(Failures(o =>
+        {
+            o.LoadMeasure = LoadMeasure.Reported;
+            o.LoadReportHeader = "x-load";
+        }));
+        Assert.Empty(Failures(o => o.LoadMeasure = LoadMeasure.RequestRate));
+    }
+
+    [Fact]
     public void Topology_WithoutZoneOrNode_IsRefused()
     {
         Assert.Contains("Topology is set without LocalZone or LocalNode", Assert.Single(Failures(o => o.Topology = new TopologyOptions())), StringComparison.Ordinal);
