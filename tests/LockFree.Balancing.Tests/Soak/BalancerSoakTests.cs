@@ -28,14 +28,15 @@ public sealed class BalancerSoakTests
         _output = output;
     }
 
-    public static TheoryData<string> Pickers => ["round-robin", "ring-bounded", "maglev-bounded", "p2c", "random"];
+    public static TheoryData<string> Pickers => ["round-robin", "ring-bounded", "maglev-bounded", "p2c", "random", "ring-bounded-topology", "p2c-topology"];
 
     [Theory]
     [MemberData(nameof(Pickers))]
     public async Task Soak_AcquireReleaseFailWhileSetChurns_NoLeaseLostCountsZeroMemoryFlat(string picker)
     {
         LoadBalancer balancer = Create(picker);
-        Endpoint[] pool = [.. Enumerable.Range(1, 48).Select(i => new Endpoint($"10.1.{i / 200}.{i % 200}", 8080))];
+        // Three zones: the topology pickers prefer zone-0, whose members the churn keeps changing.
+        Endpoint[] pool = [.. Enumerable.Range(1, 48).Select(i => new Endpoint($"10.1.{i / 200}.{i % 200}", 8080, zone: $"zone-{i % 3}"))];
         balancer.Update(pool.Take(16));
 
         // Step 1 – a short warm-up so that JIT, pools and thread statics exist before the first reading.
@@ -78,6 +79,8 @@ public sealed class BalancerSoakTests
             "ring-bounded" => new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = 40, LoadFactor = 1.25, OutlierEjection = ejection }),
             "maglev-bounded" => new MaglevBalancer(new MaglevOptions { TableSize = 5003, LoadFactor = 1.25, OutlierEjection = ejection }),
             "p2c" => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { OutlierEjection = ejection }),
+            "ring-bounded-topology" => new ConsistentHashBalancer(new ConsistentHashOptions { VirtualNodesPerEndpoint = 40, LoadFactor = 1.25, OutlierEjection = ejection, Topology = new TopologyOptions { LocalZone = "zone-0" } }),
+            "p2c-topology" => new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { OutlierEjection = ejection, Topology = new TopologyOptions { LocalZone = "zone-0" } }),
             _ => new RandomBalancer(new RandomOptions { OutlierEjection = ejection }),
         };
     }
