@@ -72,6 +72,53 @@ public sealed class Cluster : IAsyncDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
+    /// <summary>
+    /// A loopback listener that accepts every connection and resets it at once (RST, nothing read or written), as a
+    /// pod whose process died behind a live socket does. Dispose it to stop.
+    /// </summary>
+    public sealed class ResettingListener : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+
+        public ResettingListener()
+        {
+            _listener.Start();
+            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+            _ = Task.Run(AcceptLoopAsync);
+        }
+
+        public int Port { get; }
+
+        public int Accepted => Volatile.Read(ref _accepted);
+
+        private int _accepted;
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _stop.Dispose();
+        }
+
+        private async Task AcceptLoopAsync()
+        {
+            try
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    using Socket socket = await _listener.AcceptSocketAsync(_stop.Token);
+                    Interlocked.Increment(ref _accepted);
+                    socket.LingerState = new LingerOption(true, 0); // close with RST, not FIN
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                // stopped
+            }
+        }
+    }
+
     public static CancellationToken Limit() => new CancellationTokenSource(WaitLimit).Token;
 
     /// <summary>Sends a watch event and waits until every subscriber has it (the watcher's version moved on).</summary>

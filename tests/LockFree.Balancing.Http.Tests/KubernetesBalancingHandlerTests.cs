@@ -242,6 +242,38 @@ public sealed class KubernetesBalancingHandlerTests
     }
 
     [Fact]
+    public async Task ResetConnection_Get_RetriedOnceOnAnotherPod_PostNot()
+    {
+        using var resetting = new Cluster.ResettingListener();
+        Cluster cluster = await Cluster.StartAsync(1, null, resetting.Port);
+        await using Setup s = await StartAsync(cluster, o => o.OutlierEjectionEnabled = false);
+
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal("b0", await s.Client.GetStringAsync("who", Cluster.Limit()));
+        }
+
+        Assert.Equal(10, cluster.Backends[0].Hits);
+        Assert.InRange(resetting.Accepted, 1, 10); // round robin sent some first attempts to the resetting pod
+
+        int postFailures = 0;
+        for (int i = 0; i < 10; i++)
+        {
+            try
+            {
+                using HttpResponseMessage response = await s.Client.PostAsync("who", new StringContent("order"), Cluster.Limit());
+            }
+            catch (HttpRequestException)
+            {
+                postFailures++;
+            }
+        }
+
+        Assert.InRange(postFailures, 1, 10); // a POST may have reached the dead process: never sent twice
+        Assert.Equal(0, s.Service.InFlight);
+    }
+
+    [Fact]
     public async Task RefusedConnection_Post_NeverRetried()
     {
         int dead = Cluster.RefusingPort();
