@@ -257,6 +257,7 @@ public sealed class KubernetesBalancingHandlerTests
         Assert.InRange(resetting.Accepted, 1, 10); // round robin sent some first attempts to the resetting pod
 
         int postFailures = 0;
+        int attemptsBefore = s.Counter.Attempts;
         for (int i = 0; i < 10; i++)
         {
             try
@@ -270,6 +271,7 @@ public sealed class KubernetesBalancingHandlerTests
         }
 
         Assert.InRange(postFailures, 1, 10); // a POST may have reached the dead process: never sent twice
+        Assert.Equal(attemptsBefore + 10, s.Counter.Attempts);
         Assert.Equal(0, s.Service.InFlight);
     }
 
