@@ -76,6 +76,8 @@ internal static partial class KubernetesJson
         }
 
         Span<byte> name = stackalloc byte[LongestEscapedFieldName];
+        // A lone surrogate escape (\ud800) throws InvalidOperationException here, as it does from ValueTextEquals and
+        // JsonDocument's NameEquals: the event is rejected as invalid, the same as System.Text.Json's own comparisons do.
         int length = reader.CopyString(name); // unescaped is never longer than escaped
         return Classify(name[..length]);
     }
