@@ -5,10 +5,27 @@ namespace LockFree.Balancing.Kubernetes.Watch;
 
 internal static partial class KubernetesJson
 {
-    // The longest name Classify knows ("k8s.io/initial-events-end"), and the most bytes that can spell it escaped
-    // (every byte as \uXXXX): a longer escaped name cannot unescape to a known one.
-    private const int LongestFieldName = 25;
-    private const int LongestEscapedFieldName = LongestFieldName * 6;
+    // The names each object's reader looks for, in the order the ValueTextEquals chains compared them, for ClassifyEscaped.
+    private static readonly NameSought[] EventNames = [new("type"u8, Field.Type), new("object"u8, Field.Object)];
+    private static readonly NameSought[] ListNames = [new("metadata"u8, Field.Metadata), new("items"u8, Field.Items)];
+    private static readonly NameSought[] ListMetadataNames = [new("resourceVersion"u8, Field.ResourceVersion), new("continue"u8, Field.Continue)];
+    private static readonly NameSought[] ObjectNames =
+    [
+        new("metadata"u8, Field.Metadata), new("addressType"u8, Field.AddressType), new("endpoints"u8, Field.Endpoints), new("ports"u8, Field.Ports),
+        new("subsets"u8, Field.Subsets), new("kind"u8, Field.Kind), new("code"u8, Field.Code), new("reason"u8, Field.Reason), new("message"u8, Field.Message),
+    ];
+
+    private static readonly NameSought[] MetadataNames = [new("name"u8, Field.Name), new("resourceVersion"u8, Field.ResourceVersion), new("annotations"u8, Field.Annotations)];
+    private static readonly NameSought[] AnnotationNames = [new("k8s.io/initial-events-end"u8, Field.InitialEventsEnd)];
+    private static readonly NameSought[] EndpointNames =
+    [
+        new("addresses"u8, Field.Addresses), new("conditions"u8, Field.Conditions), new("nodeName"u8, Field.NodeName), new("zone"u8, Field.Zone), new("hints"u8, Field.Hints),
+    ];
+
+    private static readonly NameSought[] ConditionNames = [new("ready"u8, Field.Ready), new("serving"u8, Field.Serving), new("terminating"u8, Field.Terminating)];
+    private static readonly NameSought[] HintNames = [new("forZones"u8, Field.ForZones), new("forNodes"u8, Field.ForNodes)];
+    private static readonly NameSought[] PortNames = [new("name"u8, Field.Name), new("port"u8, Field.Port), new("protocol"u8, Field.Protocol)];
+    private static readonly NameSought[] NameOnly = [new("name"u8, Field.Name)];
 
     /// <summary>The property names the parser reads, whatever object they occur in; everything else is <see cref="Other"/>.</summary>
     internal enum Field
@@ -54,7 +71,10 @@ internal static partial class KubernetesJson
     /// <c>targetRef</c> used to be compared with every name its object knows. Names written with escapes (legal JSON,
     /// e.g. <c>"addr\u0065sses"</c>) are unescaped first and then classified the same way.
     /// </remarks>
-    private static bool ReadProperty(ref Utf8JsonReader reader, out Field field)
+    /// <param name="reader">The reader, inside an object.</param>
+    /// <param name="field">The field the property name is.</param>
+    /// <param name="namesSought">The names this object's reader looks for (used for escaped names only).</param>
+    private static bool ReadProperty(ref Utf8JsonReader reader, out Field field, NameSought[] namesSought)
     {
         if (!ReadProperty(ref reader))
         {
@@ -63,23 +83,29 @@ internal static partial class KubernetesJson
         }
 
         // The reader is built over one contiguous span, so ValueSpan always holds the whole (raw) name.
-        field = reader.ValueIsEscaped ? ClassifyEscaped(ref reader) : Classify(reader.ValueSpan);
+        field = reader.ValueIsEscaped ? ClassifyEscaped(ref reader, namesSought) : Classify(reader.ValueSpan);
         return true;
     }
 
+    /// <summary>An escaped name: compared with each name sought by System.Text.Json itself.</summary>
+    /// <remarks>
+    /// Escaped names are rare, and ValueTextEquals has edge cases a re-implementation would have to copy exactly: it
+    /// throws on a lone surrogate escape or invalid UTF-8 only when the lengths could match, which JsonDocument's
+    /// NameEquals (the fuzzer's reference) does too. Comparing the same names in the same order keeps every event
+    /// accepted or rejected exactly as before the fast path.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Field ClassifyEscaped(ref Utf8JsonReader reader)
+    private static Field ClassifyEscaped(ref Utf8JsonReader reader, NameSought[] namesSought)
     {
-        if (reader.ValueSpan.Length > LongestEscapedFieldName)
+        foreach (NameSought sought in namesSought)
         {
-            return Field.Other;
+            if (reader.ValueTextEquals(sought.Name))
+            {
+                return sought.Field;
+            }
         }
 
-        Span<byte> name = stackalloc byte[LongestEscapedFieldName];
-        // A lone surrogate escape (\ud800) throws InvalidOperationException here, as it does from ValueTextEquals and
-        // JsonDocument's NameEquals: the event is rejected as invalid, the same as System.Text.Json's own comparisons do.
-        int length = reader.CopyString(name); // unescaped is never longer than escaped
-        return Classify(name[..length]);
+        return Field.Other;
     }
 
     /// <summary>The field a raw (unescaped) UTF-8 property name is.</summary>
@@ -120,7 +146,17 @@ internal static partial class KubernetesJson
             : name.SequenceEqual("annotations"u8) ? Field.Annotations
             : Field.Other,
         15 => name.SequenceEqual("resourceVersion"u8) ? Field.ResourceVersion : Field.Other,
-        LongestFieldName => name.SequenceEqual("k8s.io/initial-events-end"u8) ? Field.InitialEventsEnd : Field.Other,
+        25 => name.SequenceEqual("k8s.io/initial-events-end"u8) ? Field.InitialEventsEnd : Field.Other,
         _ => Field.Other,
     };
+
+    /// <summary>A property name an object's reader looks for, and the field it is.</summary>
+    private readonly struct NameSought(ReadOnlySpan<byte> name, Field field)
+    {
+        private readonly byte[] _name = name.ToArray();
+
+        public ReadOnlySpan<byte> Name => _name;
+
+        public Field Field { get; } = field;
+    }
 }

@@ -41,7 +41,7 @@ internal static partial class KubernetesJson
             WatchEventType? type = null;
             ObjectParts parts = default;
             bool hasObject = false;
-            while (ReadProperty(ref reader, out Field field))
+            while (ReadProperty(ref reader, out Field field, EventNames))
             {
                 if (field == Field.Type)
                 {
@@ -112,7 +112,7 @@ internal static partial class KubernetesJson
             string? resourceVersion = null;
             string? continueToken = null;
             var items = new List<EndpointSlice>();
-            while (ReadProperty(ref reader, out Field field))
+            while (ReadProperty(ref reader, out Field field, ListNames))
             {
                 if (field == Field.Metadata)
                 {
@@ -123,7 +123,7 @@ internal static partial class KubernetesJson
                         continue;
                     }
 
-                    while (ReadProperty(ref reader, out Field metadataField))
+                    while (ReadProperty(ref reader, out Field metadataField, ListMetadataNames))
                     {
                         if (metadataField == Field.ResourceVersion)
                         {
@@ -239,7 +239,7 @@ internal static partial class KubernetesJson
     private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
     {
         ObjectParts parts = default;
-        while (ReadProperty(ref reader, out Field field))
+        while (ReadProperty(ref reader, out Field field, ObjectNames))
         {
             reader.Read();
             switch (field)
@@ -290,7 +290,7 @@ internal static partial class KubernetesJson
             return;
         }
 
-        while (ReadProperty(ref reader, out Field field))
+        while (ReadProperty(ref reader, out Field field, MetadataNames))
         {
             reader.Read();
             switch (field)
@@ -303,7 +303,7 @@ internal static partial class KubernetesJson
                     parts.ResourceVersion = ReadOptionalString(ref reader);
                     break;
                 case Field.Annotations when reader.TokenType == JsonTokenType.StartObject:
-                    while (ReadProperty(ref reader, out Field annotation))
+                    while (ReadProperty(ref reader, out Field annotation, AnnotationNames))
                     {
                         reader.Read();
                         if (annotation == Field.InitialEventsEnd && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("true"u8))
@@ -362,7 +362,7 @@ internal static partial class KubernetesJson
             string? nodeName = null, zone = null;
             SliceEndpoint? before = previous is not null && endpoints.Count < previous.Count ? previous[endpoints.Count] : null;
             IReadOnlyList<string> forZones = [], forNodes = [];
-            while (ReadProperty(ref reader, out Field field))
+            while (ReadProperty(ref reader, out Field field, EndpointNames))
             {
                 reader.Read();
                 switch (field)
@@ -371,7 +371,7 @@ internal static partial class KubernetesJson
                         address = ReadFirstString(ref reader, cache, before?.Address);
                         break;
                     case Field.Conditions when reader.TokenType == JsonTokenType.StartObject:
-                        while (ReadProperty(ref reader, out Field condition))
+                        while (ReadProperty(ref reader, out Field condition, ConditionNames))
                         {
                             reader.Read();
                             switch (condition)
@@ -399,7 +399,7 @@ internal static partial class KubernetesJson
                         zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.Zone);
                         break;
                     case Field.Hints when reader.TokenType == JsonTokenType.StartObject:
-                        while (ReadProperty(ref reader, out Field hint))
+                        while (ReadProperty(ref reader, out Field hint, HintNames))
                         {
                             reader.Read();
                             switch (hint)
@@ -462,7 +462,7 @@ internal static partial class KubernetesJson
             int? number = null;
             bool invalidNumber = false;
             string? protocol = null;
-            while (ReadProperty(ref reader, out Field field))
+            while (ReadProperty(ref reader, out Field field, PortNames))
             {
                 reader.Read();
                 switch (field)
@@ -555,7 +555,7 @@ internal static partial class KubernetesJson
                 continue;
             }
 
-            while (ReadProperty(ref reader, out Field field))
+            while (ReadProperty(ref reader, out Field field, NameOnly))
             {
                 reader.Read();
                 if (field == Field.Name && reader.TokenType == JsonTokenType.String)
