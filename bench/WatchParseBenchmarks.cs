@@ -65,6 +65,7 @@ public class WatchParseBenchmarks : ISmokeChecked
     private readonly Utf8StringCache _unchangedCache = new();
     private readonly EndpointSliceSet _unchangedState = new();
     private readonly Dictionary<string, TypedEndpointSlice> _typedState = new(StringComparer.Ordinal);
+    private long _floorTokens;
 
     /// <summary>Builds both streams and fills each method's state with the Service's initial slices.</summary>
     [GlobalSetup]
@@ -82,6 +83,7 @@ public class WatchParseBenchmarks : ISmokeChecked
 
         _changing = Encoding.UTF8.GetBytes(changing.ToString());
         _unchanged = Encoding.UTF8.GetBytes(unchanged.ToString());
+        _floorTokens = CountTokensAsOneDocumentStream(_changing);
 
         for (int slice = 0; slice < Slices; slice++)
         {
@@ -125,9 +127,48 @@ public class WatchParseBenchmarks : ISmokeChecked
     [Benchmark]
     public int StreamingParserNothingChanged() => Replay(_unchanged, _unchangedCache, _unchangedState);
 
+    /// <summary>
+    /// The floor: the same stream and <c>WatchLineReader</c>, and a <see cref="Utf8JsonReader"/> that only steps over
+    /// every token of every line. No parser of this stream through <see cref="Utf8JsonReader"/> can be faster.
+    /// </summary>
+    /// <returns>The number of tokens read.</returns>
+    [Benchmark]
+    public long ReaderFloor()
+    {
+        long tokens = 0;
+        using var lines = new WatchLineReader(new MemoryStream(_changing, writable: false), MaxEventBytes);
+        while (true)
+        {
+            // A MemoryStream completes every read synchronously, so the ValueTask is already done: no blocking.
+            ValueTask<ReadOnlyMemory<byte>> pending = lines.ReadLineAsync(CancellationToken.None);
+            ReadOnlyMemory<byte> line = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+            if (line.IsEmpty)
+            {
+                return tokens;
+            }
+
+            var reader = new Utf8JsonReader(line.Span, isFinalBlock: true, default);
+            while (reader.Read())
+            {
+                tokens++;
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void CheckResult(string benchmark, object? result)
     {
+        if (benchmark == nameof(ReaderFloor))
+        {
+            // Counted in Setup another way (the whole stream as a sequence of top-level values, no line splitting).
+            if (result is not long tokens || tokens != _floorTokens || tokens < Events * 1000L)
+            {
+                throw new InvalidOperationException($"{benchmark} read {result} tokens; expected {_floorTokens}.");
+            }
+
+            return;
+        }
+
         int expected = benchmark == nameof(StreamingParserNothingChanged) ? 0 : Events;
         if (result is not int applied || applied != expected)
         {
@@ -138,6 +179,11 @@ public class WatchParseBenchmarks : ISmokeChecked
     /// <inheritdoc />
     public void CheckAfterCalls(string benchmark)
     {
+        if (benchmark == nameof(ReaderFloor))
+        {
+            return; // reads only: no state to check
+        }
+
         // The last event of slice s marks endpoint ((Events - Slices + s) / Slices) mod PerSlice not ready;
         // both the typed and the streaming state must say exactly that, and the unchanged state all ready.
         int lastNotReady = ((Events - Slices) / Slices) % PerSlice;
@@ -185,6 +231,18 @@ public class WatchParseBenchmarks : ISmokeChecked
                 applied++;
             }
         }
+    }
+
+    private static long CountTokensAsOneDocumentStream(byte[] stream)
+    {
+        var reader = new Utf8JsonReader(stream, new JsonReaderOptions { AllowMultipleValues = true });
+        long tokens = 0;
+        while (reader.Read())
+        {
+            tokens++;
+        }
+
+        return tokens;
     }
 
     private static void Require(bool condition, string benchmark, string slice)

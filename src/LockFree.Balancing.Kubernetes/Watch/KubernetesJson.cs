@@ -41,14 +41,14 @@ internal static partial class KubernetesJson
             WatchEventType? type = null;
             ObjectParts parts = default;
             bool hasObject = false;
-            while (ReadProperty(ref reader))
+            while (ReadProperty(ref reader, out Field field, EventNames))
             {
-                if (reader.ValueTextEquals("type"u8))
+                if (field == Field.Type)
                 {
                     reader.Read();
                     type = ReadEventType(ref reader);
                 }
-                else if (reader.ValueTextEquals("object"u8))
+                else if (field == Field.Object)
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
@@ -112,9 +112,9 @@ internal static partial class KubernetesJson
             string? resourceVersion = null;
             string? continueToken = null;
             var items = new List<EndpointSlice>();
-            while (ReadProperty(ref reader))
+            while (ReadProperty(ref reader, out Field field, ListNames))
             {
-                if (reader.ValueTextEquals("metadata"u8))
+                if (field == Field.Metadata)
                 {
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.StartObject)
@@ -123,14 +123,14 @@ internal static partial class KubernetesJson
                         continue;
                     }
 
-                    while (ReadProperty(ref reader))
+                    while (ReadProperty(ref reader, out Field metadataField, ListMetadataNames))
                     {
-                        if (reader.ValueTextEquals("resourceVersion"u8))
+                        if (metadataField == Field.ResourceVersion)
                         {
                             reader.Read();
                             resourceVersion = ReadOptionalString(ref reader);
                         }
-                        else if (reader.ValueTextEquals("continue"u8))
+                        else if (metadataField == Field.Continue)
                         {
                             reader.Read();
                             continueToken = ReadOptionalString(ref reader);
@@ -142,7 +142,7 @@ internal static partial class KubernetesJson
                         }
                     }
                 }
-                else if (reader.ValueTextEquals("items"u8))
+                else if (field == Field.Items)
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.Null)
@@ -239,59 +239,43 @@ internal static partial class KubernetesJson
     private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
     {
         ObjectParts parts = default;
-        while (ReadProperty(ref reader))
+        while (ReadProperty(ref reader, out Field field, ObjectNames))
         {
-            if (reader.ValueTextEquals("metadata"u8))
+            reader.Read();
+            switch (field)
             {
-                reader.Read();
-                ReadMetadata(ref reader, cache, known, ref parts);
-            }
-            else if (reader.ValueTextEquals("addressType"u8))
-            {
-                reader.Read();
-                parts.AddressType = ReadAddressType(ref reader);
-            }
-            else if (reader.ValueTextEquals("endpoints"u8))
-            {
-                reader.Read();
-                parts.Endpoints = ReadEndpoints(ref reader, cache, parts.Previous?.Endpoints);
-            }
-            else if (reader.ValueTextEquals("ports"u8))
-            {
-                reader.Read();
-                parts.Ports = ReadPorts(ref reader, cache, parts.Previous?.Ports);
-            }
-            else if (legacy && reader.ValueTextEquals("subsets"u8))
-            {
-                reader.Read();
-                parts.Subsets = ReadSubsets(ref reader, cache);
-            }
-            else if (reader.ValueTextEquals("kind"u8))
-            {
-                reader.Read();
-                parts.IsStatus = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("Status"u8);
-                reader.Skip(); // an object or array where a string belongs: step over it, or the reader loses its place
-            }
-            else if (reader.ValueTextEquals("code"u8))
-            {
-                reader.Read();
-                parts.Code = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int code) ? code : null;
-                reader.Skip();
-            }
-            else if (reader.ValueTextEquals("reason"u8))
-            {
-                reader.Read();
-                parts.Reason = ReadOptionalString(ref reader);
-            }
-            else if (reader.ValueTextEquals("message"u8))
-            {
-                reader.Read();
-                parts.Message = ReadOptionalString(ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip(); // managedFields, ownerReferences, labels, spec of other kinds, ...
+                case Field.Metadata:
+                    ReadMetadata(ref reader, cache, known, ref parts);
+                    break;
+                case Field.AddressType:
+                    parts.AddressType = ReadAddressType(ref reader);
+                    break;
+                case Field.Endpoints:
+                    parts.Endpoints = ReadEndpoints(ref reader, cache, parts.Previous?.Endpoints);
+                    break;
+                case Field.Ports:
+                    parts.Ports = ReadPorts(ref reader, cache, parts.Previous?.Ports);
+                    break;
+                case Field.Subsets when legacy:
+                    parts.Subsets = ReadSubsets(ref reader, cache);
+                    break;
+                case Field.Kind:
+                    parts.IsStatus = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("Status"u8);
+                    reader.Skip(); // an object or array where a string belongs: step over it, or the reader loses its place
+                    break;
+                case Field.Code:
+                    parts.Code = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int code) ? code : null;
+                    reader.Skip();
+                    break;
+                case Field.Reason:
+                    parts.Reason = ReadOptionalString(ref reader);
+                    break;
+                case Field.Message:
+                    parts.Message = ReadOptionalString(ref reader);
+                    break;
+                default:
+                    reader.Skip(); // managedFields, ownerReferences, labels, spec of other kinds, ...
+                    break;
             }
         }
 
@@ -306,44 +290,34 @@ internal static partial class KubernetesJson
             return;
         }
 
-        while (ReadProperty(ref reader))
+        while (ReadProperty(ref reader, out Field field, MetadataNames))
         {
-            if (reader.ValueTextEquals("name"u8))
+            reader.Read();
+            switch (field)
             {
-                reader.Read();
-                parts.Name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
-                parts.Previous = parts.Name is not null && known is not null && known.TryGet(parts.Name, out EndpointSlice? previous) ? previous : null;
-            }
-            else if (reader.ValueTextEquals("resourceVersion"u8))
-            {
-                reader.Read();
-                parts.ResourceVersion = ReadOptionalString(ref reader);
-            }
-            else if (reader.ValueTextEquals("annotations"u8))
-            {
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartObject)
-                {
-                    reader.Skip();
-                    continue;
-                }
-
-                while (ReadProperty(ref reader))
-                {
-                    bool isMarker = reader.ValueTextEquals("k8s.io/initial-events-end"u8);
-                    reader.Read();
-                    if (isMarker && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("true"u8))
+                case Field.Name:
+                    parts.Name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                    parts.Previous = parts.Name is not null && known is not null && known.TryGet(parts.Name, out EndpointSlice? previous) ? previous : null;
+                    break;
+                case Field.ResourceVersion:
+                    parts.ResourceVersion = ReadOptionalString(ref reader);
+                    break;
+                case Field.Annotations when reader.TokenType == JsonTokenType.StartObject:
+                    while (ReadProperty(ref reader, out Field annotation, AnnotationNames))
                     {
-                        parts.InitialEventsEnd = true;
+                        reader.Read();
+                        if (annotation == Field.InitialEventsEnd && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("true"u8))
+                        {
+                            parts.InitialEventsEnd = true;
+                        }
+
+                        reader.Skip();
                     }
 
-                    reader.Skip();
-                }
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip(); // managedFields can be kilobytes: Skip walks it without materializing anything
+                    break;
+                default:
+                    reader.Skip(); // managedFields can be kilobytes: Skip walks it without materializing anything
+                    break;
             }
         }
     }
@@ -388,88 +362,64 @@ internal static partial class KubernetesJson
             string? nodeName = null, zone = null;
             SliceEndpoint? before = previous is not null && endpoints.Count < previous.Count ? previous[endpoints.Count] : null;
             IReadOnlyList<string> forZones = [], forNodes = [];
-            while (ReadProperty(ref reader))
+            while (ReadProperty(ref reader, out Field field, EndpointNames))
             {
-                if (reader.ValueTextEquals("addresses"u8))
+                reader.Read();
+                switch (field)
                 {
-                    reader.Read();
-                    address = ReadFirstString(ref reader, cache, before?.Address);
-                }
-                else if (reader.ValueTextEquals("conditions"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        reader.Skip();
-                        continue;
-                    }
+                    case Field.Addresses:
+                        address = ReadFirstString(ref reader, cache, before?.Address);
+                        break;
+                    case Field.Conditions when reader.TokenType == JsonTokenType.StartObject:
+                        while (ReadProperty(ref reader, out Field condition, ConditionNames))
+                        {
+                            reader.Read();
+                            switch (condition)
+                            {
+                                case Field.Ready:
+                                    ready = ReadOptionalBool(ref reader);
+                                    break;
+                                case Field.Serving:
+                                    serving = ReadOptionalBool(ref reader);
+                                    break;
+                                case Field.Terminating:
+                                    terminating = ReadOptionalBool(ref reader);
+                                    break;
+                                default:
+                                    reader.Skip();
+                                    break;
+                            }
+                        }
 
-                    while (ReadProperty(ref reader))
-                    {
-                        if (reader.ValueTextEquals("ready"u8))
+                        break;
+                    case Field.NodeName:
+                        nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.NodeName);
+                        break;
+                    case Field.Zone:
+                        zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.Zone);
+                        break;
+                    case Field.Hints when reader.TokenType == JsonTokenType.StartObject:
+                        while (ReadProperty(ref reader, out Field hint, HintNames))
                         {
                             reader.Read();
-                            ready = ReadOptionalBool(ref reader);
+                            switch (hint)
+                            {
+                                case Field.ForZones:
+                                    forZones = ReadNames(ref reader, cache, before?.ForZones);
+                                    break;
+                                case Field.ForNodes:
+                                    forNodes = ReadNames(ref reader, cache, before?.ForNodes);
+                                    break;
+                                default:
+                                    reader.Skip();
+                                    break;
+                            }
                         }
-                        else if (reader.ValueTextEquals("serving"u8))
-                        {
-                            reader.Read();
-                            serving = ReadOptionalBool(ref reader);
-                        }
-                        else if (reader.ValueTextEquals("terminating"u8))
-                        {
-                            reader.Read();
-                            terminating = ReadOptionalBool(ref reader);
-                        }
-                        else
-                        {
-                            reader.Read();
-                            reader.Skip();
-                        }
-                    }
-                }
-                else if (reader.ValueTextEquals("nodeName"u8))
-                {
-                    reader.Read();
-                    nodeName = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.NodeName);
-                }
-                else if (reader.ValueTextEquals("zone"u8))
-                {
-                    reader.Read();
-                    zone = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader, before?.Zone);
-                }
-                else if (reader.ValueTextEquals("hints"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        reader.Skip();
-                        continue;
-                    }
 
-                    while (ReadProperty(ref reader))
-                    {
-                        if (reader.ValueTextEquals("forZones"u8))
-                        {
-                            reader.Read();
-                            forZones = ReadNames(ref reader, cache, before?.ForZones);
-                        }
-                        else if (reader.ValueTextEquals("forNodes"u8))
-                        {
-                            reader.Read();
-                            forNodes = ReadNames(ref reader, cache, before?.ForNodes);
-                        }
-                        else
-                        {
-                            reader.Read();
-                            reader.Skip();
-                        }
-                    }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip(); // targetRef, deprecatedTopology, hostname, ...
+                        break;
+                    default:
+                        reader.Skip(); // targetRef, deprecatedTopology, hostname, and conditions or hints that are not objects
+                        break;
                 }
             }
 
@@ -512,38 +462,35 @@ internal static partial class KubernetesJson
             int? number = null;
             bool invalidNumber = false;
             string? protocol = null;
-            while (ReadProperty(ref reader))
+            while (ReadProperty(ref reader, out Field field, PortNames))
             {
-                if (reader.ValueTextEquals("name"u8))
+                reader.Read();
+                switch (field)
                 {
-                    reader.Read();
-                    name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
-                }
-                else if (reader.ValueTextEquals("port"u8))
-                {
-                    reader.Read();
-                    // null means "every port" (the API's wildcard); anything else that is not a port number is
-                    // malformed and must not turn into that wildcard: the entry is dropped below.
-                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value is >= 1 and <= 65535)
-                    {
-                        number = value;
-                    }
-                    else
-                    {
-                        number = null;
-                        invalidNumber = reader.TokenType != JsonTokenType.Null;
+                    case Field.Name:
+                        name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                        break;
+                    case Field.Port:
+                        // null means "every port" (the API's wildcard); anything else that is not a port number is
+                        // malformed and must not turn into that wildcard: the entry is dropped below.
+                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value is >= 1 and <= 65535)
+                        {
+                            number = value;
+                        }
+                        else
+                        {
+                            number = null;
+                            invalidNumber = reader.TokenType != JsonTokenType.Null;
+                            reader.Skip();
+                        }
+
+                        break;
+                    case Field.Protocol:
+                        protocol = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
+                        break;
+                    default:
                         reader.Skip();
-                    }
-                }
-                else if (reader.ValueTextEquals("protocol"u8))
-                {
-                    reader.Read();
-                    protocol = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
+                        break;
                 }
             }
 
@@ -608,11 +555,10 @@ internal static partial class KubernetesJson
                 continue;
             }
 
-            while (ReadProperty(ref reader))
+            while (ReadProperty(ref reader, out Field field, NameOnly))
             {
-                bool isName = reader.ValueTextEquals("name"u8);
                 reader.Read();
-                if (isName && reader.TokenType == JsonTokenType.String)
+                if (field == Field.Name && reader.TokenType == JsonTokenType.String)
                 {
                     names.Add(cache.Get(ref reader));
                 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -75,17 +76,11 @@ internal sealed class Utf8StringCache
 
     private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
     {
-        // ASCII fast path (addresses, node names, zones): byte i equals char i.
-        if (utf8.Length == text.Length)
+        // ASCII fast path (addresses, node names, zones): byte i equals char i. Ascii.Equals also answers false when
+        // either side is not ASCII, so UTF-8 "\xC3\xA9" ("é") never equals the two chars U+00C3 U+00A9: a byte-for-char
+        // comparison would call them equal. Non-ASCII text of equal length goes on to the transcoding comparison below.
+        if (utf8.Length == text.Length && Ascii.Equals(utf8, text))
         {
-            for (int i = 0; i < utf8.Length; i++)
-            {
-                if (utf8[i] != text[i])
-                {
-                    return false;
-                }
-            }
-
             return true;
         }
 
