@@ -669,7 +669,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         int previousCount = _endpoints.Count;
         Volatile.Write(ref _endpoints, merged.Endpoints);
         Log.EndpointsChanged(_logger, Service.Namespace, Service.Name, merged.Endpoints.Count, previousCount, _resourceVersion);
-        UpdateStatus(s => s.With(version: s.Version + 1));
+
+        // The resourceVersion goes with the version: a reader woken by this publication sees the API state it came from.
+        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: _resourceVersion));
     }
 
     /// <summary>Watch failures that forced a relist since the last healthy watch; for tests.</summary>
