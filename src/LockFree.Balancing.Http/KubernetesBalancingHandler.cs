@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
@@ -168,8 +169,28 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         }
     }
 
+    // No response came back because the pod could not be reached or its connection died first: refused, name or TLS
+    // failure, or reset/aborted while the request was written or before the response began (which of those a dying
+    // pod produces is a race between its RST and our write). Only idempotent requests are retried on it, so a request
+    // the pod may have started processing is never sent twice unless sending it twice is harmless.
     private static bool IsConnectionFailure(HttpRequestException exception)
-        => exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError or HttpRequestError.NameResolutionError;
+    {
+        if (exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
+            or HttpRequestError.NameResolutionError or HttpRequestError.ResponseEnded)
+        {
+            return true;
+        }
+
+        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     // RFC 9110 section 9.2.2.
     private static bool IsIdempotent(HttpMethod method)

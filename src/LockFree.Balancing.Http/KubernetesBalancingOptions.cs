@@ -73,7 +73,7 @@ public sealed class KubernetesBalancingOptions
     /// <summary>Ejection thresholds and durations, used when <see cref="OutlierEjectionEnabled"/>.</summary>
     public OutlierEjectionOptions OutlierEjection { get; set; } = new();
 
-    /// <summary>A request whose connection could not be made (refused, reset before any byte was sent, TLS handshake failed) is retried once on another pod, for idempotent methods only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE). Default: on.</summary>
+    /// <summary>A request that got no response because the pod could not be reached or its connection died first (refused, TLS handshake failed, reset or closed before the response began) is retried once on another pod, for idempotent methods only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE). Default: on.</summary>
     public bool RetryConnectionFailures { get; set; } = true;
 
     /// <summary>Also retry an idempotent request once on another pod when it gets a 5xx. Default: off.</summary>
