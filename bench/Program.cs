@@ -65,7 +65,7 @@ static async Task<int> SmokeAsync(BenchCommand command, CancellationToken cancel
     int benchmarks = SmokeRunner.Run(Console.Out);
     SimulationOutcome simulation = await ClusterSimulation.RunAsync(command.Settings, Console.Out, cancellationToken);
     Console.WriteLine(Report.Tables(simulation, benchmarks: null, charts: false));
-    List<string> failures = [.. simulation.Failures];
+    List<string> failures = [.. simulation.Failures, .. await RealClusterRun.SmokeAsync(Console.Out, cancellationToken)];
     return Finish(failures, benchmarks == 0 ? 0 : 1);
 }
 

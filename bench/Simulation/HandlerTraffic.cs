@@ -31,7 +31,8 @@ internal sealed class HandlerTraffic : IBalancedTraffic
     private readonly ServiceTarget _target;
     private readonly HandlerClient _client;
 
-    public HandlerTraffic(PickerSpec picker, ServiceReference service, KubernetesWatcherOptions options, WatchHooks hooks, string path = "/work")
+    /// <param name="byEndpoint">Name the server of each request by the endpoint it was sent to, even when the pod says its name (a real cluster's pods do not, so affinity is measured by endpoint there).</param>
+    public HandlerTraffic(PickerSpec picker, ServiceReference service, KubernetesWatcherOptions options, WatchHooks hooks, string path = "/work", bool byEndpoint = false)
     {
         _registry = new KubernetesWatchRegistry(options, linger: TimeSpan.Zero);
         _before = _registry.Subscribe(service, _ => hooks.Before());
@@ -57,7 +58,7 @@ internal sealed class HandlerTraffic : IBalancedTraffic
         })))
         {
             Timeout = TimeSpan.FromSeconds(10),
-        }, address);
+        }, address, byEndpoint);
     }
 
     public string Description => "the library's HTTP handler (`KubernetesBalancing.CreateHandler`: pick, rewrite, lease until the response ends, one retry of a refused GET)";
@@ -80,7 +81,7 @@ internal sealed class HandlerTraffic : IBalancedTraffic
         await _registry.DisposeAsync().ConfigureAwait(false);
     }
 
-    private sealed class HandlerClient(HttpClient http, Uri address) : ITrafficClient
+    private sealed class HandlerClient(HttpClient http, Uri address, bool byEndpoint) : ITrafficClient
     {
         public Uri Address { get; } = address;
 
@@ -97,8 +98,9 @@ internal sealed class HandlerTraffic : IBalancedTraffic
             using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
 
-            // The pod's own name when it says it (the embedded pods do); otherwise the endpoint the handler sent to.
-            return response.Headers.TryGetValues(BackendPod.ServedByHeader, out IEnumerable<string>? values)
+            // The pod's own name when it says it (the embedded pods do) and names are wanted; otherwise the endpoint
+            // the handler sent to.
+            return (!byEndpoint && response.Headers.TryGetValues(BackendPod.ServedByHeader, out IEnumerable<string>? values))
                 || response.Headers.TryGetValues(SentToHeader, out values)
                 ? values.First()
                 : "?";

@@ -8,7 +8,8 @@ internal sealed class LeaseTraffic : IBalancedTraffic
     private readonly KubernetesEndpointWatcher _watcher;
     private readonly LeaseTrafficClient _client;
 
-    public LeaseTraffic(PickerSpec picker, ServiceReference service, KubernetesWatcherOptions options, WatchHooks hooks, string path = "/work")
+    /// <param name="byEndpoint">Name the server of each request by its endpoint, even when the pod says its name (see <see cref="HandlerTraffic"/>).</param>
+    public LeaseTraffic(PickerSpec picker, ServiceReference service, KubernetesWatcherOptions options, WatchHooks hooks, string path = "/work", bool byEndpoint = false)
     {
         LoadBalancer balancer = picker.Create();
         Balancer = balancer;
@@ -18,7 +19,7 @@ internal sealed class LeaseTraffic : IBalancedTraffic
             balancer.Update(endpoints);
             hooks.After(endpoints);
         }, options);
-        _client = new LeaseTrafficClient(balancer, path);
+        _client = new LeaseTrafficClient(balancer, path, byEndpoint);
         _watcher.StartBackgroundSync();
     }
 

@@ -12,11 +12,13 @@ internal sealed class LeaseTrafficClient : ITrafficClient
     private readonly LoadBalancer _balancer;
     private readonly HttpClient _client;
     private readonly string _path;
+    private readonly bool _byEndpoint;
 
-    public LeaseTrafficClient(LoadBalancer balancer, string path = "/work")
+    public LeaseTrafficClient(LoadBalancer balancer, string path = "/work", bool byEndpoint = false)
     {
         _balancer = balancer;
         _path = path;
+        _byEndpoint = byEndpoint;
         _client = new HttpClient(new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(2),
@@ -45,7 +47,7 @@ internal sealed class LeaseTrafficClient : ITrafficClient
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://{lease.Endpoint.Key}{_path}{query}"));
             using HttpResponseMessage response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             response.EnsureSuccessStatusCode();
-            string servedBy = response.Headers.TryGetValues(BackendPod.ServedByHeader, out IEnumerable<string>? values)
+            string servedBy = !_byEndpoint && response.Headers.TryGetValues(BackendPod.ServedByHeader, out IEnumerable<string>? values)
                 ? values.First()
                 : lease.Endpoint.Key;
             lease.Dispose();

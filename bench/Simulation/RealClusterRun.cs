@@ -12,7 +12,8 @@ namespace LockFree.Balancing.Benchmarks.Simulation;
 /// </summary>
 internal static class RealClusterRun
 {
-    public static async Task<(string Tables, List<string> Failures)> RunAsync(BenchCommand command, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="observe">Called with each picker's traffic once it ran (the smoke run's checks).</param>
+    public static async Task<(string Tables, List<string> Failures)> RunAsync(BenchCommand command, TextWriter output, CancellationToken cancellationToken, Action<PickerSpec, PhaseStats>? observe = null)
     {
         SimulationSettings settings = command.Settings;
         ServiceReference service = ServiceReference.Parse(command.Service!);
@@ -30,8 +31,8 @@ internal static class RealClusterRun
             var hooks = new WatchHooks(static () => { }, endpoints => reference?.Update(endpoints));
             var options = new KubernetesWatcherOptions { ApiServer = command.KubeApi! };
             await using IBalancedTraffic path = settings.Traffic == TrafficPath.Lease
-                ? new LeaseTraffic(picker, service, options, hooks, command.Path)
-                : new HandlerTraffic(picker, service, options, hooks, command.Path);
+                ? new LeaseTraffic(picker, service, options, hooks, command.Path, byEndpoint: true)
+                : new HandlerTraffic(picker, service, options, hooks, command.Path, byEndpoint: true);
             LoadBalancer balancer = path.Balancer;
             LoadBalancer home = reference ?? balancer;
             using (var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -66,6 +67,12 @@ internal static class RealClusterRun
             KeyValuePair<string, long> busiest = phase.ServedBy.OrderByDescending(p => p.Value).FirstOrDefault();
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {picker.Name} | {balancer.Endpoints.Count} | {path.WatchStatus.Version} | {phase.Requests:N0} | {phase.Errors} | {busiest.Key ?? "—"} | {(average > 0 ? busiest.Value / average : double.NaN):F2} | {(phase.AffinityChecked == 0 ? "—" : (100.0 * phase.AffinityHits / phase.AffinityChecked).ToString("F1", CultureInfo.InvariantCulture) + " %")} |"));
+            observe?.Invoke(picker, phase);
+            if (phase.Requests == 0)
+            {
+                failures.Add($"{picker.Name}: no request completed in {command.Duration.TotalSeconds} s");
+            }
+
             if (phase.Errors > 0)
             {
                 failures.Add($"{picker.Name}: {phase.Errors} of {phase.Requests} requests failed: {string.Join(" | ", phase.Problems)}");
@@ -74,5 +81,45 @@ internal static class RealClusterRun
 
         text.AppendLine();
         return (text.ToString(), failures);
+    }
+
+    /// <summary>
+    /// For <c>--smoke</c>: this mode against an embedded fake cluster of 3 pods, parsed from the command line a user
+    /// would type, so that CI exercises it although no real cluster is at hand.
+    /// </summary>
+    public static async Task<List<string>> SmokeAsync(TextWriter output, CancellationToken cancellationToken)
+    {
+        await using EmbeddedCluster cluster = await EmbeddedCluster.StartAsync(3, TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
+        string[] args =
+        [
+            "--kube-api", cluster.Api.BaseAddress.ToString(),
+            "--service", $"{EmbeddedCluster.ServiceName}.{EmbeddedCluster.Namespace}:{EmbeddedCluster.PortName}",
+            "--duration", "0.5", "--clients", "4",
+        ];
+        BenchCommand? command = BenchCommand.Parse(args, out string? error);
+        if (command is not { Mode: BenchMode.RealCluster })
+        {
+            return [$"--kube-api smoke: the command line {string.Join(' ', args)} was not taken as a real-cluster run: {error}"];
+        }
+
+        output.WriteLine($"--kube-api against an embedded cluster of 3 pods at {cluster.Api.BaseAddress}:");
+        List<string> checks = [];
+        (string tables, List<string> failures) = await RunAsync(command, output, cancellationToken, (picker, phase) =>
+        {
+            // The set does not change here: a plain keyed picker must serve every key from its home pod, and every pod
+            // must have served.
+            if (picker is { Keyed: true, LoadFactor: null } && phase.AffinityHits != phase.AffinityChecked)
+            {
+                checks.Add($"{picker.Name}: {phase.AffinityHits} of {phase.AffinityChecked} keyed requests reached their home pod; all must");
+            }
+
+            if (phase.ServedBy.Count != 3)
+            {
+                checks.Add($"{picker.Name}: {phase.ServedBy.Count} of 3 pods served requests");
+            }
+        }).ConfigureAwait(false);
+        failures.AddRange(checks);
+        output.WriteLine(tables);
+        return [.. failures.Select(f => "--kube-api against the embedded cluster: " + f)];
     }
 }
