@@ -102,22 +102,32 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                 {
                     response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 }
-                catch (HttpRequestException ex) when (IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
                 {
                     Endpoint failed = lease.Endpoint;
                     service.Release(ref lease, failed: true);
-                    string reason = ex.HttpRequestError.ToString();
+                    string reason = FailureReason(ex);
                     if (!_settings.RetryConnectionFailures || !idempotent || retried)
                     {
                         Log.ConnectionFailedNotRetried(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason,
                             retried ? "it was already retried once" : !idempotent ? $"{request.Method.Method} is not idempotent" : "retries are off");
-                        throw;
+                        if (ex is HttpRequestException)
+                        {
+                            throw;
+                        }
+
+                        throw AsHttpRequestException(ex, failed);
                     }
 
                     if (!TryAcquireOther(service, failed, out lease))
                     {
                         Log.ConnectionFailedNotRetried(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason, "no other endpoint is available");
-                        throw;
+                        if (ex is HttpRequestException)
+                        {
+                            throw;
+                        }
+
+                        throw AsHttpRequestException(ex, failed);
                     }
 
                     Log.RetryingOnAnotherEndpoint(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason, lease.Endpoint.Key);
@@ -172,24 +182,56 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     // No response came back because the pod could not be reached or its connection died first: refused, name or TLS
     // failure, or reset/aborted while the request was written or before the response began (which of those a dying
     // pod produces is a race between its RST and our write). Only idempotent requests are retried on it, so a request
-    // the pod may have started processing is never sent twice unless sending it twice is harmless.
-    private static bool IsConnectionFailure(HttpRequestException exception)
+    // the pod may have started processing is never sent twice unless sending it twice is harmless. SocketsHttpHandler
+    // usually wraps these in an HttpRequestException, but not always: when the reset lands while it reads the new
+    // socket's remote address, the SocketException (NotConnected) escapes as is.
+    private static bool IsConnectionFailure(Exception exception)
     {
-        if (exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
-            or HttpRequestError.NameResolutionError or HttpRequestError.ResponseEnded)
+        if (exception is HttpRequestException
+            {
+                HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
+                    or HttpRequestError.NameResolutionError or HttpRequestError.ResponseEnded,
+            })
         {
             return true;
         }
 
-        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        if (exception is not (HttpRequestException or SocketException or IOException))
         {
-            if (inner is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown })
+            return false;
+        }
+
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown or SocketError.NotConnected })
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    // Callers (and their retry policies) expect an HttpRequestException for a connection that failed.
+    private static HttpRequestException AsHttpRequestException(Exception exception, Endpoint pod)
+        => new(HttpRequestError.ConnectionError, $"The connection to {pod.Key} failed ({FailureReason(exception)}): {exception.Message}", exception);
+
+    private static string FailureReason(Exception exception)
+    {
+        if (exception is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } request)
+        {
+            return request.HttpRequestError.ToString();
+        }
+
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is SocketException socket)
+            {
+                return socket.SocketErrorCode.ToString();
+            }
+        }
+
+        return exception.GetType().Name;
     }
 
     // RFC 9110 section 9.2.2.
