@@ -71,10 +71,18 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private int _relistsInARow;        // watch failures that forced a relist since the last healthy watch; owned by the loop
     private int _incompleteStreamingLists; // streaming lists in a row that ended before initial-events-end; owned by the loop
     private int _streamingListUnsupported; // 1 once the server refused streaming lists: LIST + WATCH from then on
-    private string? _resourceVersion;
+    private readonly ResourceVersionBuffer _resourceVersion = new();      // written by the loop under _statusGate
+    private readonly ResourceVersionBuffer _eventResourceVersion = new(); // the loop's scratch for each parsed event
     private long _lastListTimestamp;
     private TimeSpan _nextResyncAfter;
     private KubernetesWatchStatus _status = KubernetesWatchStatus.Initial;
+
+    // What every event refreshes (sync time, staleness; with _resourceVersion), folded into _status when it is read
+    // or next replaced, so that an event that changes nothing allocates no status. Guarded by _statusGate.
+    private DateTimeOffset _liveSyncTime;
+    private bool _liveStale;
+    private bool _liveChanged;
+    private int _statusWaiters;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
     private int _disposed;
@@ -116,7 +124,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     public IReadOnlyList<Endpoint> Endpoints => Volatile.Read(ref _endpoints);
 
     /// <summary>The current health snapshot.</summary>
-    public KubernetesWatchStatus Status => Volatile.Read(ref _status);
+    public KubernetesWatchStatus Status => Volatile.Read(ref _liveChanged) ? FoldLiveStatus() : Volatile.Read(ref _status);
 
     /// <summary>
     /// Lists the Service's slices once and publishes the result (the original library's <c>SyncEndpoints</c>).
@@ -182,17 +190,27 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     public async Task<KubernetesWatchStatus> WaitForStatusAsync(Func<KubernetesWatchStatus, bool> predicate, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(predicate);
-        while (true)
-        {
-            // Step 1 – take the signal before reading the status, so a change between the two is not missed.
-            Task changed = Volatile.Read(ref _changed).Task;
-            KubernetesWatchStatus status = Status;
-            if (predicate(status))
-            {
-                return status;
-            }
 
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Counted first: Signal skips its work while nobody waits, and reads this count after writing the status.
+        Interlocked.Increment(ref _statusWaiters);
+        try
+        {
+            while (true)
+            {
+                // Step 1 – take the signal before reading the status, so a change between the two is not missed.
+                Task changed = Volatile.Read(ref _changed).Task;
+                KubernetesWatchStatus status = Status;
+                if (predicate(status))
+                {
+                    return status;
+                }
+
+                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _statusWaiters);
         }
     }
 
@@ -265,7 +283,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        bool needList = _resourceVersion is null;
+        bool needList = !_resourceVersion.IsUsable;
         int goneInARow = 0;
         while (!stopping.IsCancellationRequested)
         {
@@ -304,7 +322,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         MergeAndPublish(force: false);
                     }
 
-                    outcome = await WatchAsync(_resourceVersion!, stopping).ConfigureAwait(false);
+                    outcome = await WatchAsync(_resourceVersion.Text!, stopping).ConfigureAwait(false);
                 }
 
                 Log.WatchEnded(_logger, Service.Namespace, Service.Name, outcome.Elapsed.TotalSeconds, outcome.Changes);
@@ -424,7 +442,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         _slices.ReplaceAll(items);
         Log.Listed(_logger, Service.Namespace, Service.Name, _slices.Count, resourceVersion);
-        _resourceVersion = resourceVersion;
+        lock (_statusGate)
+        {
+            _resourceVersion.Set(resourceVersion);
+        }
+
         _lastListTimestamp = _options.TimeProvider.GetTimestamp();
         _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
 
@@ -483,8 +505,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                     }
 
                     WatchEvent change = _options.UseLegacyEndpoints
-                        ? KubernetesJson.ParseLegacyWatchEvent(line.Span, _strings)
-                        : KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices);
+                        ? KubernetesJson.ParseLegacyWatchEvent(line.Span, _strings, _eventResourceVersion)
+                        : KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices, _eventResourceVersion);
                     if (change.Type == WatchEventType.Error)
                     {
                         ApiStatus status = change.Status!;
@@ -560,7 +582,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 staged.Remove(change.Slice!.Name);
                 return false;
             case WatchEventType.Bookmark when change.IsInitialEventsEnd:
-                if (string.IsNullOrEmpty(change.ResourceVersion))
+                if (!change.ResourceVersionBytes.IsUsable)
                 {
                     throw new KubernetesApiException(_client.Error(_client.WatchUrl(null), 200, "the initial-events-end bookmark has no metadata.resourceVersion to watch from"));
                 }
@@ -615,10 +637,12 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 return; // an event type this library does not know: ignored, resourceVersion untouched
         }
 
-        string? resourceVersion = change.ResourceVersion;
-        if (!string.IsNullOrEmpty(resourceVersion))
+        if (change.ResourceVersionBytes.IsUsable)
         {
-            _resourceVersion = resourceVersion;
+            lock (_statusGate)
+            {
+                _resourceVersion.CopyFrom(change.ResourceVersionBytes);
+            }
         }
 
         if (changed || _deliveryPending)
@@ -626,14 +650,22 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             MergeAndPublish(force: false);
         }
 
+        // PERF: no new status per event; readers fold these in (see Status).
         DateTimeOffset now = _options.TimeProvider.GetUtcNow();
-        UpdateStatus(s => s.With(lastSyncTime: now, isStale: _deliveryPending, resourceVersion: _resourceVersion));
+        lock (_statusGate)
+        {
+            _liveSyncTime = now;
+            _liveStale = _deliveryPending;
+            Volatile.Write(ref _liveChanged, true);
+        }
+
+        Signal();
     }
 
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
-        if (!string.Equals(merged.PortDiagnostic, Status.PortDiagnostic, StringComparison.Ordinal))
+        if (!string.Equals(merged.PortDiagnostic, Volatile.Read(ref _status).PortDiagnostic, StringComparison.Ordinal))
         {
             if (merged.PortDiagnostic is string diagnostic)
             {
@@ -668,10 +700,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _hasPublished = true;
         int previousCount = _endpoints.Count;
         Volatile.Write(ref _endpoints, merged.Endpoints);
-        Log.EndpointsChanged(_logger, Service.Namespace, Service.Name, merged.Endpoints.Count, previousCount, _resourceVersion);
+        string? resourceVersion = _resourceVersion.Text;
+        Log.EndpointsChanged(_logger, Service.Namespace, Service.Name, merged.Endpoints.Count, previousCount, resourceVersion);
 
         // The resourceVersion goes with the version: a reader woken by this publication sees the API state it came from.
-        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: _resourceVersion));
+        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion));
     }
 
     /// <summary>Watch failures that forced a relist since the last healthy watch; for tests.</summary>
@@ -741,14 +774,42 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     {
         lock (_statusGate)
         {
+            FoldLiveStatusLocked();
             Volatile.Write(ref _status, change(_status));
         }
 
         Signal();
     }
 
+    private KubernetesWatchStatus FoldLiveStatus()
+    {
+        lock (_statusGate)
+        {
+            FoldLiveStatusLocked();
+            return _status;
+        }
+    }
+
+    private void FoldLiveStatusLocked()
+    {
+        if (_liveChanged)
+        {
+            Volatile.Write(ref _status, _status.With(lastSyncTime: _liveSyncTime, isStale: _liveStale, resourceVersion: _resourceVersion.Text));
+            Volatile.Write(ref _liveChanged, false);
+        }
+    }
+
+    /// <summary>Wakes the status waiters; does nothing (and allocates nothing) while there are none.</summary>
     private void Signal()
     {
+        // The status was written before this; a full fence orders that write before the read of the waiter count,
+        // as WaitForStatusAsync orders its count before its status read: one of the two always sees the other.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _statusWaiters) == 0)
+        {
+            return;
+        }
+
         TaskCompletionSource previous = Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         previous.TrySetResult();
     }

@@ -4,10 +4,14 @@ namespace LockFree.Balancing.Kubernetes.Slices;
 /// <remarks>
 /// Conditions keep the API's three states: <see langword="null"/> is "unknown", which the API asks consumers
 /// to read as ready (for <see cref="Ready"/>), as <see cref="Ready"/> (for <see cref="Serving"/>) and as
-/// not terminating (for <see cref="Terminating"/>). Immutable once built.
+/// not terminating (for <see cref="Terminating"/>). Immutable once built, but for <see cref="Json"/>, a parse cache
+/// that only the watch loop owning the slice state touches.
 /// </remarks>
 internal sealed class SliceEndpoint
 {
+    /// <summary>Endpoint objects longer than this are not remembered (they are tokenized on every event).</summary>
+    internal const int MaxRememberedJsonBytes = 4096;
+
     public SliceEndpoint(
         string? address,
         bool? ready,
@@ -46,6 +50,26 @@ internal sealed class SliceEndpoint
 
     /// <summary><c>hints.forNodes[].name</c>.</summary>
     public IReadOnlyList<string> ForNodes { get; }
+
+    /// <summary>
+    /// The exact JSON object this endpoint was last read from, or <see langword="null"/>: the next event's parser steps
+    /// over an identical element without tokenizing it (see <c>KubernetesJson.TrySkipKnownEndpoint</c>).
+    /// </summary>
+    /// <remarks>Costs about as much memory again as the endpoint's JSON; bounded by <see cref="MaxRememberedJsonBytes"/> each.</remarks>
+    public byte[]? Json { get; private set; }
+
+    /// <summary>Keeps <paramref name="json"/> as <see cref="Json"/>; allocates only when it differs from what is kept.</summary>
+    public void RememberJson(ReadOnlySpan<byte> json)
+    {
+        if (json.Length > MaxRememberedJsonBytes)
+        {
+            Json = null;
+        }
+        else if (Json is null || !json.SequenceEqual(Json))
+        {
+            Json = json.ToArray();
+        }
+    }
 
     /// <summary>True when every field equals the given values (hint lists compared by reference, as the parser reuses them).</summary>
     public bool Matches(

@@ -20,8 +20,8 @@ internal static partial class KubernetesJson
 {
     /// <summary>Parses one watch line of <c>/api/v1/namespaces/{ns}/endpoints?watch=true</c>.</summary>
     /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
-    public static WatchEvent ParseLegacyWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache)
-        => ParseEvent(line, cache, known: null, legacy: true);
+    public static WatchEvent ParseLegacyWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, ResourceVersionBuffer? resourceVersion = null)
+        => ParseEvent(line, cache, known: null, legacy: true, resourceVersion ?? new ResourceVersionBuffer());
 
     /// <summary>Parses one LIST page of core/v1 Endpoints (an <c>EndpointsList</c>) into synthetic slices.</summary>
     /// <exception cref="InvalidWatchDataException">The body is not a valid list.</exception>
@@ -136,7 +136,7 @@ internal static partial class KubernetesJson
                     if (endpoints.Length > 0)
                     {
                         string name = string.Create(CultureInfo.InvariantCulture, $"{Name}/{i}/{family}");
-                        slices.Add(new EndpointSlice(name, ResourceVersion, family, subset.Ports, endpoints));
+                        slices.Add(new EndpointSlice(name, ResourceVersionText, family, subset.Ports, endpoints));
                     }
                 }
             }

@@ -23,19 +23,27 @@ internal static partial class KubernetesJson
 
     /// <summary>Parses one complete watch line <c>{"type":...,"object":{...}}</c>.</summary>
     /// <remarks>
-    /// PERF: with <paramref name="known"/>, a slice whose name is already held is compared field by field while it is
-    /// read; endpoints, ports and hint lists that did not change are reused, and a slice that did not change at all
-    /// comes back as the very instance held, so an event that changes nothing allocates only its resourceVersion.
+    /// PERF: with <paramref name="known"/>, a slice whose name is already held is compared with the held one while it is
+    /// read. An endpoint whose JSON is byte for byte the JSON it was read from before is not tokenized again: the
+    /// bytes were valid then, so they are valid now and mean the same endpoint. Endpoints, ports and hint lists that
+    /// did not change are reused, and a slice that did not change at all comes back as the very instance held, so an
+    /// event that changes nothing allocates nothing (its resourceVersion goes into <paramref name="resourceVersion"/>).
     /// </remarks>
+    /// <param name="line">The event's bytes, without the line end.</param>
+    /// <param name="cache">The watch loop's string cache.</param>
+    /// <param name="known">The slices held, for reuse; <see langword="null"/> to parse without state.</param>
+    /// <param name="resourceVersion">Receives the object's resourceVersion; <see langword="null"/> for a new buffer.</param>
     /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
-    public static WatchEvent ParseWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known = null)
-        => ParseEvent(line, cache, known, legacy: false);
+    public static WatchEvent ParseWatchEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known = null, ResourceVersionBuffer? resourceVersion = null)
+        => ParseEvent(line, cache, known, legacy: false, resourceVersion ?? new ResourceVersionBuffer());
 
     /// <summary>Parses a watch line of EndpointSlices, or (with <paramref name="legacy"/>) of core/v1 Endpoints.</summary>
-    private static WatchEvent ParseEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
+    private static WatchEvent ParseEvent(ReadOnlySpan<byte> line, Utf8StringCache cache, EndpointSliceSet? known, bool legacy, ResourceVersionBuffer resourceVersion)
     {
+        resourceVersion.Clear();
         try
         {
+            var window = new ReaderWindow(line, skipsKnownEndpoints: !legacy && known is not null);
             var reader = new Utf8JsonReader(line, isFinalBlock: true, new JsonReaderState(ReaderOptions));
             ReadStartObject(ref reader, "watch event");
             WatchEventType? type = null;
@@ -53,7 +61,8 @@ internal static partial class KubernetesJson
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        parts = ReadObject(ref reader, cache, known, legacy);
+                        resourceVersion.Clear(); // a repeated "object": the last one counts, whole
+                        parts = ReadObject(ref reader, ref window, cache, known, legacy, resourceVersion);
                         hasObject = true;
                     }
                     else
@@ -83,12 +92,12 @@ internal static partial class KubernetesJson
                     }
 
                     return legacy
-                        ? new WatchEvent(eventType, parts.ResourceVersion, null, null, false, eventType == WatchEventType.Deleted ? [] : parts.ToLegacySlices())
-                        : new WatchEvent(eventType, parts.ResourceVersion, parts.ToSlice(), null, false);
+                        ? new WatchEvent(eventType, resourceVersion, null, null, false, eventType == WatchEventType.Deleted ? [] : parts.ToLegacySlices())
+                        : new WatchEvent(eventType, resourceVersion, parts.ToSlice(), null, false);
                 case WatchEventType.Error:
-                    return new WatchEvent(eventType, parts.ResourceVersion, null, parts.ToStatus(), false);
+                    return new WatchEvent(eventType, resourceVersion, null, parts.ToStatus(), false);
                 default:
-                    return new WatchEvent(eventType, parts.ResourceVersion, null, null, parts.InitialEventsEnd);
+                    return new WatchEvent(eventType, resourceVersion, null, null, parts.InitialEventsEnd);
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
@@ -107,6 +116,7 @@ internal static partial class KubernetesJson
     {
         try
         {
+            var window = new ReaderWindow(body, skipsKnownEndpoints: false);
             var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
             ReadStartObject(ref reader, "list");
             string? resourceVersion = null;
@@ -154,7 +164,7 @@ internal static partial class KubernetesJson
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
                         Expect(ref reader, JsonTokenType.StartObject, "an item");
-                        ObjectParts parts = ReadObject(ref reader, cache, known, legacy);
+                        ObjectParts parts = ReadObject(ref reader, ref window, cache, known, legacy, resourceVersion: null);
                         if (parts.Name is null)
                         {
                             throw new InvalidWatchDataException("A list item has no metadata.name.");
@@ -197,7 +207,8 @@ internal static partial class KubernetesJson
                 return null;
             }
 
-            ObjectParts parts = ReadObject(ref reader, new Utf8StringCache(), known: null, legacy: false);
+            var window = new ReaderWindow(body, skipsKnownEndpoints: false);
+            ObjectParts parts = ReadObject(ref reader, ref window, new Utf8StringCache(), known: null, legacy: false, resourceVersion: null);
             return parts.IsStatus || parts.Code is not null || parts.Message is not null ? parts.ToStatus() : null;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or InvalidWatchDataException)
@@ -236,9 +247,17 @@ internal static partial class KubernetesJson
     /// Reads an EndpointSlice (or, with <paramref name="legacy"/>, a core/v1 Endpoints), a Status or a bookmark object,
     /// whichever fields are present; the reader is on its StartObject.
     /// </summary>
-    private static ObjectParts ReadObject(ref Utf8JsonReader reader, Utf8StringCache cache, EndpointSliceSet? known, bool legacy)
+    /// <param name="reader">The reader, on the object's StartObject; may be replaced by one restarted further on.</param>
+    /// <param name="window">The bytes the reader runs over.</param>
+    /// <param name="cache">The watch loop's string cache.</param>
+    /// <param name="known">The slices held, for reuse; <see langword="null"/> to parse without state.</param>
+    /// <param name="legacy">A core/v1 Endpoints object.</param>
+    /// <param name="resourceVersion">Receives metadata.resourceVersion; <see langword="null"/> to keep it as a string in the parts.</param>
+    private static ObjectParts ReadObject(
+        ref Utf8JsonReader reader, scoped ref ReaderWindow window, Utf8StringCache cache, EndpointSliceSet? known, bool legacy, ResourceVersionBuffer? resourceVersion)
     {
         ObjectParts parts = default;
+        parts.ResourceVersionSink = resourceVersion;
         while (ReadProperty(ref reader, out Field field, ObjectNames))
         {
             reader.Read();
@@ -251,7 +270,7 @@ internal static partial class KubernetesJson
                     parts.AddressType = ReadAddressType(ref reader);
                     break;
                 case Field.Endpoints:
-                    parts.Endpoints = ReadEndpoints(ref reader, cache, parts.Previous?.Endpoints);
+                    parts.Endpoints = ReadEndpoints(ref reader, ref window, cache, parts.Previous?.Endpoints, remember: known is not null);
                     break;
                 case Field.Ports:
                     parts.Ports = ReadPorts(ref reader, cache, parts.Previous?.Ports);
@@ -299,6 +318,9 @@ internal static partial class KubernetesJson
                     parts.Name = reader.TokenType == JsonTokenType.Null ? null : cache.Get(ref reader);
                     parts.Previous = parts.Name is not null && known is not null && known.TryGet(parts.Name, out EndpointSlice? previous) ? previous : null;
                     break;
+                case Field.ResourceVersion when parts.ResourceVersionSink is { } sink:
+                    sink.Read(ref reader);
+                    break;
                 case Field.ResourceVersion:
                     parts.ResourceVersion = ReadOptionalString(ref reader);
                     break;
@@ -343,7 +365,14 @@ internal static partial class KubernetesJson
         return reader.ValueTextEquals("FQDN"u8) ? SliceAddressType.Fqdn : SliceAddressType.Unknown;
     }
 
-    private static IReadOnlyList<SliceEndpoint>? ReadEndpoints(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<SliceEndpoint>? previous)
+    /// <summary>Reads <c>endpoints</c>, reusing held endpoints (and the held list) for what did not change.</summary>
+    /// <param name="reader">The reader, on the value; may be replaced by one restarted past endpoints known byte for byte.</param>
+    /// <param name="window">The bytes the reader runs over.</param>
+    /// <param name="cache">The watch loop's string cache.</param>
+    /// <param name="previous">The held slice's endpoints, or <see langword="null"/>.</param>
+    /// <param name="remember">Keep each endpoint's JSON, so the next event can recognise it without tokenizing it.</param>
+    private static IReadOnlyList<SliceEndpoint>? ReadEndpoints(
+        ref Utf8JsonReader reader, scoped ref ReaderWindow window, Utf8StringCache cache, IReadOnlyList<SliceEndpoint>? previous, bool remember)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -353,14 +382,31 @@ internal static partial class KubernetesJson
         Expect(ref reader, JsonTokenType.StartArray, "endpoints");
         List<SliceEndpoint> endpoints = t_endpoints ??= [];
         endpoints.Clear();
-        bool allReused = previous is not null;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        bool identical = previous is not null; // every endpoint so far is the held one at the same index
+        int shift = 0;                          // held index minus new index, from the last endpoint recognised
+        while (true)
         {
+            // The first endpoint is always tokenized: only after a value does the reader's state fit the skip.
+            if (window.SkipsKnownEndpoints && previous is not null && endpoints.Count > 0
+                && TrySkipKnownEndpoint(ref reader, ref window, previous, endpoints.Count, ref shift) is { } known)
+            {
+                identical = identical && endpoints.Count < previous.Count && ReferenceEquals(previous[endpoints.Count], known);
+                endpoints.Add(known);
+                continue;
+            }
+
+            if (!reader.Read() || reader.TokenType == JsonTokenType.EndArray)
+            {
+                break;
+            }
+
             Expect(ref reader, JsonTokenType.StartObject, "an endpoint");
+            int start = window.Start + (int)reader.TokenStartIndex;
             string? address = null;
             bool? ready = null, serving = null, terminating = null;
             string? nodeName = null, zone = null;
-            SliceEndpoint? before = previous is not null && endpoints.Count < previous.Count ? previous[endpoints.Count] : null;
+            int heldIndex = endpoints.Count + shift;
+            SliceEndpoint? before = previous is not null && (uint)heldIndex < (uint)previous.Count ? previous[heldIndex] : null;
             IReadOnlyList<string> forZones = [], forNodes = [];
             while (ReadProperty(ref reader, out Field field, EndpointNames))
             {
@@ -423,18 +469,27 @@ internal static partial class KubernetesJson
                 }
             }
 
+            ReadOnlySpan<byte> json = window.Bytes[start..(window.Start + (int)reader.BytesConsumed)];
+            SliceEndpoint endpoint;
             if (before is not null && before.Matches(address, ready, serving, terminating, nodeName, zone, forZones, forNodes))
             {
-                endpoints.Add(before);
+                endpoint = before;
             }
             else
             {
-                allReused = false;
-                endpoints.Add(new SliceEndpoint(address, ready, serving, terminating, nodeName, zone, forZones, forNodes));
+                endpoint = new SliceEndpoint(address, ready, serving, terminating, nodeName, zone, forZones, forNodes);
             }
+
+            if (remember)
+            {
+                endpoint.RememberJson(json);
+            }
+
+            identical = identical && endpoints.Count < previous!.Count && ReferenceEquals(previous[endpoints.Count], endpoint);
+            endpoints.Add(endpoint);
         }
 
-        if (allReused && endpoints.Count == previous!.Count)
+        if (identical && endpoints.Count == previous!.Count)
         {
             endpoints.Clear();
             return previous;
@@ -443,6 +498,73 @@ internal static partial class KubernetesJson
         SliceEndpoint[] result = [.. endpoints];
         endpoints.Clear();
         return result;
+    }
+
+    /// <summary>
+    /// After an endpoint's EndObject: when the next array element is, byte for byte, the JSON a held endpoint was read
+    /// from, steps over it without tokenizing and returns that endpoint; otherwise leaves the reader where it was.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Sound because validity and meaning of a complete JSON object do not depend on what surrounds it: the same bytes
+    /// were accepted by <see cref="Utf8JsonReader"/> and parsed into that endpoint before. The held JSON was read at
+    /// this depth (a watch event) or deeper (a LIST item), so <see cref="JsonReaderOptions.MaxDepth"/> holds too. Only
+    /// the separator before the element (JSON whitespace, one comma) is checked here; the reader restarts after the
+    /// element with the state it had after the previous one (an EndObject inside the same array, which is exactly
+    /// the state after the skipped one) and checks everything that follows.
+    /// </para>
+    /// <para>
+    /// Candidates: the held endpoint at the same place (shifted by earlier insertions and removals), then the one
+    /// after it (an endpoint was removed before), then the one before it (one was inserted). A miss costs a
+    /// comparison that stops at the first differing byte. Error positions reported by the restarted reader do not
+    /// count the bytes stepped over.
+    /// </para>
+    /// </remarks>
+    private static SliceEndpoint? TrySkipKnownEndpoint(
+        ref Utf8JsonReader reader, scoped ref ReaderWindow window, IReadOnlyList<SliceEndpoint> previous, int index, ref int shift)
+    {
+        int position = window.Start + (int)reader.BytesConsumed;
+        ReadOnlySpan<byte> bytes = window.Bytes;
+        position = SkipJsonWhitespace(bytes, position);
+        if (position >= bytes.Length || bytes[position] != (byte)',')
+        {
+            return null;
+        }
+
+        position = SkipJsonWhitespace(bytes, position + 1);
+        if (position >= bytes.Length || bytes[position] != (byte)'{')
+        {
+            return null;
+        }
+
+        ReadOnlySpan<byte> element = bytes[position..];
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            int delta = attempt switch { 0 => 0, 1 => 1, _ => -1 };
+            int held = index + shift + delta;
+            if ((uint)held >= (uint)previous.Count || previous[held].Json is not { } json || !element.StartsWith(json))
+            {
+                continue;
+            }
+
+            int resume = position + json.Length;
+            reader = new Utf8JsonReader(bytes[resume..], isFinalBlock: true, reader.CurrentState);
+            window.Start = resume;
+            shift += delta;
+            return previous[held];
+        }
+
+        return null;
+    }
+
+    private static int SkipJsonWhitespace(ReadOnlySpan<byte> bytes, int position)
+    {
+        while (position < bytes.Length && bytes[position] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            position++;
+        }
+
+        return position;
     }
 
     private static IReadOnlyList<SlicePort>? ReadPorts(ref Utf8JsonReader reader, Utf8StringCache cache, IReadOnlyList<SlicePort>? previous)
@@ -658,7 +780,8 @@ internal static partial class KubernetesJson
     private partial struct ObjectParts
     {
         public string? Name;
-        public string? ResourceVersion;
+        public string? ResourceVersion;            // when read without a sink (LIST items, Status bodies)
+        public ResourceVersionBuffer? ResourceVersionSink;
         public bool InitialEventsEnd;
         public SliceAddressType AddressType;
         public EndpointSlice? Previous;
@@ -683,9 +806,25 @@ internal static partial class KubernetesJson
                 return previous; // nothing the balancer uses changed: the held instance stands (its resourceVersion is informational)
             }
 
-            return new(Name!, ResourceVersion, AddressType, ports, endpoints);
+            return new(Name!, ResourceVersionText, AddressType, ports, endpoints);
         }
 
+        public readonly string? ResourceVersionText => ResourceVersionSink is { } sink ? sink.Text : ResourceVersion;
+
         public readonly ApiStatus ToStatus() => new(Code, Reason, Message);
+    }
+
+    /// <summary>
+    /// The bytes a reader runs over, and where the current reader starts in them: past an endpoint recognised byte
+    /// for byte, the reader is restarted after it, so an absolute position is <see cref="Start"/> plus the reader's own.
+    /// </summary>
+    private ref struct ReaderWindow(ReadOnlySpan<byte> bytes, bool skipsKnownEndpoints)
+    {
+        public readonly ReadOnlySpan<byte> Bytes = bytes;
+
+        /// <summary>True in a watch event against held slices (never in a LIST: see <see cref="TrySkipKnownEndpoint"/>).</summary>
+        public readonly bool SkipsKnownEndpoints = skipsKnownEndpoints;
+
+        public int Start;
     }
 }

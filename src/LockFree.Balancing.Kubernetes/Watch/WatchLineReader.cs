@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace LockFree.Balancing.Kubernetes.Watch;
 
@@ -49,6 +50,8 @@ internal sealed class WatchLineReader : IDisposable
     /// </summary>
     /// <exception cref="WatchEventTooLargeException">A line is longer than the limit.</exception>
     /// <exception cref="EndOfStreamException">The stream ended in the middle of a line (a cut connection, not bad data).</exception>
+    /// <remarks>PERF: a read that waits for the network reuses a pooled state machine instead of allocating one.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken)
     {
         while (true)

@@ -87,22 +87,28 @@ public sealed class KubernetesJsonReuseTests
     }
 
     [Fact]
-    public void ParseWatchEvent_UnchangedEvent_AllocatesOnlyTheResourceVersion()
+    public void ParseWatchEvent_UnchangedEvent_AllocatesNothing()
     {
         (EndpointSliceSet known, Utf8StringCache cache, _) = Seed();
         byte[] line = Utf8(Line("5493506153"));
-        KubernetesJson.ParseWatchEvent(line, cache, known); // warm up
+        var resourceVersion = new ResourceVersionBuffer();
+        KubernetesJson.ParseWatchEvent(line, cache, known, resourceVersion); // warm up
 
         const int Events = 1000;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Events; i++)
+        long perEvent = long.MaxValue;
+        for (int pass = 0; pass < 3; pass++)
         {
-            KubernetesJson.ParseWatchEvent(line, cache, known);
+            // The least of three passes: the runtime once charged a stray allocation to a measuring thread under the full suite.
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < Events; i++)
+            {
+                KubernetesJson.ParseWatchEvent(line, cache, known, resourceVersion);
+            }
+
+            perEvent = Math.Min(perEvent, (GC.GetAllocatedBytesForCurrentThread() - before) / Events);
         }
 
-        long perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / Events;
-
-        // A 10-character resourceVersion string is 42 bytes; nothing else may be allocated.
-        Assert.InRange(perEvent, 0, 48);
+        Assert.Equal(0, perEvent);
+        Assert.Equal("5493506153", KubernetesJson.ParseWatchEvent(line, cache, known, resourceVersion).ResourceVersion);
     }
 }
