@@ -504,9 +504,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
                     }
 
-                    WatchEvent change = _options.UseLegacyEndpoints
-                        ? KubernetesJson.ParseLegacyWatchEvent(line.Span, _strings, _eventResourceVersion)
-                        : KubernetesJson.ParseWatchEvent(line.Span, _strings, _slices, _eventResourceVersion);
+                    WatchEvent change = ParseLine(line.Span);
                     if (change.Type == WatchEventType.Error)
                     {
                         ApiStatus status = change.Status!;
@@ -609,7 +607,16 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <summary>True once the watcher gave up on streaming lists and uses LIST + WATCH (for tests and diagnostics).</summary>
     internal bool StreamingListFellBack => Volatile.Read(ref _streamingListUnsupported) != 0;
 
-    private void Apply(WatchEvent change)
+    /// <summary>Parses one watch line against the held slices; its resourceVersion lands in the loop's scratch buffer.</summary>
+    /// <exception cref="InvalidWatchDataException">The line is not a valid watch event.</exception>
+    internal WatchEvent ParseLine(ReadOnlySpan<byte> line)
+        => _options.UseLegacyEndpoints
+            ? KubernetesJson.ParseLegacyWatchEvent(line, _strings, _eventResourceVersion)
+            : KubernetesJson.ParseWatchEvent(line, _strings, _slices, _eventResourceVersion);
+
+    /// <summary>Applies one ADDED, MODIFIED, DELETED or BOOKMARK event to the state; merges and publishes when it changed something.</summary>
+    /// <remarks>Runs on the watch loop (tests call it directly on a watcher that is not started).</remarks>
+    internal void Apply(WatchEvent change)
     {
         bool changed = change.Type != WatchEventType.Bookmark;
         switch (change.Type)

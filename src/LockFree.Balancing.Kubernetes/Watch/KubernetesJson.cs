@@ -19,6 +19,12 @@ internal static partial class KubernetesJson
     [ThreadStatic]
     private static List<string>? t_names;
 
+    [ThreadStatic]
+    private static long t_endpointsRecognised;
+
+    /// <summary>Endpoints this thread's parses stepped over because their JSON was known byte for byte (for tests).</summary>
+    internal static long EndpointsRecognisedOnThisThread => t_endpointsRecognised;
+
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
     /// <summary>Parses one complete watch line <c>{"type":...,"object":{...}}</c>.</summary>
@@ -551,6 +557,7 @@ internal static partial class KubernetesJson
             reader = new Utf8JsonReader(bytes[resume..], isFinalBlock: true, reader.CurrentState);
             window.Start = resume;
             shift += delta;
+            t_endpointsRecognised++;
             return previous[held];
         }
 
