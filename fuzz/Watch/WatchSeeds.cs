@@ -71,6 +71,7 @@ internal static class WatchSeeds
         yield return ("escapes-and-unicode.jsonl", Stream(
             "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"web-\\u00e9\\u65e5\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.14.0.\\u0031\"],\"zone\":\"z\\u00fcrich\"}],\"ports\":[{\"name\":\"\\u0068ttp\",\"port\":8080}]}}",
             "{\"object\":{\"addressType\":\"IPv4\",\"metadata\":{\"name\":\"web-late-type\"},\"endpoints\":[{\"addresses\":[\"10.14.0.2\"]}],\"ports\":[{\"port\":8080}]},\"type\":\"ADDED\"}"));
+        yield return ("repeated-slice.jsonl", Stream(RepeatedSlice()));
         yield return ("invalid-event.jsonl", Stream(
             P.Event("ADDED", P.Slice("web-a", "140", "IPv4", P.HttpPort(8080), P.Endpoint("10.15.0.1"))),
             "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"web-b\"},\"endpoints\":[{\"addresses\":[\"10.15.0.2\"],\"conditions\":{\"ready\":\"yes\"}}]}}"));
@@ -89,6 +90,30 @@ internal static class WatchSeeds
         lines.Add(P.Event("DELETED", P.Slice("web-0005", "1101", "IPv4", P.HttpPort(8080))));
         lines.Add(P.Bookmark("1102"));
         return [.. lines];
+    }
+
+    /// <summary>
+    /// One slice sent again and again with small differences, as a real watch does: the parser steps over endpoints
+    /// it knows byte for byte, so mutations near and inside repeated endpoints test that shortcut.
+    /// </summary>
+    private static string[] RepeatedSlice()
+    {
+        string[] pool = [.. Enumerable.Range(1, 6).Select(e => P.Endpoint(
+            string.Create(CultureInfo.InvariantCulture, $"10.16.0.{e}"), node: $"node-{e % 3}", zone: e % 2 == 0 ? "zone-a" : "zone-b",
+            hints: e == 4 ? "{\"forZones\":[{\"name\":\"zone-a\"}]}" : null))];
+        string Event(string rv, params string[] endpoints) => P.Event("MODIFIED", P.Slice("web-r", rv, "IPv4", P.HttpPort(8080), endpoints));
+        string changed = P.Endpoint("10.16.0.3", "{\"ready\":false,\"serving\":true,\"terminating\":true}", node: "node-0", zone: "zone-b");
+        return
+        [
+            P.Event("ADDED", P.Slice("web-r", "200", "IPv4", P.HttpPort(8080), pool)),
+            Event("201", pool),
+            Event("202", pool[0], pool[1], changed, pool[3], pool[4], pool[5]),
+            Event("203", [P.Endpoint("10.16.0.9"), .. pool]),
+            Event("204", pool[0], pool[1], pool[3], pool[4], pool[5]),
+            Event("205", pool).Replace("},{\"addresses\"", "} , {\"addresses\"", StringComparison.Ordinal),
+            Event("206", pool[0], pool[2], pool[2], pool[5]),
+            Event("207", pool),
+        ];
     }
 
     private static byte[] Stream(params string[] lines) => Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
