@@ -44,6 +44,11 @@ internal sealed class BalancedService : IDisposable
             Log.BalancingStartedWithoutAffinity(logger, _serviceText, settings.Picker);
         }
 
+        if (settings.Transport == BalancingTransport.PodConnections)
+        {
+            Pods = new PodHandlers(settings.CreatePodHandler, settings.FallbackEndpoint);
+        }
+
         // Subscribed last: the first delivery may run inside Subscribe and needs every field above.
         _subscription = registry.Subscribe(service, Deliver);
         BalancingMetrics.Register(this);
@@ -67,8 +72,11 @@ internal sealed class BalancedService : IDisposable
 
     public KubernetesEndpointWatcher Watcher => _subscription.Watcher;
 
-    /// <summary>The request URIs rewritten to this Service's pods.</summary>
+    /// <summary>The request URIs rewritten to this Service's pods (<see cref="BalancingTransport.InnerHandler"/>).</summary>
     public PodUris PodUris { get; } = new();
+
+    /// <summary>The pods' connection pools (<see cref="BalancingTransport.PodConnections"/>); <see langword="null"/> with the other transport.</summary>
+    public PodHandlers? Pods { get; }
 
     public long InFlight => Volatile.Read(ref _inFlight);
 
@@ -98,6 +106,7 @@ internal sealed class BalancedService : IDisposable
     {
         BalancingMetrics.Unregister(this);
         _subscription.Dispose();
+        Pods?.Dispose();
     }
 
     internal static string PickerTagValue(BalancingPicker picker) => picker switch
@@ -116,6 +125,7 @@ internal sealed class BalancedService : IDisposable
         Balancer.Update(endpoints);
         AffinityBalancer?.Update(endpoints);
         PodUris.Retain(endpoints);
+        Pods?.Retain(endpoints);
         int previous = Math.Max(_lastCount, 0);
         int count = endpoints.Count;
         bool first = _lastCount < 0;

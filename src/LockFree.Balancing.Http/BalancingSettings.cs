@@ -50,6 +50,8 @@ internal sealed class BalancingSettings
         RetryServerErrors = options.RetryServerErrors;
         ServerErrorsAreFailures = options.ServerErrorsAreFailures;
         LeaseRelease = options.LeaseRelease;
+        Transport = options.Transport;
+        ConfigurePodHandler = options.ConfigurePodHandler;
         FallbackEndpoint = options.FallbackEndpoint is null ? null : Endpoint.Parse(options.FallbackEndpoint);
     }
 
@@ -85,6 +87,20 @@ internal sealed class BalancingSettings
     public LeaseRelease LeaseRelease { get; }
 
     public Endpoint? FallbackEndpoint { get; }
+
+    public BalancingTransport Transport { get; }
+
+    public Action<SocketsHttpHandler>? ConfigurePodHandler { get; }
+
+    /// <summary>
+    /// A test and benchmark seam: makes the handler of a pod (with <see cref="BalancingTransport.PodConnections"/>);
+    /// <see langword="null"/> for the real one, a <see cref="SocketsHttpHandler"/> that dials the pod.
+    /// </summary>
+    public Func<Endpoint, HttpMessageHandler>? PodHandlerFactory { get; init; }
+
+    /// <summary>The handler a new pod connection pool sends through.</summary>
+    public HttpMessageHandler CreatePodHandler(Endpoint pod)
+        => PodHandlerFactory is { } factory ? factory(pod) : PodHandlers.CreateSocketsHandler(pod, ConfigurePodHandler);
 
     /// <summary>A test seam: the clock of ejections and request rates.</summary>
     public TimeProvider? TimeProvider { get; init; }

@@ -55,7 +55,11 @@ public sealed class KubernetesBalancing : IDisposable
     internal ILogger Logger => _logger;
 
     /// <summary>Creates a handler that balances every request it sends; it owns <paramref name="innerHandler"/>.</summary>
-    /// <param name="innerHandler">The handler that sends to the picked pod; <see langword="null"/> for a new <see cref="SocketsHttpHandler"/>.</param>
+    /// <param name="innerHandler">
+    /// With <see cref="BalancingTransport.InnerHandler"/>: the handler that sends to the picked pod; <see langword="null"/>
+    /// for a new <see cref="SocketsHttpHandler"/>. With <see cref="BalancingTransport.PodConnections"/> (the default)
+    /// each pod has its own handler and this one is not used.
+    /// </param>
     /// <returns>The handler, e.g. for <c>new HttpClient(handler)</c>.</returns>
     public KubernetesBalancingHandler CreateHandler(HttpMessageHandler? innerHandler = null)
         => new(this, innerHandler ?? new SocketsHttpHandler());

@@ -9,11 +9,16 @@ namespace LockFree.Balancing.Http;
 
 /// <summary>
 /// Sends each request to one pod of the Kubernetes Service its URI names: resolves the Service, acquires a lease
-/// from the balancer, rewrites scheme, host and port to the picked endpoint, and keeps the original authority as
-/// the <c>Host</c> header, which <see cref="SocketsHttpHandler"/> also uses as the TLS server name (SNI and
-/// certificate check) for https.
+/// from the balancer and sends the request to the picked endpoint, with the Service's authority as the <c>Host</c>
+/// header and, for https, as the TLS server name (SNI and certificate check).
 /// </summary>
 /// <remarks>
+/// <para>
+/// Transport: see <see cref="BalancingTransport"/>. With <see cref="BalancingTransport.PodConnections"/> (the
+/// default) the request goes unchanged through the picked pod's own connection pool and the inner handler is not
+/// used; with <see cref="BalancingTransport.InnerHandler"/> the URI is rewritten to the pod (scheme, path and query
+/// kept), a <c>Host</c> header keeps the original authority, and the inner handler sends it.
+/// </para>
 /// <para>
 /// Release: see <see cref="LeaseRelease"/>. With <see cref="LeaseRelease.ResponseEnd"/> (the default) the response
 /// content is wrapped, and the lease ends when the body has been read to its end, when the content or response is
@@ -37,6 +42,14 @@ namespace LockFree.Balancing.Http;
 /// </remarks>
 public sealed class KubernetesBalancingHandler : DelegatingHandler
 {
+    /// <summary>
+    /// With <see cref="LeaseRelease.ResponseEnd"/>, a response that declares a Content-Length up to this is read into
+    /// memory before the handler returns it (as <see cref="HttpClient"/> does unless asked for
+    /// <see cref="HttpCompletionOption.ResponseHeadersRead"/>): the lease ends when the body is in, and the content
+    /// needs no wrapper. Longer or unknown-length bodies are wrapped and stream as usual.
+    /// </summary>
+    public const int MaxBufferedBodyBytes = 16 * 1024;
+
     private readonly KubernetesBalancing _balancing;
     private readonly BalancingSettings _settings;
 
@@ -82,13 +95,20 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
         ServiceTarget target = _balancing.Resolve(original);
         BalancedService service = target.Service;
+        PodHandlers? pods = service.Pods;
+        if (pods is not null && request.Version.Major >= 3)
+        {
+            // HTTP/3 runs over QUIC, which SocketsHttpHandler dials itself: a pod connection cannot carry it.
+            throw new NotSupportedException($"HTTP/{request.Version} is not supported with Transport {BalancingTransport.PodConnections}: pod connections carry HTTP/1.1 and HTTP/2. Use Transport {BalancingTransport.InnerHandler} with an HTTP/3-capable inner handler, or request HTTP/2 or lower.");
+        }
+
         EndpointLease lease = AcquireFirst(request, service);
         bool idempotent = IsIdempotent(request.Method);
         bool hostAdded = false;
         bool retried = false;
         try
         {
-            if (request.Headers.Host is null)
+            if (pods is null && request.Headers.Host is null)
             {
                 request.Headers.Host = target.Authority;
                 hostAdded = true;
@@ -96,11 +116,20 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
             while (true)
             {
-                request.RequestUri = service.PodUris.For(original, lease.Endpoint);
                 HttpResponseMessage response;
+                PodHandler? pod = null;
                 try
                 {
-                    response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                    if (pods is not null)
+                    {
+                        pod = pods.Enter(lease.Endpoint);
+                        response = await pod.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        request.RequestUri = service.PodUris.For(original, lease.Endpoint);
+                        response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex) when (IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
                 {
@@ -144,6 +173,10 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     service.Release(ref lease, failed: true);
                     throw;
                 }
+                finally
+                {
+                    pod?.Exit(); // the response headers are in (or the send failed): a retired pod's handler may go
+                }
 
                 bool serverError = (int)response.StatusCode >= 500;
                 if (serverError && _settings.RetryServerErrors && idempotent && !retried)
@@ -165,13 +198,33 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     RecordReportedLoad(response, loadHeader, service, lease.Endpoint);
                 }
 
-                return Complete(response, service, ref lease, failed: serverError && _settings.ServerErrorsAreFailures);
+                bool responseFailed = serverError && _settings.ServerErrorsAreFailures;
+                if (_settings.LeaseRelease == LeaseRelease.ResponseEnd && IsSmallKnownBody(response))
+                {
+                    // The body ends the lease: read it here, at most MaxBufferedBodyBytes, and no wrapper is needed.
+                    // Outside the retry above: a body cut off after the headers may have been processed by the pod.
+                    try
+                    {
+                        await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        service.Release(ref lease, failed: !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested));
+                        response.Dispose();
+                        throw;
+                    }
+
+                    service.Release(ref lease, responseFailed);
+                    return response;
+                }
+
+                return Complete(response, service, ref lease, responseFailed);
             }
         }
         finally
         {
             // Leave the request as the caller built it, for logging above this handler and for outer retries.
-            request.RequestUri = original;
+            request.RequestUri = original; // unchanged with pod connections; cheaper to write than to test
             if (hostAdded)
             {
                 request.Headers.Host = null;
@@ -262,6 +315,10 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             return; // the first value counts
         }
     }
+
+    // A response whose declared length is small (HEAD, 204 and 304 included: they carry no body whatever they declare).
+    private static bool IsSmallKnownBody(HttpResponseMessage response)
+        => response.Content.Headers.ContentLength is long length && length <= MaxBufferedBodyBytes;
 
     private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, bool failed)
     {

@@ -3,7 +3,7 @@ namespace LockFree.Balancing.Http;
 /// <summary>How <see cref="KubernetesBalancingHandler"/> maps requests to a Kubernetes Service and places them on its pods.</summary>
 /// <remarks>
 /// <para>
-/// Bindable from configuration (every property but <see cref="AffinityKey"/>); validated when the host starts
+/// Bindable from configuration (every property but <see cref="AffinityKey"/> and <see cref="ConfigurePodHandler"/>); validated when the host starts
 /// (<see cref="KubernetesBalancingOptionsValidator"/>) or, without a host, when <see cref="KubernetesBalancing"/> is created.
 /// </para>
 /// <para>
@@ -81,6 +81,17 @@ public sealed class KubernetesBalancingOptions
 
     /// <summary>Report a 5xx response as the pod's failure (toward outlier ejection). Default: on.</summary>
     public bool ServerErrorsAreFailures { get; set; } = true;
+
+    /// <summary>How a request reaches its pod: <see cref="BalancingTransport.PodConnections"/> (default: a connection pool per pod, nothing rewritten) or <see cref="BalancingTransport.InnerHandler"/> (rewritten to the pod and sent through the inner handler).</summary>
+    public BalancingTransport Transport { get; set; } = BalancingTransport.PodConnections;
+
+    /// <summary>
+    /// With <see cref="BalancingTransport.PodConnections"/>: configures each pod's <see cref="SocketsHttpHandler"/>
+    /// when it is created (TLS options such as <see cref="SocketsHttpHandler.SslOptions"/>, timeouts, connection limits,
+    /// decompression; code only, not bindable). The library then sets <see cref="SocketsHttpHandler.ConnectCallback"/>
+    /// (to dial the pod) and turns <see cref="SocketsHttpHandler.UseProxy"/> off, replacing whatever was set there.
+    /// </summary>
+    public Action<SocketsHttpHandler>? ConfigurePodHandler { get; set; }
 
     /// <summary>When a lease ends: <see cref="LeaseRelease.ResponseEnd"/> (default) or <see cref="LeaseRelease.ResponseHeaders"/>.</summary>
     public LeaseRelease LeaseRelease { get; set; } = LeaseRelease.ResponseEnd;

@@ -71,6 +71,15 @@ public sealed class KubernetesBalancingOptionsValidator : IValidateOptions<Kuber
             Fail($"{string.Join(sources.Length == 2 ? " and " : ", ", sources)} are {(sources.Length == 2 ? "both" : "all")} set: set at most one affinity source (AffinityHeader, AffinityQueryParameter, AffinityCookie or AffinityKey).");
         }
 
+        if (!Enum.IsDefined(options.Transport))
+        {
+            Fail($"Transport '{options.Transport}' is not accepted: it must be PodConnections or InnerHandler.");
+        }
+        else if (options.ConfigurePodHandler is not null && options.Transport != BalancingTransport.PodConnections)
+        {
+            Fail($"ConfigurePodHandler is set but Transport is {options.Transport}: pod handlers exist only with Transport PodConnections; configure the inner (primary) handler instead.");
+        }
+
         CheckToken(options.AffinityHeader, nameof(options.AffinityHeader), Fail);
         CheckToken(options.AffinityCookie, nameof(options.AffinityCookie), Fail);
         if (options.AffinityQueryParameter is { Length: 0 })

@@ -8,8 +8,8 @@ namespace LockFree.Balancing.Http;
 /// (through a stream or by buffering), or when the content is disposed, whichever comes first; exactly once.
 /// </summary>
 /// <remarks>
-/// Headers are copied from the inner content once. A body read that throws ends the lease as failed (the pod
-/// broke the response off); the caller cancelling does not.
+/// Headers are copied from the inner content once (Content-Length is computed from the inner content's). A body read
+/// that throws ends the lease as failed (the pod broke the response off); the caller cancelling does not.
 /// </remarks>
 internal sealed class LeaseContent : HttpContent
 {
@@ -27,6 +27,13 @@ internal sealed class LeaseContent : HttpContent
         _failed = failed;
         foreach (KeyValuePair<string, HeaderStringValues> header in inner.Headers.NonValidated)
         {
+            // PERF: Content-Length comes from TryComputeLength instead: copying it would format the parsed number
+            // back into text and parse it again here.
+            if (string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
             // PERF: the single-value overload stores the string as is; the enumerable one allocates a list.
             if (header.Value.Count == 1)
             {
@@ -48,11 +55,34 @@ internal sealed class LeaseContent : HttpContent
         }
     }
 
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        // PERF: a small body is usually in the connection's buffer already, and the copy completes at once: no state machine.
+        Task copy;
+        try
+        {
+            copy = _inner.CopyToAsync(stream, context, cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            Release(bodyFailed: true);
+            throw;
+        }
+
+        if (copy.IsCompletedSuccessfully)
+        {
+            Release(bodyFailed: false);
+            return Task.CompletedTask;
+        }
+
+        return CopyAndReleaseAsync(copy, cancellationToken);
+    }
+
+    private async Task CopyAndReleaseAsync(Task copy, CancellationToken cancellationToken)
     {
         try
         {
-            await _inner.CopyToAsync(stream, context, cancellationToken).ConfigureAwait(false);
+            await copy.ConfigureAwait(false);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -92,7 +122,13 @@ internal sealed class LeaseContent : HttpContent
 
     protected override bool TryComputeLength(out long length)
     {
-        // The Content-Length header was copied; an unknown length stays unknown.
+        // The inner content's declared length (read when somebody asks for Headers.ContentLength); unknown stays unknown.
+        if (_inner.Headers.ContentLength is long declared)
+        {
+            length = declared;
+            return true;
+        }
+
         length = 0;
         return false;
     }

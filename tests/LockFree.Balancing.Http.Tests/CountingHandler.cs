@@ -1,7 +1,7 @@
 namespace LockFree.Balancing.Http.Tests;
 
-/// <summary>Sits under the balancing handler and counts the attempts it makes, by target authority.</summary>
-public sealed class CountingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+/// <summary>The attempts the balancing handler made, and where each went (the pod's authority).</summary>
+public sealed class AttemptCounter
 {
     private int _attempts;
 
@@ -9,10 +9,23 @@ public sealed class CountingHandler(HttpMessageHandler inner) : DelegatingHandle
 
     public System.Collections.Concurrent.ConcurrentQueue<string> Targets { get; } = new();
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    public void Record(string target)
     {
         Interlocked.Increment(ref _attempts);
-        Targets.Enqueue(request.RequestUri!.Authority);
+        Targets.Enqueue(target);
+    }
+}
+
+/// <summary>
+/// Counts each request it passes on: under the balancing handler with <see cref="BalancingTransport.InnerHandler"/>
+/// (the target is the rewritten URI's authority), or in front of one pod's handler with
+/// <see cref="BalancingTransport.PodConnections"/> (the target is that pod).
+/// </summary>
+public sealed class CountingHandler(AttemptCounter counter, HttpMessageHandler inner, string? pod = null) : DelegatingHandler(inner)
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        counter.Record(pod ?? request.RequestUri!.Authority);
         return base.SendAsync(request, cancellationToken);
     }
 }

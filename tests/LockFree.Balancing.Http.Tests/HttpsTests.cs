@@ -7,25 +7,37 @@ using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
 namespace LockFree.Balancing.Http.Tests;
 
-/// <summary>https to a pod IP with the Service's certificate: the TLS server name must be the Service, not the IP.</summary>
+/// <summary>https to a pod IP with the Service's certificate: the TLS server name must be the Service, not the IP, with either transport.</summary>
 public sealed class HttpsTests
 {
-    [Fact]
-    public async Task Https_SniAndCertificateCheckUseTheServiceName()
+    [Theory]
+    [InlineData(BalancingTransport.PodConnections)]
+    [InlineData(BalancingTransport.InnerHandler)]
+    public async Task Https_SniAndCertificateCheckUseTheServiceName(BalancingTransport transport)
     {
         using TestCertificates certificates = TestCertificates.Create("web.shop");
         await using FakeApiServer api = await FakeApiServer.StartAsync();
         await using Backend pod = await Backend.StartAsync("tls-pod", certificates.Server);
         api.SetList("1", Slice("web-tls", "1", "IPv4", Ports("https", pod.Port), Endpoint("127.0.0.1")));
         await using var registry = new KubernetesWatchRegistry(Cluster.WatcherOptions(api), TimeSpan.Zero);
-        using var balancing = new KubernetesBalancing(registry, new KubernetesBalancingOptions { PortName = "https" });
-        var inner = new SocketsHttpHandler();
-        inner.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+        void TrustTheTestAuthority(SocketsHttpHandler handler) => handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
         {
             TrustMode = X509ChainTrustMode.CustomRootTrust,
             RevocationMode = X509RevocationMode.NoCheck,
             CustomTrustStore = { certificates.Authority },
         };
+        var options = new KubernetesBalancingOptions { PortName = "https", Transport = transport };
+        var inner = new SocketsHttpHandler();
+        if (transport == BalancingTransport.PodConnections)
+        {
+            options.ConfigurePodHandler = TrustTheTestAuthority; // the pods' own handlers make the connections
+        }
+        else
+        {
+            TrustTheTestAuthority(inner);
+        }
+
+        using var balancing = new KubernetesBalancing(registry, options);
         using var client = new HttpClient(balancing.CreateHandler(inner)) { BaseAddress = new Uri("https://web.shop/") };
         await balancing.WaitForEndpointsAsync(client.BaseAddress, Cluster.Limit());
 

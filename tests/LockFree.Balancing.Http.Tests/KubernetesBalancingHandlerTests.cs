@@ -5,8 +5,11 @@ using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
 namespace LockFree.Balancing.Http.Tests;
 
-/// <summary>End to end on loopback: the fake API server, real Kestrel backends, the handler over SocketsHttpHandler.</summary>
-public sealed class KubernetesBalancingHandlerTests
+/// <summary>
+/// End to end on loopback: the fake API server, real Kestrel backends, the handler over SocketsHttpHandler. Every
+/// test runs once per <see cref="BalancingTransport"/> (the two sealed classes at the end).
+/// </summary>
+public abstract class KubernetesBalancingHandlerTests(BalancingTransport transport)
 {
     private sealed class Setup : IAsyncDisposable
     {
@@ -16,7 +19,7 @@ public sealed class KubernetesBalancingHandlerTests
 
         public required HttpClient Client { get; init; }
 
-        public required CountingHandler Counter { get; init; }
+        public required AttemptCounter Counter { get; init; }
 
         public BalancedService Service => Balancing.Resolve(Cluster.ServiceUri).Service;
 
@@ -28,13 +31,19 @@ public sealed class KubernetesBalancingHandlerTests
         }
     }
 
-    private static async Task<Setup> StartAsync(Cluster cluster, Action<KubernetesBalancingOptions>? configure = null)
+    private async Task<Setup> StartAsync(Cluster cluster, Action<KubernetesBalancingOptions>? configure = null)
     {
-        var options = new KubernetesBalancingOptions { PortName = "http", Picker = BalancingPicker.RoundRobin };
+        var options = new KubernetesBalancingOptions { PortName = "http", Picker = BalancingPicker.RoundRobin, Transport = transport };
         configure?.Invoke(options);
-        var balancing = new KubernetesBalancing(cluster.Registry, options);
-        var counter = new CountingHandler(new SocketsHttpHandler());
-        var client = new HttpClient(balancing.CreateHandler(counter)) { BaseAddress = Cluster.ServiceUri, Timeout = Cluster.WaitLimit };
+
+        // Each attempt is counted where it leaves: under the handler (InnerHandler) or in front of the pod's own handler.
+        var counter = new AttemptCounter();
+        var settings = new BalancingSettings(options, name: string.Empty)
+        {
+            PodHandlerFactory = pod => new CountingHandler(counter, PodHandlers.CreateSocketsHandler(pod, options.ConfigurePodHandler), pod.Key),
+        };
+        var balancing = new KubernetesBalancing(cluster.Registry, settings, loggerFactory: null);
+        var client = new HttpClient(balancing.CreateHandler(new CountingHandler(counter, new SocketsHttpHandler()))) { BaseAddress = Cluster.ServiceUri, Timeout = Cluster.WaitLimit };
         await balancing.WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
         return new Setup { Cluster = cluster, Balancing = balancing, Client = client, Counter = counter };
     }
@@ -489,3 +498,9 @@ public sealed class KubernetesBalancingHandlerTests
         return pods;
     }
 }
+
+/// <summary>The handler tests with each pod's own connection pool (the default transport).</summary>
+public sealed class PodConnectionsHandlerTests() : KubernetesBalancingHandlerTests(BalancingTransport.PodConnections);
+
+/// <summary>The handler tests with requests rewritten to the pod and sent through the inner handler.</summary>
+public sealed class InnerHandlerHandlerTests() : KubernetesBalancingHandlerTests(BalancingTransport.InnerHandler);
