@@ -18,23 +18,29 @@ namespace LockFree.Balancing.Benchmarks;
 /// <summary>
 /// One GET through <see cref="KubernetesBalancingHandler"/> to a loopback Kestrel backend, against the same GET
 /// through a plain <see cref="SocketsHttpHandler"/> to the same backend (the baseline) in the same run. The
-/// difference is the handler's overhead: Service resolution, the pick, the URI rewrite, the Host header and,
-/// with <see cref="LeaseRelease.ResponseEnd"/>, the content wrapper that holds the lease until the body is read.
+/// difference is the handler's overhead: Service resolution, the pick, the lease, the pod's connection pool and,
+/// with <see cref="LeaseRelease.ResponseEnd"/>, holding the lease until the body is read.
 /// Target (issue 5): at most 2 µs and 300 B more than the baseline.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Category <c>Loopback</c>: the backend runs in this process, so each figure includes the server's work and the
-/// sockets too (the same for every method), and on 2 cores their noise is several times the 2 µs being measured:
-/// read the allocation column there, and the time difference only as a rough check. The fake API server feeds the
-/// balancer once at setup and is idle while measuring. Both clients keep one pooled connection to the backend.
+/// Category <c>Loopback</c>: the backend answers with a chunked body (no Content-Length), so the default release
+/// wraps the content. Category <c>LoopbackSized</c>: the backend declares Content-Type and Content-Length, as most
+/// API responses do, so the default release reads the small body inside the handler instead. Each category has
+/// its own plain baseline. <see cref="BalancedInnerHandler"/> is the other transport (URI rewritten to the pod, a
+/// Host header added, sent through the inner handler).
 /// </para>
 /// <para>
-/// Category <c>InMemory</c> isolates the overhead: the same clients and handlers, but the innermost handler answers
-/// at once from memory after reading what <see cref="SocketsHttpHandler"/> reads of the request (scheme, host,
-/// port, path and query, the Host header), so a rewritten URI pays for the parts it computes lazily. No socket, no
-/// server: the difference between <see cref="InMemoryBalanced"/> and <see cref="InMemoryPlain"/> is the
-/// handler's cost alone.
+/// The backend runs in this process, so each figure includes the server's work and the sockets too (the same for
+/// every method), and on 2 cores their noise is several times the 2 µs being measured: read the allocation
+/// column there, and the time difference only as a rough check. The fake API server feeds the balancer once at
+/// setup and is idle while measuring. Every client keeps one pooled connection to the backend.
+/// </para>
+/// <para>
+/// Category <c>InMemory</c> isolates the overhead: the same handlers, but the pod's handler answers at once from
+/// memory after reading what <see cref="SocketsHttpHandler"/> reads of the request (scheme, host, port, path and
+/// query, the Host header). No socket, no server: the difference between <see cref="InMemoryBalanced"/> and
+/// <see cref="InMemoryPlain"/> is the handler's cost alone.
 /// </para>
 /// </remarks>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -53,27 +59,47 @@ public class HttpHandlerBenchmarks : ISmokeChecked
     /// <summary>The baseline: a plain <see cref="SocketsHttpHandler"/> straight to the backend.</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("Loopback")]
-    public Task<int> PlainHandler() => SendAsync(_env.Plain);
+    public Task<int> PlainHandler() => SendAsync(_env.Plain, Environment.ChunkedPath);
 
     /// <summary>Through the balancing handler, lease held until the body is read (the default).</summary>
     [Benchmark]
     [BenchmarkCategory("Loopback")]
-    public Task<int> BalancedReleaseAtResponseEnd() => SendAsync(_env.BalancedAtEnd);
+    public Task<int> BalancedReleaseAtResponseEnd() => SendAsync(_env.BalancedAtEnd, Environment.ChunkedPath);
 
     /// <summary>Through the balancing handler, lease released when the headers arrive (no content wrapper).</summary>
     [Benchmark]
     [BenchmarkCategory("Loopback")]
-    public Task<int> BalancedReleaseAtHeaders() => SendAsync(_env.BalancedAtHeaders);
+    public Task<int> BalancedReleaseAtHeaders() => SendAsync(_env.BalancedAtHeaders, Environment.ChunkedPath);
 
-    /// <summary>The in-memory baseline: <see cref="HttpClient"/> straight to the in-memory answer, the pod's URL as its base address.</summary>
+    /// <summary>The other transport: URI rewritten to the pod, a Host header added, sent through the inner handler.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Loopback")]
+    public Task<int> BalancedInnerHandler() => SendAsync(_env.BalancedInner, Environment.ChunkedPath);
+
+    /// <summary>The baseline for a body with Content-Type and Content-Length.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("LoopbackSized")]
+    public Task<int> PlainHandlerSized() => SendAsync(_env.Plain, Environment.SizedPath);
+
+    /// <summary>The default handler on a body with Content-Length: read in the handler, no wrapper.</summary>
+    [Benchmark]
+    [BenchmarkCategory("LoopbackSized")]
+    public Task<int> BalancedSizedReleaseAtResponseEnd() => SendAsync(_env.BalancedAtEnd, Environment.SizedPath);
+
+    /// <summary>The in-memory baseline: <see cref="HttpClient"/> straight to the in-memory answer.</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("InMemory")]
-    public Task<int> InMemoryPlain() => SendAsync(_env.InMemoryPlain);
+    public Task<int> InMemoryPlain() => SendAsync(_env.InMemoryPlain, Environment.ChunkedPath);
 
-    /// <summary>The balancing handler (lease until the body is read) in front of the same in-memory answer.</summary>
+    /// <summary>The balancing handler (default options) with the in-memory answer as the pod's handler.</summary>
     [Benchmark]
     [BenchmarkCategory("InMemory")]
-    public Task<int> InMemoryBalanced() => SendAsync(_env.InMemoryBalanced);
+    public Task<int> InMemoryBalanced() => SendAsync(_env.InMemoryBalanced, Environment.ChunkedPath);
+
+    /// <summary>The other transport in front of the same in-memory answer (rewrite and Host header).</summary>
+    [Benchmark]
+    [BenchmarkCategory("InMemory")]
+    public Task<int> InMemoryBalancedInnerHandler() => SendAsync(_env.InMemoryBalancedInner, Environment.ChunkedPath);
 
     /// <inheritdoc/>
     public void CheckResult(string benchmark, object? result)
@@ -89,7 +115,7 @@ public class HttpHandlerBenchmarks : ISmokeChecked
     public void CheckAfterCalls(string benchmark)
     {
         // Every lease was released: the handler's bookkeeping returned to zero.
-        foreach (KubernetesBalancing balancing in new[] { _env.AtEnd, _env.AtHeaders })
+        foreach (KubernetesBalancing balancing in _env.Balancings)
         {
             long inFlight = balancing.Resolve(Environment.ServiceUri).Service.InFlight;
             if (inFlight != 0)
@@ -99,9 +125,9 @@ public class HttpHandlerBenchmarks : ISmokeChecked
         }
     }
 
-    private static async Task<int> SendAsync(HttpClient client)
+    private static async Task<int> SendAsync(HttpClient client, string path)
     {
-        using HttpResponseMessage response = await client.GetAsync("who").ConfigureAwait(false);
+        using HttpResponseMessage response = await client.GetAsync(path).ConfigureAwait(false);
         byte[] body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
         return response.StatusCode == HttpStatusCode.OK ? body.Length : -1;
     }
@@ -109,6 +135,8 @@ public class HttpHandlerBenchmarks : ISmokeChecked
     private sealed class Environment
     {
         public const string Body = "b0";
+        public const string ChunkedPath = "who";
+        public const string SizedPath = "sized";
         public static readonly Uri ServiceUri = new("http://web.shop/");
 
         public required HttpClient Plain { get; init; }
@@ -117,13 +145,15 @@ public class HttpHandlerBenchmarks : ISmokeChecked
 
         public required HttpClient BalancedAtHeaders { get; init; }
 
+        public required HttpClient BalancedInner { get; init; }
+
         public required HttpClient InMemoryPlain { get; init; }
 
         public required HttpClient InMemoryBalanced { get; init; }
 
-        public required KubernetesBalancing AtEnd { get; init; }
+        public required HttpClient InMemoryBalancedInner { get; init; }
 
-        public required KubernetesBalancing AtHeaders { get; init; }
+        public required KubernetesBalancing[] Balancings { get; init; }
 
         public static Environment Start() => StartAsync().GetAwaiter().GetResult();
 
@@ -133,7 +163,16 @@ public class HttpHandlerBenchmarks : ISmokeChecked
             builder.Logging.ClearProviders();
             builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
             WebApplication backend = builder.Build();
-            backend.Run(context => context.Response.WriteAsync(Body));
+            backend.Run(context =>
+            {
+                if (context.Request.Path == "/" + SizedPath)
+                {
+                    context.Response.ContentType = "text/plain";
+                    context.Response.ContentLength = Body.Length;
+                }
+
+                return context.Response.WriteAsync(Body);
+            });
             await backend.StartAsync().ConfigureAwait(false);
             int port = new Uri(backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
 
@@ -142,24 +181,34 @@ public class HttpHandlerBenchmarks : ISmokeChecked
             var registry = new KubernetesWatchRegistry(new Kubernetes.KubernetesWatcherOptions { ApiServer = api.BaseAddress });
             var atEnd = new KubernetesBalancing(registry, new KubernetesBalancingOptions { PortName = "http" });
             var atHeaders = new KubernetesBalancing(registry, new KubernetesBalancingOptions { PortName = "http", LeaseRelease = LeaseRelease.ResponseHeaders });
+            var inner = new KubernetesBalancing(registry, new KubernetesBalancingOptions { PortName = "http", Transport = BalancingTransport.InnerHandler });
+            var inMemory = new KubernetesBalancing(
+                registry,
+                new BalancingSettings(new KubernetesBalancingOptions { PortName = "http" }, name: string.Empty) { PodHandlerFactory = _ => new InMemoryAnswer("web.shop", 80) },
+                loggerFactory: null);
+            KubernetesBalancing[] balancings = [atEnd, atHeaders, inner, inMemory];
             using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await atEnd.WaitForEndpointsAsync(ServiceUri, ready.Token).ConfigureAwait(false);
-            await atHeaders.WaitForEndpointsAsync(ServiceUri, ready.Token).ConfigureAwait(false);
+            foreach (KubernetesBalancing balancing in balancings)
+            {
+                await balancing.WaitForEndpointsAsync(ServiceUri, ready.Token).ConfigureAwait(false);
+            }
+
             return new Environment
             {
                 Plain = new HttpClient(new SocketsHttpHandler()) { BaseAddress = new Uri($"http://127.0.0.1:{port}/") },
                 BalancedAtEnd = new HttpClient(atEnd.CreateHandler()) { BaseAddress = ServiceUri },
                 BalancedAtHeaders = new HttpClient(atHeaders.CreateHandler()) { BaseAddress = ServiceUri },
-                InMemoryPlain = new HttpClient(new InMemoryAnswer(port)) { BaseAddress = new Uri($"http://127.0.0.1:{port}/") },
-                InMemoryBalanced = new HttpClient(atEnd.CreateHandler(new InMemoryAnswer(port))) { BaseAddress = ServiceUri },
-                AtEnd = atEnd,
-                AtHeaders = atHeaders,
+                BalancedInner = new HttpClient(inner.CreateHandler()) { BaseAddress = ServiceUri },
+                InMemoryPlain = new HttpClient(new InMemoryAnswer("web.shop", 80)) { BaseAddress = ServiceUri },
+                InMemoryBalanced = new HttpClient(inMemory.CreateHandler()) { BaseAddress = ServiceUri },
+                InMemoryBalancedInner = new HttpClient(inner.CreateHandler(new InMemoryAnswer("127.0.0.1", port))) { BaseAddress = ServiceUri },
+                Balancings = balancings,
             };
         }
     }
 
-    /// <summary>The innermost handler of the in-memory pair: checks the request as a socket handler would read it, answers <see cref="Environment.Body"/>.</summary>
-    private sealed class InMemoryAnswer(int port) : HttpMessageHandler
+    /// <summary>The in-memory pod: checks the request as a socket handler would read it, answers <see cref="Environment.Body"/>.</summary>
+    private sealed class InMemoryAnswer(string host, int port) : HttpMessageHandler
     {
         private static readonly byte[] Answer = System.Text.Encoding.ASCII.GetBytes(Environment.Body);
 
@@ -167,8 +216,8 @@ public class HttpHandlerBenchmarks : ISmokeChecked
         {
             // What SocketsHttpHandler reads to choose the connection pool and write the request line and Host header.
             Uri uri = request.RequestUri!;
-            bool right = uri.Scheme == Uri.UriSchemeHttp && uri.IdnHost == "127.0.0.1" && uri.Port == port
-                && uri.PathAndQuery == "/who" && (request.Headers.Host ?? uri.Authority) is { Length: > 0 };
+            bool right = uri.Scheme == Uri.UriSchemeHttp && uri.IdnHost == host && uri.Port == port
+                && uri.PathAndQuery == "/" + Environment.ChunkedPath && (request.Headers.Host ?? uri.Authority) == "web.shop";
             var response = new HttpResponseMessage(right ? HttpStatusCode.OK : HttpStatusCode.BadRequest) { Content = new ByteArrayContent(Answer), RequestMessage = request };
             return Task.FromResult(response);
         }

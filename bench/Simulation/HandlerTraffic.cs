@@ -8,8 +8,9 @@ namespace LockFree.Balancing.Benchmarks.Simulation;
 /// <summary>
 /// The library's HTTP integration as a service would use it: a <see cref="KubernetesWatchRegistry"/> (one watch
 /// per Service), <see cref="KubernetesBalancing"/> with the picker's options, and an <see cref="HttpClient"/> over
-/// its handler. Requests name the Service (<c>http://web.shop/work</c>); the handler picks the pod, rewrites the
-/// address, keeps the lease until the response ends, and retries a refused connection once for a GET.
+/// its handler. Requests name the Service (<c>http://web.shop/work</c>); the handler picks the pod, sends through
+/// that pod's own connection pool (the default transport), keeps the lease until the response ends, and retries a
+/// refused connection once for a GET.
 /// </summary>
 /// <remarks>
 /// The simulation's hooks subscribe to the same shared watch, one before and one after the handler's own
@@ -36,32 +37,41 @@ internal sealed class HandlerTraffic : IBalancedTraffic
     {
         _registry = new KubernetesWatchRegistry(options, linger: TimeSpan.Zero);
         _before = _registry.Subscribe(service, _ => hooks.Before());
-        _balancing = new KubernetesBalancing(_registry, new KubernetesBalancingOptions
+        var balancing = new KubernetesBalancingOptions
         {
             Service = service.ToString(),
             Picker = picker.Keyed ? BalancingPicker.PowerOfTwoChoices : picker.HandlerPicker,
             AffinityPicker = picker.Keyed ? picker.HandlerPicker : BalancingPicker.ConsistentHash,
             AffinityHeader = picker.Keyed ? AffinityHeader : null,
             LoadFactor = picker.LoadFactor,
-        });
+            ConfigurePodHandler = pod =>
+            {
+                pod.ConnectTimeout = TimeSpan.FromSeconds(2);
+                pod.AutomaticDecompression = DecompressionMethods.None;
+            },
+        };
+
+        // The pods' handlers are the library's own, each behind a recorder of the pod it belongs to.
+        _balancing = new KubernetesBalancing(
+            _registry,
+            new BalancingSettings(balancing, name: string.Empty)
+            {
+                PodHandlerFactory = pod => new SentToRecorder(pod.Key, PodHandlers.CreateSocketsHandler(pod, balancing.ConfigurePodHandler)),
+            },
+            loggerFactory: null);
         var address = new Uri($"http://{service.Name}.{service.Namespace}{path}");
 
         // Resolving the address creates the handler's balancers and their subscription, between the two hooks.
         _target = _balancing.Resolve(address);
         _after = _registry.Subscribe(service, hooks.After);
         Balancer = _target.Service.AffinityBalancer ?? _target.Service.Balancer;
-        _client = new HandlerClient(new HttpClient(_balancing.CreateHandler(new SentToRecorder(new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromSeconds(2),
-            AutomaticDecompression = DecompressionMethods.None,
-            UseProxy = false,
-        })))
+        _client = new HandlerClient(new HttpClient(_balancing.CreateHandler())
         {
             Timeout = TimeSpan.FromSeconds(10),
         }, address, byEndpoint);
     }
 
-    public string Description => "the library's HTTP handler (`KubernetesBalancing.CreateHandler`: pick, rewrite, lease until the response ends, one retry of a refused GET)";
+    public string Description => "the library's HTTP handler (`KubernetesBalancing.CreateHandler`: pick, the pod's own connection pool, lease until the response ends, one retry of a refused GET)";
 
     public LoadBalancer Balancer { get; }
 
@@ -110,20 +120,15 @@ internal sealed class HandlerTraffic : IBalancedTraffic
     }
 
     /// <summary>
-    /// Sits under the balancing handler, so it sees the request after the rewrite: it notes the picked endpoint on
-    /// the response (the balancing handler restores the request's URI afterwards, so the caller cannot read it there).
+    /// In front of one pod's handler: notes on the response which endpoint served it (the request itself names the
+    /// Service, so the caller cannot tell from it).
     /// </summary>
-    private sealed class SentToRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
+    private sealed class SentToRecorder(string pod, HttpMessageHandler inner) : DelegatingHandler(inner)
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            string? sentTo = request.RequestUri?.Authority;
             HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (sentTo is not null)
-            {
-                response.Headers.TryAddWithoutValidation(SentToHeader, sentTo);
-            }
-
+            response.Headers.TryAddWithoutValidation(SentToHeader, pod);
             return response;
         }
     }
