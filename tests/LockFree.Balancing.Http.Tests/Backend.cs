@@ -14,12 +14,15 @@ namespace LockFree.Balancing.Http.Tests;
 /// <summary>
 /// A pod stand-in: Kestrel on 127.0.0.1:0 that answers with its name and records what it saw.
 /// <c>/who</c> answers the name; <c>/status/{code}</c> answers that code; <c>/stream</c> sends one chunk and then
-/// waits for <see cref="ReleaseStream"/> before the last one.
+/// waits for <see cref="ReleaseStream"/> before the last one; <c>/hold</c> sends nothing, not even headers, until
+/// <see cref="ReleaseStream"/> (<see cref="HoldArrived"/> completes when it has the request); <c>/sized/{n}</c>
+/// answers n bytes with Content-Type and Content-Length.
 /// </summary>
 public sealed class Backend : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private TaskCompletionSource _streamGate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _holdArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private Backend(WebApplication app, string name, ConcurrentQueue<string> serverNames)
     {
@@ -78,7 +81,10 @@ public sealed class Backend : IAsyncDisposable
         return backend;
     }
 
-    /// <summary>Lets every waiting <c>/stream</c> response finish.</summary>
+    /// <summary>Completes when a <c>/hold</c> request has arrived.</summary>
+    public Task HoldArrived => _holdArrived.Task;
+
+    /// <summary>Lets every waiting <c>/stream</c> and <c>/hold</c> response finish.</summary>
     public void ReleaseStream() => Interlocked.Exchange(ref _streamGate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     public async ValueTask DisposeAsync()
@@ -113,6 +119,24 @@ public sealed class Backend : IAsyncDisposable
             await context.Response.Body.FlushAsync();
             await gate.WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
             await context.Response.WriteAsync("end");
+            return;
+        }
+
+        if (path == "/hold")
+        {
+            Task gate = Volatile.Read(ref _streamGate).Task;
+            _holdArrived.TrySetResult();
+            await gate.WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
+            await context.Response.WriteAsync(Name);
+            return;
+        }
+
+        if (path.StartsWith("/sized/", StringComparison.Ordinal))
+        {
+            int size = int.Parse(path["/sized/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.ContentType = "text/plain";
+            context.Response.ContentLength = size;
+            await context.Response.Body.WriteAsync(new string('x', size).Select(c => (byte)c).ToArray());
             return;
         }
 
