@@ -84,7 +84,13 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         => throw new NotSupportedException("KubernetesBalancingHandler supports asynchronous sends only: use HttpClient.SendAsync/GetAsync.");
 
     /// <inheritdoc/>
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        => SendPooledAsync(request, cancellationToken).AsTask();
+
+    // PERF: the state machine of a request is pooled (its box is about as large as everything else the handler
+    // allocates); the Task the caller gets is a small wrapper around the pooled one.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<HttpResponseMessage> SendPooledAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         Uri original = request.RequestUri ?? throw new InvalidOperationException("The request has no RequestUri: set it, or the HttpClient's BaseAddress, to a URL of the Service such as http://orders.shop/.");

@@ -12,13 +12,14 @@ public sealed class AllocationTests(ITestOutputHelper output)
 {
     private const int Requests = 400;
 
-    // The target for the default transport: measured here about +70 B (ResponseHeaders) and +220 B
-    // (ResponseEnd, chunked body: the lease-holding content), +70 B for a small body with Content-Length (read in the
+    // The target for the default transport: measured here about +10 B (ResponseHeaders) and +180 B
+    // (ResponseEnd, chunked body: the lease-holding content), +20 B for a small body with Content-Length (read in the
     // handler, no wrapper). The other transport adds a Host header per request (about 280 B with what the socket
-    // handler does for a request that carries headers): about +420 B and +580 B; its bound only catches a regression
+    // handler does for a request that carries headers): about +300 B and +460 B; its bound only catches a regression
     // such as a per-request Uri, dictionary, closure or buffer. bench/HttpHandlerBenchmarks.cs measures precisely.
     private const long PodConnectionsMaxExtraBytes = 300;
     private const long InnerHandlerMaxExtraBytes = 1024;
+    private const long MeasurementNoiseBytes = 128;
 
     [Theory]
     [InlineData(BalancingTransport.PodConnections, LeaseRelease.ResponseEnd, "who")]
@@ -46,7 +47,8 @@ public sealed class AllocationTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{transport}, {release}, /{path}: plain: {plainBytes} B/request, balanced: {balancedBytes} B/request, extra: {balancedBytes - plainBytes} B");
-        Assert.InRange(balancedBytes - plainBytes, 0, transport == BalancingTransport.PodConnections ? PodConnectionsMaxExtraBytes : InnerHandlerMaxExtraBytes);
+        // Below zero only by the noise of the two totals (the pooled state machine leaves the handler close to nothing).
+        Assert.InRange(balancedBytes - plainBytes, -MeasurementNoiseBytes, transport == BalancingTransport.PodConnections ? PodConnectionsMaxExtraBytes : InnerHandlerMaxExtraBytes);
         Assert.Equal(2 * 3 * (Requests + 20), cluster.Backends[0].Hits); // both clients reached the one backend every time
     }
 
