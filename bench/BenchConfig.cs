@@ -5,6 +5,8 @@ using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Order;
+using BenchmarkDotNet.Reports;
+using Perfolizer.Metrology;
 
 namespace LockFree.Balancing.Benchmarks;
 
@@ -26,7 +28,8 @@ internal static class BenchConfig
             .AddExporter(MarkdownExporter.GitHub)
             .AddAnalyser([.. DefaultConfig.Instance.GetAnalysers()])
             .AddValidator([.. DefaultConfig.Instance.GetValidators()])
-            .WithOrderer(new DefaultOrderer(SummaryOrderPolicy.Declared, MethodOrderPolicy.Declared));
+            .WithOrderer(new DefaultOrderer(SummaryOrderPolicy.Declared, MethodOrderPolicy.Declared))
+            .WithSummaryStyle(SummaryStyle.Default.WithSizeUnit(SizeUnit.B)); // exact bytes: the targets are in bytes
 
         return job is null ? config : config.AddJob(job);
     }

@@ -47,6 +47,9 @@ namespace LockFree.Balancing.Benchmarks;
 [CategoriesColumn]
 public class HttpHandlerBenchmarks : ISmokeChecked
 {
+    /// <summary>Requests per benchmark invocation; every figure is per request.</summary>
+    public const int RequestsPerInvoke = 32;
+
     // One environment per process: the smoke runner creates an instance per method and never cleans up.
     private static readonly Lazy<Environment> Shared = new(Environment.Start);
 
@@ -57,57 +60,57 @@ public class HttpHandlerBenchmarks : ISmokeChecked
     public void Setup() => _env = Shared.Value;
 
     /// <summary>The baseline: a plain <see cref="SocketsHttpHandler"/> straight to the backend.</summary>
-    [Benchmark(Baseline = true)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("Loopback")]
-    public Task<int> PlainHandler() => SendAsync(_env.Plain, Environment.ChunkedPath);
+    public Task<int> PlainHandler() => SendManyAsync(_env.Plain, Environment.ChunkedPath);
 
     /// <summary>Through the balancing handler, lease held until the body is read (the default).</summary>
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("Loopback")]
-    public Task<int> BalancedReleaseAtResponseEnd() => SendAsync(_env.BalancedAtEnd, Environment.ChunkedPath);
+    public Task<int> BalancedReleaseAtResponseEnd() => SendManyAsync(_env.BalancedAtEnd, Environment.ChunkedPath);
 
     /// <summary>Through the balancing handler, lease released when the headers arrive (no content wrapper).</summary>
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("Loopback")]
-    public Task<int> BalancedReleaseAtHeaders() => SendAsync(_env.BalancedAtHeaders, Environment.ChunkedPath);
+    public Task<int> BalancedReleaseAtHeaders() => SendManyAsync(_env.BalancedAtHeaders, Environment.ChunkedPath);
 
     /// <summary>The other transport: URI rewritten to the pod, a Host header added, sent through the inner handler.</summary>
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("Loopback")]
-    public Task<int> BalancedInnerHandler() => SendAsync(_env.BalancedInner, Environment.ChunkedPath);
+    public Task<int> BalancedInnerHandler() => SendManyAsync(_env.BalancedInner, Environment.ChunkedPath);
 
     /// <summary>The baseline for a body with Content-Type and Content-Length.</summary>
-    [Benchmark(Baseline = true)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("LoopbackSized")]
-    public Task<int> PlainHandlerSized() => SendAsync(_env.Plain, Environment.SizedPath);
+    public Task<int> PlainHandlerSized() => SendManyAsync(_env.Plain, Environment.SizedPath);
 
     /// <summary>The default handler on a body with Content-Length: read in the handler, no wrapper.</summary>
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("LoopbackSized")]
-    public Task<int> BalancedSizedReleaseAtResponseEnd() => SendAsync(_env.BalancedAtEnd, Environment.SizedPath);
+    public Task<int> BalancedSizedReleaseAtResponseEnd() => SendManyAsync(_env.BalancedAtEnd, Environment.SizedPath);
 
     /// <summary>The in-memory baseline: <see cref="HttpClient"/> straight to the in-memory answer.</summary>
-    [Benchmark(Baseline = true)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("InMemory")]
-    public Task<int> InMemoryPlain() => SendAsync(_env.InMemoryPlain, Environment.ChunkedPath);
+    public Task<int> InMemoryPlain() => SendManyAsync(_env.InMemoryPlain, Environment.ChunkedPath);
 
     /// <summary>The balancing handler (default options) with the in-memory answer as the pod's handler.</summary>
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("InMemory")]
-    public Task<int> InMemoryBalanced() => SendAsync(_env.InMemoryBalanced, Environment.ChunkedPath);
+    public Task<int> InMemoryBalanced() => SendManyAsync(_env.InMemoryBalanced, Environment.ChunkedPath);
 
     /// <summary>The other transport in front of the same in-memory answer (rewrite and Host header).</summary>
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("InMemory")]
-    public Task<int> InMemoryBalancedInnerHandler() => SendAsync(_env.InMemoryBalancedInner, Environment.ChunkedPath);
+    public Task<int> InMemoryBalancedInnerHandler() => SendManyAsync(_env.InMemoryBalancedInner, Environment.ChunkedPath);
 
     /// <inheritdoc/>
     public void CheckResult(string benchmark, object? result)
     {
         int length = result is Task<int> task ? task.GetAwaiter().GetResult() : -1;
-        if (length != Environment.Body.Length)
+        if (length != RequestsPerInvoke * Environment.Body.Length)
         {
-            throw new InvalidOperationException($"{benchmark} read {length} bytes; the backend sends {Environment.Body.Length}.");
+            throw new InvalidOperationException($"{benchmark} read {length} bytes in {RequestsPerInvoke} requests; the backend sends {Environment.Body.Length} each.");
         }
     }
 
@@ -123,6 +126,21 @@ public class HttpHandlerBenchmarks : ISmokeChecked
                 throw new InvalidOperationException($"{benchmark}: {inFlight} requests still in flight after the calls.");
             }
         }
+    }
+
+    // Requests are awaited one after another inside each invocation, as an async caller sends them. BenchmarkDotNet
+    // blocks on the Task of every invocation; with one request per invocation, that blocked thread would start every
+    // request while pool threads finish them, which is neither how a service calls HttpClient nor fair to pooled
+    // state machines (the handler's return to the finishing thread's cache and would be rented on another).
+    private static async Task<int> SendManyAsync(HttpClient client, string path)
+    {
+        int bytes = 0;
+        for (int i = 0; i < RequestsPerInvoke; i++)
+        {
+            bytes += await SendAsync(client, path).ConfigureAwait(false);
+        }
+
+        return bytes;
     }
 
     private static async Task<int> SendAsync(HttpClient client, string path)
