@@ -105,6 +105,7 @@ public sealed class DependencyInjectionTests
             ["Orders:Balancing:AffinityCookie"] = "session",
             ["Orders:Balancing:RetryServerErrors"] = "true",
             ["Orders:Balancing:LeaseRelease"] = "ResponseHeaders",
+            ["Orders:Balancing:Transport"] = "InnerHandler",
             ["Orders:Balancing:FallbackEndpoint"] = "orders.shop.svc:80",
             ["Orders:Balancing:OutlierEjection:ConsecutiveFailures"] = "3",
             ["Orders:Balancing:OutlierEjection:BaseEjectionTime"] = "00:00:10",
@@ -123,6 +124,7 @@ public sealed class DependencyInjectionTests
         Assert.Equal("sid", options.AffinityCookie); // code after configuration wins
         Assert.True(options.RetryServerErrors);
         Assert.Equal(LeaseRelease.ResponseHeaders, options.LeaseRelease);
+        Assert.Equal(BalancingTransport.InnerHandler, options.Transport);
         Assert.Equal("orders.shop.svc:80", options.FallbackEndpoint);
         Assert.Equal(3, options.OutlierEjection.ConsecutiveFailures);
         Assert.Equal(TimeSpan.FromSeconds(10), options.OutlierEjection.BaseEjectionTime);

@@ -90,6 +90,19 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void Transport_UnknownOrPodHandlerSettingsWithoutPodConnections_AreRefused()
+    {
+        Assert.Contains("Transport '9' is not accepted: it must be PodConnections or InnerHandler", Assert.Single(Failures(o => o.Transport = (BalancingTransport)9)), StringComparison.Ordinal);
+        Assert.Contains("ConfigurePodHandler is set but Transport is InnerHandler", Assert.Single(Failures(o =>
+        {
+            o.Transport = BalancingTransport.InnerHandler;
+            o.ConfigurePodHandler = _ => { };
+        })), StringComparison.Ordinal);
+        Assert.Empty(Failures(o => o.ConfigurePodHandler = pod => pod.ConnectTimeout = TimeSpan.FromSeconds(1)));
+        Assert.Empty(Failures(o => o.Transport = BalancingTransport.InnerHandler));
+    }
+
+    [Fact]
     public void Topology_WithoutZoneOrNode_IsRefused()
     {
         Assert.Contains("Topology is set without LocalZone or LocalNode", Assert.Single(Failures(o => o.Topology = new TopologyOptions())), StringComparison.Ordinal);
