@@ -9,14 +9,14 @@ namespace LockFree.Balancing.Http.Tests;
 /// </summary>
 public sealed class PodConnectionsTests
 {
-    private static async Task<(KubernetesBalancing Balancing, HttpClient Client)> StartAsync(Cluster cluster, Action<KubernetesBalancingOptions>? configure = null, Func<Endpoint, HttpMessageHandler>? podHandlers = null)
+    private static async Task<Setup> StartAsync(Cluster cluster, Action<KubernetesBalancingOptions>? configure = null, Func<Endpoint, HttpMessageHandler>? podHandlers = null)
     {
         var options = new KubernetesBalancingOptions { PortName = "http", Picker = BalancingPicker.RoundRobin };
         configure?.Invoke(options);
         var balancing = new KubernetesBalancing(cluster.Registry, new BalancingSettings(options, name: string.Empty) { PodHandlerFactory = podHandlers }, loggerFactory: null);
         var client = new HttpClient(balancing.CreateHandler()) { BaseAddress = Cluster.ServiceUri, Timeout = Cluster.WaitLimit };
         await balancing.WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
-        return (balancing, client);
+        return new Setup(balancing, client);
     }
 
     private static Endpoint PodOf(Backend backend) => new("127.0.0.1", backend.Port);
@@ -26,64 +26,52 @@ public sealed class PodConnectionsTests
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
         var seen = new List<(Uri? Uri, string? Host)>();
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster, podHandlers: pod => new Recorder(seen, PodHandlers.CreateSocketsHandler(pod, null)));
-        using (balancing)
-        using (client)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "who?a=1");
+        using Setup s = await StartAsync(cluster, podHandlers: pod => new Recorder(seen, PodHandlers.CreateSocketsHandler(pod, null)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "who?a=1");
 
-            using HttpResponseMessage response = await client.SendAsync(request, Cluster.Limit());
+        using HttpResponseMessage response = await s.Client.SendAsync(request, Cluster.Limit());
 
-            Assert.Equal("b0", await response.Content.ReadAsStringAsync(Cluster.Limit()));
-            Assert.Equal((new Uri("http://web.shop/who?a=1"), (string?)null), Assert.Single(seen)); // as the pod's handler got it
-            Assert.Equal("web.shop", Assert.Single(cluster.Backends[0].HostHeaders));             // written from the URI
-        }
+        Assert.Equal("b0", await response.Content.ReadAsStringAsync(Cluster.Limit()));
+        Assert.Equal((new Uri("http://web.shop/who?a=1"), (string?)null), Assert.Single(seen)); // as the pod's handler got it
+        Assert.Equal("web.shop", Assert.Single(cluster.Backends[0].HostHeaders));             // written from the URI
     }
 
     [Fact]
     public async Task PodLeaves_ItsHandlerIsDisposedOnlyAfterTheSendInProgress()
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster);
-        using (balancing)
-        using (client)
-        {
-            PodHandlers pods = balancing.Resolve(Cluster.ServiceUri).Service.Pods!;
-            Task<HttpResponseMessage> pending = client.GetAsync("hold", Cluster.Limit());
-            await cluster.Backends[0].HoldArrived.WaitAsync(Cluster.WaitLimit);
-            PodHandler handler = pods.Find(PodOf(cluster.Backends[0]))!;
+        using Setup s = await StartAsync(cluster);
+        PodHandlers pods = s.Service.Pods!;
+        Task<HttpResponseMessage> pending = s.Client.GetAsync("hold", Cluster.Limit());
+        await cluster.Backends[0].HoldArrived.WaitAsync(Cluster.WaitLimit);
+        PodHandler handler = pods.Find(PodOf(cluster.Backends[0]))!;
 
-            await cluster.SendAsync("DELETED", Cluster.SliceOf(cluster.Backends[0]));
+        await cluster.SendAsync("DELETED", Cluster.SliceOf(cluster.Backends[0]));
 
-            Assert.Null(pods.Find(PodOf(cluster.Backends[0])));
-            Assert.False(handler.IsDisposed); // a send is in progress on it
-            cluster.Backends[0].ReleaseStream();
-            using HttpResponseMessage response = await pending;
-            Assert.Equal("b0", await response.Content.ReadAsStringAsync(Cluster.Limit()));
-            Assert.True(handler.IsDisposed);
-            Assert.Equal(0, pods.Count);
-        }
+        Assert.Null(pods.Find(PodOf(cluster.Backends[0])));
+        Assert.False(handler.IsDisposed); // a send is in progress on it
+        cluster.Backends[0].ReleaseStream();
+        using HttpResponseMessage response = await pending;
+        Assert.Equal("b0", await response.Content.ReadAsStringAsync(Cluster.Limit()));
+        Assert.True(handler.IsDisposed);
+        Assert.Equal(0, pods.Count);
     }
 
     [Fact]
     public async Task PodLeaves_ABodyStillBeingReadFinishes()
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster);
-        using (balancing)
-        using (client)
-        {
-            PodHandlers pods = balancing.Resolve(Cluster.ServiceUri).Service.Pods!;
-            using HttpResponseMessage response = await client.GetAsync("stream", HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());
-            PodHandler handler = pods.Find(PodOf(cluster.Backends[0]))!;
+        using Setup s = await StartAsync(cluster);
+        PodHandlers pods = s.Service.Pods!;
+        using HttpResponseMessage response = await s.Client.GetAsync("stream", HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());
+        PodHandler handler = pods.Find(PodOf(cluster.Backends[0]))!;
 
-            await cluster.SendAsync("DELETED", Cluster.SliceOf(cluster.Backends[0]));
-            cluster.Backends[0].ReleaseStream();
+        await cluster.SendAsync("DELETED", Cluster.SliceOf(cluster.Backends[0]));
+        cluster.Backends[0].ReleaseStream();
 
-            Assert.True(handler.IsDisposed); // retired, and its send returned with the headers
-            Assert.Equal("b0:end", await response.Content.ReadAsStringAsync(Cluster.Limit()));
-            Assert.Equal(0, balancing.Resolve(Cluster.ServiceUri).Service.InFlight);
-        }
+        Assert.True(handler.IsDisposed); // retired, and its send returned with the headers
+        Assert.Equal("b0:end", await response.Content.ReadAsStringAsync(Cluster.Limit()));
+        Assert.Equal(0, s.Service.InFlight);
     }
 
     [Fact]
@@ -92,7 +80,7 @@ public sealed class PodConnectionsTests
         await using Cluster cluster = await Cluster.StartAsync(2);
         int configured = 0;
         int connections = 0;
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster, o => o.ConfigurePodHandler = handler =>
+        using Setup s = await StartAsync(cluster, o => o.ConfigurePodHandler = handler =>
         {
             Interlocked.Increment(ref configured);
             handler.Proxy = new WebProxy("http://127.0.0.1:1"); // nothing listens there: used, it would fail every request
@@ -103,37 +91,29 @@ public sealed class PodConnectionsTests
                 return ValueTask.FromResult(context.PlaintextStream);
             };
         });
-        using (balancing)
-        using (client)
+        for (int i = 0; i < 6; i++)
         {
-            for (int i = 0; i < 6; i++)
-            {
-                _ = await client.GetStringAsync("who", Cluster.Limit());
-            }
-
-            Assert.Equal(2, configured);  // one handler per pod
-            Assert.Equal(2, connections); // one pooled connection each
-            Assert.Equal(3, cluster.Backends[0].Hits);
-            Assert.Equal(3, cluster.Backends[1].Hits);
+            _ = await s.Client.GetStringAsync("who", Cluster.Limit());
         }
+
+        Assert.Equal(2, configured);  // one handler per pod
+        Assert.Equal(2, connections); // one pooled connection each
+        Assert.Equal(3, cluster.Backends[0].Hits);
+        Assert.Equal(3, cluster.Backends[1].Hits);
     }
 
     [Fact]
     public async Task Http3Request_IsRefusedWithAnErrorThatSaysWhatToDo()
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster);
-        using (balancing)
-        using (client)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "who") { Version = HttpVersion.Version30 };
+        using Setup s = await StartAsync(cluster);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "who") { Version = HttpVersion.Version30 };
 
-            var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.SendAsync(request, Cluster.Limit()));
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => s.Client.SendAsync(request, Cluster.Limit()));
 
-            Assert.Contains("InnerHandler", ex.Message, StringComparison.Ordinal);
-            Assert.Equal(0, cluster.Backends[0].Hits);
-            Assert.Equal(0, balancing.Resolve(Cluster.ServiceUri).Service.InFlight);
-        }
+        Assert.Contains("InnerHandler", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, cluster.Backends[0].Hits);
+        Assert.Equal(0, s.Service.InFlight);
     }
 
     [Theory]
@@ -143,38 +123,47 @@ public sealed class PodConnectionsTests
     public async Task SizedBody_SmallIsReadInTheHandler_LargerKeepsItsLeaseUntilRead(int size, bool heldUntilRead)
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster);
-        using (balancing)
-        using (client)
-        {
-            BalancedService service = balancing.Resolve(Cluster.ServiceUri).Service;
+        using Setup s = await StartAsync(cluster);
+        BalancedService service = s.Service;
 
-            using HttpResponseMessage response = await client.GetAsync("sized/" + size, HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());
+        using HttpResponseMessage response = await s.Client.GetAsync("sized/" + size, HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());
 
-            Assert.Equal(heldUntilRead ? 1 : 0, service.InFlight);
-            Assert.Equal(size, response.Content.Headers.ContentLength);
-            Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
-            Assert.Equal(size, (await response.Content.ReadAsByteArrayAsync(Cluster.Limit())).Length);
-            Assert.Equal(0, service.InFlight);
-        }
+        Assert.Equal(heldUntilRead ? 1 : 0, service.InFlight);
+        Assert.Equal(size, response.Content.Headers.ContentLength);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(size, (await response.Content.ReadAsByteArrayAsync(Cluster.Limit())).Length);
+        Assert.Equal(0, service.InFlight);
     }
 
     [Fact]
     public async Task Disposed_RetiresEveryPodHandler()
     {
         await using Cluster cluster = await Cluster.StartAsync(2);
-        (KubernetesBalancing balancing, HttpClient client) = await StartAsync(cluster);
-        using (client)
+        using Setup s = await StartAsync(cluster);
+        _ = await s.Client.GetStringAsync("who", Cluster.Limit());
+        _ = await s.Client.GetStringAsync("who", Cluster.Limit());
+        PodHandlers pods = s.Service.Pods!;
+        PodHandler[] handlers = [pods.Find(PodOf(cluster.Backends[0]))!, pods.Find(PodOf(cluster.Backends[1]))!];
+
+        s.Balancing.Dispose();
+
+        Assert.All(handlers, h => Assert.True(h.IsDisposed));
+        Assert.Throws<ObjectDisposedException>(() => pods.Enter(PodOf(cluster.Backends[0])));
+    }
+
+    /// <summary>A balancing set and a client over its handler.</summary>
+    private sealed class Setup(KubernetesBalancing balancing, HttpClient client) : IDisposable
+    {
+        public KubernetesBalancing Balancing => balancing;
+
+        public HttpClient Client => client;
+
+        public BalancedService Service => balancing.Resolve(Cluster.ServiceUri).Service;
+
+        public void Dispose()
         {
-            _ = await client.GetStringAsync("who", Cluster.Limit());
-            _ = await client.GetStringAsync("who", Cluster.Limit());
-            PodHandlers pods = balancing.Resolve(Cluster.ServiceUri).Service.Pods!;
-            PodHandler[] handlers = [pods.Find(PodOf(cluster.Backends[0]))!, pods.Find(PodOf(cluster.Backends[1]))!];
-
-            balancing.Dispose();
-
-            Assert.All(handlers, h => Assert.True(h.IsDisposed));
-            Assert.Throws<ObjectDisposedException>(() => pods.Enter(PodOf(cluster.Backends[0])));
+            client.Dispose();
+            balancing.Dispose(); // a second call does nothing
         }
     }
 
