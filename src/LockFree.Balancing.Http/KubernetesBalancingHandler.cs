@@ -20,10 +20,11 @@ namespace LockFree.Balancing.Http;
 /// kept), a <c>Host</c> header keeps the original authority, and the inner handler sends it.
 /// </para>
 /// <para>
-/// Release: see <see cref="LeaseRelease"/>. With <see cref="LeaseRelease.ResponseEnd"/> (the default) the response
-/// content is wrapped, and the lease ends when the body has been read to its end, when the content or response is
-/// disposed, or when buffering it fails, whichever happens first. A response that is never read nor disposed keeps
-/// its lease, as it keeps its connection.
+/// Release: see <see cref="LeaseRelease"/>. With <see cref="LeaseRelease.ResponseEnd"/> (the default) a body that
+/// declares a Content-Length up to <see cref="MaxBufferedBodyBytes"/> is read here and the lease ends with it; any
+/// other response content is wrapped, and the lease ends when the body has been read to its end, when the content
+/// or response is disposed, or when buffering it fails, whichever happens first. A response that is never read nor
+/// disposed keeps its lease, as it keeps its connection.
 /// </para>
 /// <para>
 /// Failures: a connection that could not be made (<see cref="HttpRequestError.ConnectionError"/>,
