@@ -52,6 +52,7 @@ internal sealed class BalancingSettings
         LeaseRelease = options.LeaseRelease;
         Transport = options.Transport;
         ConfigurePodHandler = options.ConfigurePodHandler;
+        MaxBufferedBodyBytes = options.LeaseRelease == LeaseRelease.ResponseEnd ? options.MaxBufferedBodyBytes : 0;
         FallbackEndpoint = options.FallbackEndpoint is null ? null : Endpoint.Parse(options.FallbackEndpoint);
     }
 
@@ -90,6 +91,9 @@ internal sealed class BalancingSettings
 
     public BalancingTransport Transport { get; }
 
+    /// <summary>Bodies declared up to this length are read by the handler (0: never; always 0 unless <see cref="LeaseRelease.ResponseEnd"/>).</summary>
+    public int MaxBufferedBodyBytes { get; }
+
     public Action<SocketsHttpHandler>? ConfigurePodHandler { get; }
 
     /// <summary>
@@ -99,8 +103,10 @@ internal sealed class BalancingSettings
     public Func<Endpoint, HttpMessageHandler>? PodHandlerFactory { get; init; }
 
     /// <summary>The handler a new pod connection pool sends through.</summary>
-    public HttpMessageHandler CreatePodHandler(Endpoint pod)
-        => PodHandlerFactory is { } factory ? factory(pod) : PodHandlers.CreateSocketsHandler(pod, ConfigurePodHandler);
+    /// <param name="pod">The pod.</param>
+    /// <param name="isServiceAuthority">Whether a host and port name the Service (those connections dial the pod; a redirect elsewhere dials its own host).</param>
+    public HttpMessageHandler CreatePodHandler(Endpoint pod, Func<string, int, bool> isServiceAuthority)
+        => PodHandlerFactory is { } factory ? factory(pod) : PodHandlers.CreateSocketsHandler(pod, ConfigurePodHandler, isServiceAuthority);
 
     /// <summary>A test seam: the clock of ejections and request rates.</summary>
     public TimeProvider? TimeProvider { get; init; }

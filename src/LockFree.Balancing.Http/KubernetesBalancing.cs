@@ -61,8 +61,20 @@ public sealed class KubernetesBalancing : IDisposable
     /// each pod has its own handler and this one is not used.
     /// </param>
     /// <returns>The handler, e.g. for <c>new HttpClient(handler)</c>.</returns>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="innerHandler"/> is given with <see cref="BalancingTransport.PodConnections"/>, which would not use it.
+    /// </exception>
     public KubernetesBalancingHandler CreateHandler(HttpMessageHandler? innerHandler = null)
-        => new(this, innerHandler ?? new SocketsHttpHandler());
+    {
+        if (innerHandler is not null && Settings.Transport == BalancingTransport.PodConnections)
+        {
+            throw new ArgumentException(
+                "With Transport PodConnections (the default) each pod has its own SocketsHttpHandler and an inner handler would not be used: configure the pods' handlers with KubernetesBalancingOptions.ConfigurePodHandler, or set Transport = InnerHandler to send through this handler.",
+                nameof(innerHandler));
+        }
+
+        return new(this, innerHandler ?? new SocketsHttpHandler());
+    }
 
     /// <summary>Waits until the watch of the Service that <paramref name="requestUri"/> names has synced once.</summary>
     /// <param name="requestUri">A URL of the Service, e.g. <c>http://orders.shop/</c>.</param>
@@ -142,6 +154,7 @@ public sealed class KubernetesBalancing : IDisposable
                 _services[service] = balanced;
             }
 
+            balanced.Pods?.AddServiceAuthority(host, port); // the pods' handlers dial the pod for this host only
             var target = new ServiceTarget(host, port, balanced, uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{port}");
             _targets[(host, port)] = target;
             return target;

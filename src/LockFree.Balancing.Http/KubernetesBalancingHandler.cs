@@ -21,7 +21,7 @@ namespace LockFree.Balancing.Http;
 /// </para>
 /// <para>
 /// Release: see <see cref="LeaseRelease"/>. With <see cref="LeaseRelease.ResponseEnd"/> (the default) a body that
-/// declares a Content-Length up to <see cref="MaxBufferedBodyBytes"/> is read here and the lease ends with it; any
+/// declares a Content-Length up to <see cref="KubernetesBalancingOptions.MaxBufferedBodyBytes"/> is read here and the lease ends with it; any
 /// other response content is wrapped, and the lease ends when the body has been read to its end, when the content
 /// or response is disposed, or when buffering it fails, whichever happens first. A response that is never read nor
 /// disposed keeps its lease, as it keeps its connection.
@@ -43,14 +43,6 @@ namespace LockFree.Balancing.Http;
 /// </remarks>
 public sealed class KubernetesBalancingHandler : DelegatingHandler
 {
-    /// <summary>
-    /// With <see cref="LeaseRelease.ResponseEnd"/>, a response that declares a Content-Length up to this is read into
-    /// memory before the handler returns it (as <see cref="HttpClient"/> does unless asked for
-    /// <see cref="HttpCompletionOption.ResponseHeadersRead"/>): the lease ends when the body is in, and the content
-    /// needs no wrapper. Longer or unknown-length bodies are wrapped and stream as usual.
-    /// </summary>
-    public const int MaxBufferedBodyBytes = 16 * 1024;
-
     private readonly KubernetesBalancing _balancing;
     private readonly BalancingSettings _settings;
 
@@ -125,11 +117,24 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             {
                 HttpResponseMessage response;
                 PodHandler? pod = null;
-                try
+                if (pods is not null)
                 {
-                    if (pods is not null)
+                    try
                     {
                         pod = pods.Enter(lease.Endpoint);
+                    }
+                    catch
+                    {
+                        // Not the pod's doing (the balancing set was disposed, or ConfigurePodHandler threw).
+                        service.Release(ref lease, failed: false);
+                        throw;
+                    }
+                }
+
+                try
+                {
+                    if (pod is not null)
+                    {
                         response = await pod.SendAsync(request, cancellationToken).ConfigureAwait(false);
                     }
                     else
@@ -206,7 +211,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                 }
 
                 bool responseFailed = serverError && _settings.ServerErrorsAreFailures;
-                if (_settings.LeaseRelease == LeaseRelease.ResponseEnd && IsSmallKnownBody(response))
+                if (IsSmallKnownBody(response, _settings.MaxBufferedBodyBytes))
                 {
                     // The body ends the lease: read it here, at most MaxBufferedBodyBytes, and no wrapper is needed.
                     // Outside the retry above: a body cut off after the headers may have been processed by the pod.
@@ -324,8 +329,8 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     }
 
     // A response whose declared length is small (HEAD, 204 and 304 included: they carry no body whatever they declare).
-    private static bool IsSmallKnownBody(HttpResponseMessage response)
-        => response.Content.Headers.ContentLength is long length && length <= MaxBufferedBodyBytes;
+    private static bool IsSmallKnownBody(HttpResponseMessage response, int limit)
+        => limit > 0 && response.Content.Headers.ContentLength is long length && length <= limit;
 
     private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, bool failed)
     {

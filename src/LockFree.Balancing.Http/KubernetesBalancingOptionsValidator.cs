@@ -71,6 +71,11 @@ public sealed class KubernetesBalancingOptionsValidator : IValidateOptions<Kuber
             Fail($"{string.Join(sources.Length == 2 ? " and " : ", ", sources)} are {(sources.Length == 2 ? "both" : "all")} set: set at most one affinity source (AffinityHeader, AffinityQueryParameter, AffinityCookie or AffinityKey).");
         }
 
+        if (options.MaxBufferedBodyBytes is < 0 or > KubernetesBalancingOptions.MaxBufferedBodyBytesLimit)
+        {
+            Fail($"MaxBufferedBodyBytes {options.MaxBufferedBodyBytes} is not accepted: it must be between 0 (never read the body in the handler) and {KubernetesBalancingOptions.MaxBufferedBodyBytesLimit} (1 MiB); longer bodies should stream.");
+        }
+
         if (!Enum.IsDefined(options.Transport))
         {
             Fail($"Transport '{options.Transport}' is not accepted: it must be PodConnections or InnerHandler.");

@@ -8,8 +8,9 @@ namespace LockFree.Balancing.Http;
 /// (through a stream or by buffering), or when the content is disposed, whichever comes first; exactly once.
 /// </summary>
 /// <remarks>
-/// Headers are copied from the inner content once (Content-Length is computed from the inner content's). A body read
-/// that throws ends the lease as failed (the pod broke the response off); the caller cancelling does not.
+/// Headers are copied from the inner content once, Content-Length included (a caller or proxy enumerating the
+/// headers must see it). A body read that throws ends the lease as failed (the pod broke the response off); the
+/// caller cancelling does not.
 /// </remarks>
 internal sealed class LeaseContent : HttpContent
 {
@@ -27,13 +28,6 @@ internal sealed class LeaseContent : HttpContent
         _failed = failed;
         foreach (KeyValuePair<string, HeaderStringValues> header in inner.Headers.NonValidated)
         {
-            // PERF: Content-Length comes from TryComputeLength instead: copying it would format the parsed number
-            // back into text and parse it again here.
-            if (string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
             // PERF: the single-value overload stores the string as is; the enumerable one allocates a list.
             if (header.Value.Count == 1)
             {
@@ -122,13 +116,7 @@ internal sealed class LeaseContent : HttpContent
 
     protected override bool TryComputeLength(out long length)
     {
-        // The inner content's declared length (read when somebody asks for Headers.ContentLength); unknown stays unknown.
-        if (_inner.Headers.ContentLength is long declared)
-        {
-            length = declared;
-            return true;
-        }
-
+        // The Content-Length header was copied; an unknown length stays unknown.
         length = 0;
         return false;
     }

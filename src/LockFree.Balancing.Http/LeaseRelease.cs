@@ -6,7 +6,7 @@ public enum LeaseRelease
     /// <summary>
     /// When the response body has been read to its end, or the response (or its content) is disposed, whichever comes
     /// first: in-flight counts include streaming time. A body that declares a Content-Length of at most
-    /// <see cref="KubernetesBalancingHandler.MaxBufferedBodyBytes"/> is read into memory by the handler itself (what
+    /// <see cref="KubernetesBalancingOptions.MaxBufferedBodyBytes"/> (16 KiB by default) is read into memory by the handler itself (what
     /// <see cref="HttpClient"/> does anyway unless asked for <see cref="HttpCompletionOption.ResponseHeadersRead"/>), so
     /// the lease ends right there; any other body is wrapped so that its end is seen (a small allocation).
     /// </summary>

@@ -22,18 +22,28 @@ namespace LockFree.Balancing.Http;
 internal sealed class PodHandlers : IDisposable
 {
     private readonly ConcurrentDictionary<Endpoint, PodHandler> _handlers = new();
-    private readonly Func<Endpoint, HttpMessageHandler> _create;
+    private readonly ConcurrentDictionary<(string Host, int Port), byte> _serviceAuthorities = new();
+    private readonly Func<Endpoint, Func<string, int, bool>, HttpMessageHandler> _create;
     private readonly Endpoint? _permanent;
     private readonly Lock _gate = new();
     private bool _disposed;
 
-    /// <param name="create">Makes the handler of a pod.</param>
+    /// <param name="create">Makes the handler of a pod, given the test of which hosts name the Service.</param>
     /// <param name="permanent">An endpoint never in the set that must not be retired (the fallback endpoint).</param>
-    public PodHandlers(Func<Endpoint, HttpMessageHandler> create, Endpoint? permanent)
+    public PodHandlers(Func<Endpoint, Func<string, int, bool>, HttpMessageHandler> create, Endpoint? permanent)
     {
         _create = create;
         _permanent = permanent;
     }
+
+    /// <summary>Notes that requests to <paramref name="host"/>:<paramref name="port"/> are balanced over these pods.</summary>
+    public void AddServiceAuthority(string host, int port) => _serviceAuthorities.TryAdd((host, port), 0);
+
+    /// <summary>
+    /// True when a connection to <paramref name="host"/>:<paramref name="port"/> is one to the Service: it dials the
+    /// pod. Anything else (a redirect to another host) is dialled as itself.
+    /// </summary>
+    public bool IsServiceAuthority(string host, int port) => _serviceAuthorities.ContainsKey((host, port));
 
     /// <summary>Pods with a live handler.</summary>
     public int Count => _handlers.Count;
@@ -90,7 +100,13 @@ internal sealed class PodHandlers : IDisposable
     }
 
     /// <summary>The handler every pod gets by default: a <see cref="SocketsHttpHandler"/> whose connections dial the pod.</summary>
-    internal static SocketsHttpHandler CreateSocketsHandler(Endpoint pod, Action<SocketsHttpHandler>? configure)
+    /// <param name="pod">The pod.</param>
+    /// <param name="configure">The user's settings (<see cref="KubernetesBalancingOptions.ConfigurePodHandler"/>).</param>
+    /// <param name="isServiceAuthority">
+    /// Which hosts name the Service: a connection to one of them dials the pod, any other (a redirect followed to
+    /// another host) its own host. <see langword="null"/>: every connection dials the pod (tests).
+    /// </param>
+    internal static SocketsHttpHandler CreateSocketsHandler(Endpoint pod, Action<SocketsHttpHandler>? configure, Func<string, int, bool>? isServiceAuthority = null)
     {
         var handler = new SocketsHttpHandler();
         configure?.Invoke(handler);
@@ -100,7 +116,12 @@ internal sealed class PodHandlers : IDisposable
             ? new DnsEndPoint(pod.Host, pod.Port)
             : new IPEndPoint(IPAddress.Parse(pod.Host), pod.Port);
         handler.UseProxy = false;
-        handler.ConnectCallback = (_, cancellationToken) => ConnectAsync(target, cancellationToken);
+        handler.ConnectCallback = (context, cancellationToken) =>
+        {
+            DnsEndPoint requested = context.DnsEndPoint;
+            bool toPod = isServiceAuthority is null || isServiceAuthority(requested.Host, requested.Port);
+            return ConnectAsync(toPod ? target : requested, cancellationToken);
+        };
         return handler;
     }
 
@@ -121,18 +142,27 @@ internal sealed class PodHandlers : IDisposable
 
     private PodHandler EnterNew(Endpoint pod)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+
+        // Made outside the lock: the user's ConfigurePodHandler runs here and must not hold up other pods or Retain.
+        var created = new PodHandler(_create(pod, IsServiceAuthority));
+        created.TryEnter(); // this send's reference
+        PodHandler? existing = null;
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_handlers.TryGetValue(pod, out PodHandler? handler) && handler.TryEnter())
+            if (!_disposed)
             {
-                return handler;
+                if (!(_handlers.TryGetValue(pod, out existing) && existing.TryEnter()))
+                {
+                    _handlers[pod] = created;
+                    return created;
+                }
             }
-
-            handler = new PodHandler(_create(pod));
-            handler.TryEnter();
-            _handlers[pod] = handler;
-            return handler;
         }
+
+        // Not registered (another request made one first, or the set was disposed meanwhile): dispose it unused.
+        created.Exit();
+        created.Retire();
+        return existing ?? throw new ObjectDisposedException(nameof(PodHandlers));
     }
 }

@@ -77,8 +77,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private TimeSpan _nextResyncAfter;
     private KubernetesWatchStatus _status = KubernetesWatchStatus.Initial;
 
-    // What every event refreshes (sync time, staleness; with _resourceVersion), folded into _status when it is read
-    // or next replaced, so that an event that changes nothing allocates no status. Guarded by _statusGate.
+    // What every event refreshes (sync time, staleness, resourceVersion), folded into _status when it is read or next
+    // replaced, so that an event that changes nothing allocates no status. Guarded by _statusGate. The resourceVersion
+    // is its own copy, taken when the event is done: _resourceVersion moves on before the event's merge and
+    // publication, and a status read meanwhile must not show a resourceVersion ahead of its Version.
+    private readonly ResourceVersionBuffer _liveResourceVersion = new();
     private DateTimeOffset _liveSyncTime;
     private bool _liveStale;
     private bool _liveChanged;
@@ -661,6 +664,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         DateTimeOffset now = _options.TimeProvider.GetUtcNow();
         lock (_statusGate)
         {
+            _liveResourceVersion.CopyFrom(_resourceVersion);
             _liveSyncTime = now;
             _liveStale = _deliveryPending;
             Volatile.Write(ref _liveChanged, true);
@@ -801,7 +805,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     {
         if (_liveChanged)
         {
-            Volatile.Write(ref _status, _status.With(lastSyncTime: _liveSyncTime, isStale: _liveStale, resourceVersion: _resourceVersion.Text));
+            Volatile.Write(ref _status, _status.With(lastSyncTime: _liveSyncTime, isStale: _liveStale, resourceVersion: _liveResourceVersion.Text));
             Volatile.Write(ref _liveChanged, false);
         }
     }

@@ -16,7 +16,7 @@ namespace LockFree.Balancing.Http.Tests;
 /// <c>/who</c> answers the name; <c>/status/{code}</c> answers that code; <c>/stream</c> sends one chunk and then
 /// waits for <see cref="ReleaseStream"/> before the last one; <c>/hold</c> sends nothing, not even headers, until
 /// <see cref="ReleaseStream"/> (<see cref="HoldArrived"/> completes when it has the request); <c>/sized/{n}</c>
-/// answers n bytes with Content-Type and Content-Length.
+/// answers n bytes with Content-Type and Content-Length; <c>/redirect?to=url</c> answers 302 to that URL.
 /// </summary>
 public sealed class Backend : IAsyncDisposable
 {
@@ -128,6 +128,12 @@ public sealed class Backend : IAsyncDisposable
             _holdArrived.TrySetResult();
             await gate.WaitAsync(TimeSpan.FromSeconds(10), context.RequestAborted);
             await context.Response.WriteAsync(Name);
+            return;
+        }
+
+        if (path == "/redirect")
+        {
+            context.Response.Redirect(context.Request.Query["to"].ToString());
             return;
         }
 

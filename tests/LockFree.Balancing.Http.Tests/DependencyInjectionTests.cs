@@ -106,6 +106,7 @@ public sealed class DependencyInjectionTests
             ["Orders:Balancing:RetryServerErrors"] = "true",
             ["Orders:Balancing:LeaseRelease"] = "ResponseHeaders",
             ["Orders:Balancing:Transport"] = "InnerHandler",
+            ["Orders:Balancing:MaxBufferedBodyBytes"] = "4096",
             ["Orders:Balancing:FallbackEndpoint"] = "orders.shop.svc:80",
             ["Orders:Balancing:OutlierEjection:ConsecutiveFailures"] = "3",
             ["Orders:Balancing:OutlierEjection:BaseEjectionTime"] = "00:00:10",
@@ -125,6 +126,7 @@ public sealed class DependencyInjectionTests
         Assert.True(options.RetryServerErrors);
         Assert.Equal(LeaseRelease.ResponseHeaders, options.LeaseRelease);
         Assert.Equal(BalancingTransport.InnerHandler, options.Transport);
+        Assert.Equal(4096, options.MaxBufferedBodyBytes);
         Assert.Equal("orders.shop.svc:80", options.FallbackEndpoint);
         Assert.Equal(3, options.OutlierEjection.ConsecutiveFailures);
         Assert.Equal(TimeSpan.FromSeconds(10), options.OutlierEjection.BaseEjectionTime);

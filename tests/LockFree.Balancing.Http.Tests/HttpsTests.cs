@@ -27,7 +27,7 @@ public sealed class HttpsTests
             CustomTrustStore = { certificates.Authority },
         };
         var options = new KubernetesBalancingOptions { PortName = "https", Transport = transport };
-        var inner = new SocketsHttpHandler();
+        using var inner = new SocketsHttpHandler();
         if (transport == BalancingTransport.PodConnections)
         {
             options.ConfigurePodHandler = TrustTheTestAuthority; // the pods' own handlers make the connections
@@ -38,7 +38,7 @@ public sealed class HttpsTests
         }
 
         using var balancing = new KubernetesBalancing(registry, options);
-        using var client = new HttpClient(balancing.CreateHandler(inner)) { BaseAddress = new Uri("https://web.shop/") };
+        using var client = new HttpClient(transport == BalancingTransport.InnerHandler ? balancing.CreateHandler(inner) : balancing.CreateHandler()) { BaseAddress = new Uri("https://web.shop/") };
         await balancing.WaitForEndpointsAsync(client.BaseAddress, Cluster.Limit());
 
         using HttpResponseMessage response = await client.GetAsync("who", Cluster.Limit());

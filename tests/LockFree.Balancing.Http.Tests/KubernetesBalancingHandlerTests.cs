@@ -43,7 +43,10 @@ public abstract class KubernetesBalancingHandlerTests(BalancingTransport transpo
             PodHandlerFactory = pod => new CountingHandler(counter, PodHandlers.CreateSocketsHandler(pod, options.ConfigurePodHandler), pod.Key),
         };
         var balancing = new KubernetesBalancing(cluster.Registry, settings, loggerFactory: null);
-        var client = new HttpClient(balancing.CreateHandler(new CountingHandler(counter, new SocketsHttpHandler()))) { BaseAddress = Cluster.ServiceUri, Timeout = Cluster.WaitLimit };
+        KubernetesBalancingHandler handler = transport == BalancingTransport.InnerHandler
+            ? balancing.CreateHandler(new CountingHandler(counter, new SocketsHttpHandler()))
+            : balancing.CreateHandler();
+        var client = new HttpClient(handler) { BaseAddress = Cluster.ServiceUri, Timeout = Cluster.WaitLimit };
         await balancing.WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
         return new Setup { Cluster = cluster, Balancing = balancing, Client = client, Counter = counter };
     }

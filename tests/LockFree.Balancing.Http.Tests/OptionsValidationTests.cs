@@ -102,6 +102,15 @@ public sealed class OptionsValidationTests
         Assert.Empty(Failures(o => o.Transport = BalancingTransport.InnerHandler));
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(KubernetesBalancingOptions.MaxBufferedBodyBytesLimit + 1)]
+    public void MaxBufferedBodyBytes_OutOfRange_NamesTheRange(int limit)
+        => Assert.Contains(
+            $"MaxBufferedBodyBytes {limit} is not accepted: it must be between 0 (never read the body in the handler) and 1048576",
+            Assert.Single(Failures(o => o.MaxBufferedBodyBytes = limit)),
+            StringComparison.Ordinal);
+
     [Fact]
     public void Topology_WithoutZoneOrNode_IsRefused()
     {

@@ -19,7 +19,55 @@ public sealed class PodConnectionsTests
         return new Setup(balancing, client);
     }
 
+    private const int DefaultBufferedBodyBytes = 16 * 1024;
+
     private static Endpoint PodOf(Backend backend) => new("127.0.0.1", backend.Port);
+
+    [Fact]
+    public void Defaults_ReadBodiesUpTo16KiB()
+        => Assert.Equal(DefaultBufferedBodyBytes, new KubernetesBalancingOptions().MaxBufferedBodyBytes);
+
+    [Fact]
+    public async Task Redirect_ToAnotherHost_IsDialledAsThatHost_AndWithinTheServiceStaysOnThePod()
+    {
+        await using Cluster cluster = await Cluster.StartAsync(backendCount: 2, listed: 1); // b1 is no pod of the Service
+        using Setup s = await StartAsync(cluster);
+        string elsewhere = Uri.EscapeDataString($"http://127.0.0.1:{cluster.Backends[1].Port}/who");
+
+        Assert.Equal("b1", await s.Client.GetStringAsync("redirect?to=" + elsewhere, Cluster.Limit()));
+        Assert.Equal("b0", await s.Client.GetStringAsync("redirect?to=%2Fwho", Cluster.Limit()));
+        Assert.Equal($"127.0.0.1:{cluster.Backends[1].Port}", Assert.Single(cluster.Backends[1].HostHeaders));
+    }
+
+    [Fact]
+    public async Task CreateHandler_WithAnInnerHandler_IsRefusedBecauseItWouldNotBeUsed()
+    {
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        using Setup s = await StartAsync(cluster);
+
+        var ex = Assert.Throws<ArgumentException>(() => s.Balancing.CreateHandler(new SocketsHttpHandler()));
+
+        Assert.Contains("ConfigurePodHandler", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Transport = InnerHandler", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfigurePodHandlerThrows_TheRequestFailsWithItsError_AndNoPodIsBlamed()
+    {
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        using Setup s = await StartAsync(cluster, o =>
+        {
+            o.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 1 };
+            o.ConfigurePodHandler = _ => throw new InvalidOperationException("bad pod settings");
+        });
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => s.Client.GetAsync("who", Cluster.Limit()));
+
+        Assert.Equal("bad pod settings", ex.Message);
+        Assert.DoesNotContain(s.Service.Balancer.GetStatus(), e => e.IsEjected);
+        Assert.Equal(0, s.Service.InFlight);
+        Assert.Equal(0, cluster.Backends[0].Hits);
+    }
 
     [Fact]
     public async Task Request_KeepsTheServiceUrl_AndGetsNoHostHeader()
@@ -117,13 +165,15 @@ public sealed class PodConnectionsTests
     }
 
     [Theory]
-    [InlineData(100, false)]
-    [InlineData(KubernetesBalancingHandler.MaxBufferedBodyBytes, false)]
-    [InlineData(KubernetesBalancingHandler.MaxBufferedBodyBytes + 1, true)]
-    public async Task SizedBody_SmallIsReadInTheHandler_LargerKeepsItsLeaseUntilRead(int size, bool heldUntilRead)
+    [InlineData(100, DefaultBufferedBodyBytes, false)]
+    [InlineData(DefaultBufferedBodyBytes, DefaultBufferedBodyBytes, false)]
+    [InlineData(DefaultBufferedBodyBytes + 1, DefaultBufferedBodyBytes, true)]
+    [InlineData(100, 0, true)]   // turned off: every body is wrapped
+    [InlineData(100, 64, true)]
+    public async Task SizedBody_SmallIsReadInTheHandler_LargerKeepsItsLeaseUntilRead(int size, int limit, bool heldUntilRead)
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
-        using Setup s = await StartAsync(cluster);
+        using Setup s = await StartAsync(cluster, o => o.MaxBufferedBodyBytes = limit);
         BalancedService service = s.Service;
 
         using HttpResponseMessage response = await s.Client.GetAsync("sized/" + size, HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());

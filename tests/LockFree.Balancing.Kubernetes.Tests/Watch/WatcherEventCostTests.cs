@@ -80,6 +80,34 @@ public sealed class WatcherEventCostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StatusReadDuringAPublication_NeverShowsAResourceVersionAheadOfItsVersion()
+    {
+        _server.SetList("100", SliceA("90"), Slice("web-b", "91", "IPv4", HttpPort(9000), Endpoint("10.0.1.1")));
+        KubernetesEndpointWatcher? watcher = null;
+        var seenInCallback = new List<(long Version, string? ResourceVersion)>();
+        watcher = new KubernetesEndpointWatcher(Web, _ =>
+        {
+            // The subscriber (or a metrics gauge) reading the status while the new set is being delivered.
+            if (watcher is not null)
+            {
+                KubernetesWatchStatus status = watcher.Status;
+                seenInCallback.Add((status.Version, status.ResourceVersion));
+            }
+        }, new KubernetesWatcherOptions { ApiServer = _server.BaseAddress });
+        await using (watcher)
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await watcher.SyncOnceAsync(limit.Token);
+            watcher.Apply(watcher.ParseLine(Utf8(Event("MODIFIED", SliceA("200"))))); // nothing changes: status refreshed lazily
+
+            watcher.Apply(watcher.ParseLine(Utf8(Event("MODIFIED", SliceA("300", thirdReady: false)))));
+
+            Assert.Equal((1L, "200"), seenInCallback[^1]); // the state the delivered set replaces, not the event's own
+            Assert.Equal((2L, "300"), (watcher.Status.Version, watcher.Status.ResourceVersion));
+        }
+    }
+
+    [Fact]
     public async Task ChangedEvent_PublishesWithItsResourceVersion()
     {
         await using KubernetesEndpointWatcher watcher = await SyncedWatcherAsync();
