@@ -8,7 +8,9 @@ public enum BalancingTransport
     /// Service URL, so the <c>Host</c> header and the TLS server name are the Service's and nothing is rewritten or
     /// added per request. The handler's inner handler (<c>IHttpClientFactory</c>'s primary handler) is not used:
     /// configure the pods' handlers with <see cref="KubernetesBalancingOptions.ConfigurePodHandler"/>. Pod
-    /// connections never go through a proxy.
+    /// connections never go through a proxy. Only connections to the Service's own host dial the pod: a redirect
+    /// followed to another host connects to that host. HTTP/1.1 and HTTP/2 only (QUIC does not go through the
+    /// connect callback): an HTTP/3 request is refused.
     /// </summary>
     PodConnections = 0,
 
