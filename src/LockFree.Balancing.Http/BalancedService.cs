@@ -48,6 +48,10 @@ internal sealed class BalancedService : IDisposable
         {
             Pods = new PodHandlers(settings.CreatePodHandler, settings.FallbackEndpoint);
         }
+        else
+        {
+            PodUris = new PodUris();
+        }
 
         // Subscribed last: the first delivery may run inside Subscribe and needs every field above.
         _subscription = registry.Subscribe(service, Deliver);
@@ -72,8 +76,8 @@ internal sealed class BalancedService : IDisposable
 
     public KubernetesEndpointWatcher Watcher => _subscription.Watcher;
 
-    /// <summary>The request URIs rewritten to this Service's pods (<see cref="BalancingTransport.InnerHandler"/>).</summary>
-    public PodUris PodUris { get; } = new();
+    /// <summary>The request URIs rewritten to this Service's pods (<see cref="BalancingTransport.InnerHandler"/>); <see langword="null"/> with pod connections.</summary>
+    public PodUris? PodUris { get; }
 
     /// <summary>The pods' connection pools (<see cref="BalancingTransport.PodConnections"/>); <see langword="null"/> with the other transport.</summary>
     public PodHandlers? Pods { get; }
@@ -124,7 +128,7 @@ internal sealed class BalancedService : IDisposable
         // Both balancers get every set; an exception (a set the picker refuses) reaches the watcher's Status.
         Balancer.Update(endpoints);
         AffinityBalancer?.Update(endpoints);
-        PodUris.Retain(endpoints);
+        PodUris?.Retain(endpoints);
         Pods?.Retain(endpoints);
         int previous = Math.Max(_lastCount, 0);
         int count = endpoints.Count;

@@ -139,7 +139,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     }
                     else
                     {
-                        request.RequestUri = service.PodUris.For(original, lease.Endpoint);
+                        request.RequestUri = service.PodUris!.For(original, lease.Endpoint); // set whenever Pods is not
                         response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
                     }
                 }

@@ -49,34 +49,11 @@ internal sealed class LeaseContent : HttpContent
         }
     }
 
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-    {
-        // PERF: a small body is usually in the connection's buffer already, and the copy completes at once: no state machine.
-        Task copy;
-        try
-        {
-            copy = _inner.CopyToAsync(stream, context, cancellationToken);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            Release(bodyFailed: true);
-            throw;
-        }
-
-        if (copy.IsCompletedSuccessfully)
-        {
-            Release(bodyFailed: false);
-            return Task.CompletedTask;
-        }
-
-        return CopyAndReleaseAsync(copy, cancellationToken);
-    }
-
-    private async Task CopyAndReleaseAsync(Task copy, CancellationToken cancellationToken)
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
         try
         {
-            await copy.ConfigureAwait(false);
+            await _inner.CopyToAsync(stream, context, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {

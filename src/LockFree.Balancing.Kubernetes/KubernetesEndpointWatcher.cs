@@ -71,7 +71,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private int _relistsInARow;        // watch failures that forced a relist since the last healthy watch; owned by the loop
     private int _incompleteStreamingLists; // streaming lists in a row that ended before initial-events-end; owned by the loop
     private int _streamingListUnsupported; // 1 once the server refused streaming lists: LIST + WATCH from then on
-    private readonly ResourceVersionBuffer _resourceVersion = new();      // written by the loop under _statusGate
+    private readonly ResourceVersionBuffer _resourceVersion = new();      // owned by the loop; status readers see _liveResourceVersion
     private readonly ResourceVersionBuffer _eventResourceVersion = new(); // the loop's scratch for each parsed event
     private long _lastListTimestamp;
     private TimeSpan _nextResyncAfter;
@@ -445,11 +445,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         _slices.ReplaceAll(items);
         Log.Listed(_logger, Service.Namespace, Service.Name, _slices.Count, resourceVersion);
-        lock (_statusGate)
-        {
-            _resourceVersion.Set(resourceVersion);
-        }
-
+        _resourceVersion.Set(resourceVersion);
         _lastListTimestamp = _options.TimeProvider.GetTimestamp();
         _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
 
@@ -649,10 +645,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         if (change.ResourceVersionBytes.IsUsable)
         {
-            lock (_statusGate)
-            {
-                _resourceVersion.CopyFrom(change.ResourceVersionBytes);
-            }
+            _resourceVersion.CopyFrom(change.ResourceVersionBytes);
         }
 
         if (changed || _deliveryPending)

@@ -11,7 +11,7 @@ namespace LockFree.Balancing.Kubernetes.Watch;
 /// <remarks>
 /// PERF: every watch event carries a new resourceVersion, but the watch loop only needs it as text when it
 /// reconnects; keeping the bytes means an event that changes nothing allocates nothing. Not thread-safe: the
-/// watcher guards the instance its status readers see with its status lock.
+/// watcher's loop owns its buffers, and the copy its status readers see is guarded by its status lock.
 /// </remarks>
 internal sealed class ResourceVersionBuffer
 {
@@ -99,8 +99,6 @@ internal sealed class ResourceVersionBuffer
         _length = Encoding.UTF8.GetBytes(text, _bytes);
         _text = text;
     }
-
-    public override string ToString() => Text ?? string.Empty;
 
     private void Set(ReadOnlySpan<byte> value)
     {
