@@ -18,10 +18,10 @@ public sealed class AllocationTests(ITestOutputHelper output)
     // handler does for a request that carries headers): about +300 B and +460 B; its bound only catches a regression
     // such as a per-request Uri, dictionary, closure or buffer. bench/HttpHandlerBenchmarks.cs measures precisely.
 #if DEBUG
-    // A Debug build compiles every async method's state machine as a class, allocated on each call, so nothing is
-    // pooled: about +400 B here. The 300 B target is for the Release build users ship; .ci/run runs these tests
-    // in Release as well.
-    private const long PodConnectionsMaxExtraBytes = 512;
+    // A Debug build compiles every async method's state machine as a class, allocated on each call even when it
+    // completes at once, so nothing is pooled: about +520 B here (the wrapper's copy adds its own). The 300 B target
+    // is for the Release build users ship; .ci/run runs these tests in Release as well.
+    private const long PodConnectionsMaxExtraBytes = 640;
 #else
     private const long PodConnectionsMaxExtraBytes = 300;
 #endif
