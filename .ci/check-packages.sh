@@ -26,7 +26,10 @@ check_package() {
   snupkg=$(ls "$out/$id".[0-9]*.snupkg 2>/dev/null | head -n 1 || true)
   if [[ -z "$nupkg" ]]; then fail "$id: no .nupkg in $out"; return; fi
   if [[ -z "$snupkg" ]]; then fail "$id: no .snupkg in $out"; else
-    if unzip -l "$snupkg" | grep -q "lib/net10.0/$id.pdb"; then pass "$id: symbols package holds $id.pdb"; else fail "$id: symbols package lacks lib/net10.0/$id.pdb"; fi
+    # The listing is captured first: with pipefail, `unzip | grep -q` fails when grep exits before unzip has written
+    # everything (SIGPIPE), whatever the package holds.
+    listing=$(unzip -l "$snupkg")
+    if grep -q "lib/net10.0/$id.pdb" <<<"$listing"; then pass "$id: symbols package holds $id.pdb"; else fail "$id: symbols package lacks lib/net10.0/$id.pdb"; fi
   fi
 
   listing=$(unzip -l "$nupkg")

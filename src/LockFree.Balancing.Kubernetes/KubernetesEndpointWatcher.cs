@@ -669,17 +669,20 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
-        if (!string.Equals(merged.PortDiagnostic, Volatile.Read(ref _status).PortDiagnostic, StringComparison.Ordinal))
+        string? diagnostic = merged.PortDiagnostic;
+        bool diagnosticChanged = !string.Equals(diagnostic, Volatile.Read(ref _status).PortDiagnostic, StringComparison.Ordinal);
+        if (diagnosticChanged && diagnostic is not null)
         {
-            if (merged.PortDiagnostic is string diagnostic)
-            {
-                Log.PortNotOffered(_logger, Service.Namespace, Service.Name, diagnostic);
-            }
-
-            UpdateStatus(s => s.WithPortDiagnostic(merged.PortDiagnostic));
+            Log.PortNotOffered(_logger, Service.Namespace, Service.Name, diagnostic);
         }
+
         if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
+            if (diagnosticChanged)
+            {
+                UpdateStatus(s => s.WithPortDiagnostic(diagnostic));
+            }
+
             return;
         }
 
@@ -696,7 +699,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             _deliveryPending = true;
             Log.SubscriberFailed(_logger, Service.Namespace, Service.Name, ex);
             SyncError error = _client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message);
-            UpdateStatus(s => s.With(lastError: error, isStale: true));
+            UpdateStatus(s => s.With(lastError: error, isStale: true).WithPortDiagnostic(diagnostic));
             return;
         }
 
@@ -707,8 +710,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         string? resourceVersion = _resourceVersion.Text;
         Log.EndpointsChanged(_logger, Service.Namespace, Service.Name, merged.Endpoints.Count, previousCount, resourceVersion);
 
-        // The resourceVersion goes with the version: a reader woken by this publication sees the API state it came from.
-        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion));
+        // The resourceVersion and the port diagnostic go with the version, in one status: a reader woken by any of
+        // them sees the published set and the API state it came from.
+        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion).WithPortDiagnostic(diagnostic));
     }
 
     /// <summary>Watch failures that forced a relist since the last healthy watch; for tests.</summary>
