@@ -18,7 +18,7 @@ namespace LockFree.Balancing;
 /// endpoint was removed or the balancer published new snapshots in the meantime.
 /// </para>
 /// </remarks>
-public struct EndpointLease : IDisposable
+public partial struct EndpointLease : IDisposable
 {
     private readonly Endpoint? _endpoint;
     private readonly PickOutcome _outcome;

@@ -9,7 +9,7 @@ namespace LockFree.Balancing.Load;
 /// Concurrency: <see cref="Endpoint"/> is written only by the balancer's serialized writer and
 /// read by anyone; the counter is changed only with interlocked operations.
 /// </remarks>
-internal sealed class EndpointState
+internal sealed partial class EndpointState
 {
     private readonly InFlightTotal? _total;
     private readonly OutlierDetector? _ejection;

@@ -1,0 +1,57 @@
+using Grpc.Net.Client.Balancer;
+using LockFree.Balancing.Grpc;
+using LockFree.Balancing.Kubernetes;
+using LockFree.Balancing.Kubernetes.Sharing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the <c>kubernetes</c> resolver and the LockFree load-balancing policies for grpc-dotnet.</summary>
+public static class KubernetesGrpcServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the <c>kubernetes</c> resolver, the <c>lockfree_*</c> policies and the shared
+    /// <see cref="KubernetesWatchRegistry"/>, so that <c>AddGrpcClient</c> and <c>GrpcChannel.ForAddress</c> (with
+    /// <c>ServiceProvider</c>) accept <c>kubernetes:///service.namespace:port</c> addresses. Calling it again only
+    /// applies <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Changes the defaults; <see langword="null"/> for none.</param>
+    /// <returns>The service collection.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
+    public static IServiceCollection AddKubernetesGrpcBalancing(this IServiceCollection services, Action<KubernetesGrpcBalancingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(KubernetesResolverFactory)))
+        {
+            return services;
+        }
+
+        AddWatchRegistry(services);
+        services.AddSingleton(sp => new KubernetesResolverFactory(
+            sp.GetRequiredService<KubernetesWatchRegistry>(),
+            sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value));
+        services.AddSingleton<ResolverFactory>(sp => sp.GetRequiredService<KubernetesResolverFactory>());
+        foreach (string policy in (string[])[LockFreePolicyNames.PowerOfTwoChoices, LockFreePolicyNames.RoundRobin, LockFreePolicyNames.ConsistentHash, LockFreePolicyNames.Maglev])
+        {
+            services.AddSingleton<LoadBalancerFactory>(sp => new LockFreeLoadBalancerFactory(policy, sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value));
+        }
+
+        // TODO(merge): ring_hash
+        // services.AddSingleton<LoadBalancerFactory, LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory>();
+        return services;
+    }
+
+    // The one place that registers the shared watch registry, as the Http package does today (TryAdd: the first
+    // registration wins, so the HTTP and gRPC integrations share one). To be replaced by
+    // services.AddKubernetesWatchRegistry() from the Kubernetes adapter package once it lives there.
+    private static void AddWatchRegistry(IServiceCollection services)
+        => services.TryAddSingleton(sp => new KubernetesWatchRegistry(sp.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value));
+}

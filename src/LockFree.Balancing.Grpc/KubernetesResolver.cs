@@ -1,0 +1,203 @@
+using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+using LockFree.Balancing.Kubernetes;
+using LockFree.Balancing.Kubernetes.Sharing;
+
+namespace LockFree.Balancing.Grpc;
+
+/// <summary>
+/// The <c>kubernetes</c> resolver of one channel: a subscription to the process-wide watch of its Service, whose sets
+/// are pushed to grpc-dotnet as they arrive (nothing polls).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Threading: sets arrive on the watch's task, one at a time (the subscription's contract); sync errors before the
+/// first set arrive on a status task. <see cref="_gate"/> orders the two so that a failure is never published after
+/// a set. <see cref="Refresh"/> republishes the last result and never starts a watch: there is one per Service per
+/// registry, started by <see cref="Start"/>.
+/// </para>
+/// <para>
+/// Before the first set, calls wait (the channel has no result yet) until the watch syncs or fails; a failure
+/// (RBAC 403, API server down) is published as <see cref="StatusCode.Unavailable"/> with the watcher's own text.
+/// After a set, errors are not published: the last good set stays in force while the watcher retries.
+/// </para>
+/// </remarks>
+internal sealed class KubernetesResolver : Resolver
+{
+    private readonly KubernetesWatchRegistry _registry;
+    private readonly ServiceReference _service;
+    private readonly string _authority;
+    private readonly ServiceConfig? _defaultServiceConfig;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private Action<ResolverResult>? _listener;     // set once by Start
+    private WatchSubscription? _subscription;      // guarded by _gate
+    private ResolverResult? _last;                 // guarded by _gate
+    private bool _hasSet;                          // guarded by _gate
+    private bool _disposed;                        // guarded by _gate
+
+    public KubernetesResolver(KubernetesWatchRegistry registry, ServiceReference service, string authority, ServiceConfig? defaultServiceConfig)
+    {
+        _registry = registry;
+        _service = service;
+        _authority = authority;
+        _defaultServiceConfig = defaultServiceConfig;
+    }
+
+    public ServiceReference Service => _service;
+
+    public override void Start(Action<ResolverResult> listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (Interlocked.CompareExchange(ref _listener, listener, null) is not null)
+        {
+            throw new InvalidOperationException("The resolver was already started.");
+        }
+
+        // The subscription may deliver the current set synchronously, before Subscribe returns.
+        WatchSubscription subscription = _registry.Subscribe(_service, OnEndpoints);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                subscription.Dispose();
+                return;
+            }
+
+            _subscription = subscription;
+        }
+
+        _ = WatchErrorsAsync(subscription.Watcher, _stop.Token);
+    }
+
+    public override void Refresh()
+    {
+        // Push-based: the watch publishes every change. A refresh (grpc-dotnet asks for one when a subchannel fails)
+        // republishes the last result; it never starts a second watch.
+        ResolverResult? last;
+        lock (_gate)
+        {
+            last = _disposed ? null : _last;
+        }
+
+        if (last is not null)
+        {
+            _listener?.Invoke(last);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            WatchSubscription? subscription;
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                subscription = _subscription;
+                _subscription = null;
+            }
+
+            _stop.Cancel();
+            subscription?.Dispose();
+            _stop.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void OnEndpoints(IReadOnlyList<Endpoint> endpoints)
+    {
+        ResolverResult result;
+        if (endpoints.Count == 0)
+        {
+            result = ResolverResult.ForFailure(new Status(StatusCode.Unavailable, $"The Service '{_service}' has no ready endpoints."));
+        }
+        else
+        {
+            var addresses = new BalancerAddress[endpoints.Count];
+            for (int i = 0; i < addresses.Length; i++)
+            {
+                addresses[i] = ToAddress(endpoints[i], _authority);
+            }
+
+            result = ResolverResult.ForResult(addresses, _defaultServiceConfig, serviceConfigStatus: null);
+        }
+
+        Publish(result, isSet: true);
+    }
+
+    private void Publish(ResolverResult result, bool isSet)
+    {
+        lock (_gate)
+        {
+            // A failure after the first set would drop the last good set; the watcher keeps retrying meanwhile.
+            if (_disposed || (!isSet && _hasSet))
+            {
+                return;
+            }
+
+            _hasSet |= isSet;
+            _last = result;
+            // Under the gate: a set and a failure racing must reach the channel in the order they were decided.
+            _listener!(result);
+        }
+    }
+
+    private async Task WatchErrorsAsync(KubernetesEndpointWatcher watcher, CancellationToken cancellationToken)
+    {
+        SyncError? published = null;
+        try
+        {
+            while (true)
+            {
+                // Woken by the watcher's own status publication (no polling): a new error, or the first sync.
+                KubernetesWatchStatus status = await watcher.WaitForStatusAsync(
+                    s => s.Version > 0 || (s.LastError is not null && !ReferenceEquals(s.LastError, published)),
+                    cancellationToken).ConfigureAwait(false);
+                if (status.Version > 0)
+                {
+                    return; // synced: the subscription publishes sets from now on
+                }
+
+                published = status.LastError!;
+                Publish(ResolverResult.ForFailure(new Status(StatusCode.Unavailable,
+                    $"Kubernetes endpoints of '{_service}' are not available yet: {published.Message}")), isSet: false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // disposed
+        }
+        catch (ObjectDisposedException)
+        {
+            // the watcher stopped with the registry
+        }
+    }
+
+    internal static BalancerAddress ToAddress(Endpoint endpoint, string authority)
+    {
+        var address = new BalancerAddress(endpoint.Host, endpoint.Port);
+        address.Attributes.Set(KubernetesBalancerAttributes.Endpoint, endpoint);
+        address.Attributes.Set(KubernetesBalancerAttributes.Weight, endpoint.Weight);
+        if (endpoint.Zone is { } zone)
+        {
+            address.Attributes.Set(KubernetesBalancerAttributes.Zone, zone);
+        }
+
+        if (endpoint.NodeName is { } node)
+        {
+            address.Attributes.Set(KubernetesBalancerAttributes.NodeName, node);
+        }
+
+        address.Attributes.Set(KubernetesBalancerAttributes.ZoneHints, endpoint.ZoneHints);
+        address.Attributes.Set(KubernetesBalancerAttributes.HostOverride, authority);
+        return address;
+    }
+}

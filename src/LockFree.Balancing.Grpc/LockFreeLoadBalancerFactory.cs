@@ -1,0 +1,53 @@
+using Grpc.Net.Client.Balancer;
+using GrpcLoadBalancer = Grpc.Net.Client.Balancer.LoadBalancer;
+using GrpcLoadBalancerOptions = Grpc.Net.Client.Balancer.LoadBalancerOptions;
+
+namespace LockFree.Balancing.Grpc;
+
+/// <summary>
+/// A grpc-dotnet <see cref="LoadBalancerFactory"/> for one of the LockFree policies (<see cref="LockFreePolicyNames"/>):
+/// each policy instance owns one core balancer, updated with the ready subchannels, and counts in-flight calls
+/// through <see cref="ISubchannelCallTracker"/>.
+/// </summary>
+/// <remarks>
+/// Inputs come from the policy's service-config object (see <see cref="LockFreeLoadBalancingConfig"/> and
+/// <c>docs/grpc.md</c>) over the <see cref="KubernetesGrpcBalancingOptions"/> defaults. Thread-safe.
+/// </remarks>
+public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
+{
+    private readonly KubernetesGrpcBalancingOptions _defaults;
+
+    /// <summary>Creates the factory of one policy.</summary>
+    /// <param name="policyName">One of <see cref="LockFreePolicyNames"/>.</param>
+    /// <param name="defaults">Defaults for inputs the service config leaves out; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentException"><paramref name="policyName"/> is not a LockFree policy.</exception>
+    public LockFreeLoadBalancerFactory(string policyName, KubernetesGrpcBalancingOptions? defaults = null)
+    {
+        ArgumentNullException.ThrowIfNull(policyName);
+        if (policyName is not (LockFreePolicyNames.PowerOfTwoChoices or LockFreePolicyNames.RoundRobin
+            or LockFreePolicyNames.ConsistentHash or LockFreePolicyNames.Maglev))
+        {
+            throw new ArgumentException(
+                $"'{policyName}' is not a LockFree policy: use {LockFreePolicyNames.PowerOfTwoChoices}, {LockFreePolicyNames.RoundRobin}, {LockFreePolicyNames.ConsistentHash} or {LockFreePolicyNames.Maglev}.",
+                nameof(policyName));
+        }
+
+        Name = policyName;
+        _defaults = defaults ?? new KubernetesGrpcBalancingOptions();
+    }
+
+    /// <summary>The policy name, as written in service config.</summary>
+    public override string Name { get; }
+
+    /// <summary>Creates a policy instance for one channel.</summary>
+    /// <param name="options">grpc-dotnet's options, with the policy's service-config object.</param>
+    /// <returns>The load balancer.</returns>
+    /// <exception cref="InvalidOperationException">The service-config object has an unknown input or a value of the wrong type.</exception>
+    /// <exception cref="ArgumentException">The core balancer rejects a value (for example a load factor of 1 or less).</exception>
+    public override GrpcLoadBalancer Create(GrpcLoadBalancerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        PolicySettings settings = PolicySettings.Parse(Name, options.Configuration, _defaults);
+        return new LockFreeSubchannelsBalancer(options.Controller, options.LoggerFactory, settings);
+    }
+}

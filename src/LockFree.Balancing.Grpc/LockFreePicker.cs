@@ -1,0 +1,123 @@
+using System.Net.Http.Headers;
+using Grpc.Core;
+using Grpc.Net.Client.Balancer;
+
+namespace LockFree.Balancing.Grpc;
+
+/// <summary>
+/// The picker of one ready-subchannel set: asks the policy's core balancer for an endpoint and returns that
+/// subchannel's cached <see cref="PickResult"/>. Immutable; allocates nothing per pick.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The core balancer is shared by every picker of the policy instance (its per-endpoint counters survive picker
+/// rebuilds). A placement reserves room under the bounded-load cap and the reservation is returned at once: the call
+/// is counted by the tracker's <c>Start</c>, which grpc-dotnet may never call for this pick. Between the two the
+/// cap can be overrun by the calls picked concurrently in that window (microseconds).
+/// </para>
+/// <para>
+/// An older picker whose endpoint the core no longer holds (a set update raced the pick) queues the call;
+/// grpc-dotnet then picks again with the newest picker.
+/// </para>
+/// </remarks>
+internal sealed class LockFreePicker : SubchannelPicker
+{
+    private static readonly PickResult Queue = PickResult.ForQueue();
+
+    private readonly LoadBalancer _core;
+    private readonly PolicySettings _settings;
+    private readonly Dictionary<string, Entry> _byKey;
+    private readonly Entry[] _entries;
+    private readonly PickResult _allEjected;
+
+    public LockFreePicker(LoadBalancer core, PolicySettings settings, IReadOnlyList<(Endpoint Endpoint, SubchannelCallTracker Tracker)> ready)
+    {
+        _core = core;
+        _settings = settings;
+        _entries = new Entry[ready.Count];
+        _byKey = new Dictionary<string, Entry>(ready.Count, StringComparer.Ordinal);
+        for (int i = 0; i < ready.Count; i++)
+        {
+            (Endpoint endpoint, SubchannelCallTracker tracker) = ready[i];
+            var entry = new Entry(PickResult.ForSubchannel(tracker.Subchannel, tracker), tracker);
+            _entries[i] = entry;
+            _byKey[endpoint.Key] = entry;
+        }
+
+        _allEjected = PickResult.ForFailure(new Status(StatusCode.Unavailable, $"Every ready endpoint is ejected by policy '{settings.Policy}'."));
+    }
+
+    public override PickResult Pick(PickContext context)
+    {
+        if (_settings.PlacesByKey)
+        {
+            if (TryGetKey(context, _settings.HashHeader, out string? key))
+            {
+                return Place(_core.TryAcquire(key.AsSpan(), out EndpointLease keyed), ref keyed);
+            }
+
+            return PickLesserLoaded();
+        }
+
+        return Place(_core.TryAcquire(out EndpointLease lease), ref lease);
+    }
+
+    private PickResult Place(bool acquired, ref EndpointLease lease)
+    {
+        if (!acquired)
+        {
+            return _allEjected;
+        }
+
+        Endpoint endpoint = lease.Endpoint;
+        // Step 1 – give the placement's reservation back without reporting an outcome; Start counts the call.
+        lease.TakeState()?.ReleaseUnrecorded();
+        // Step 2 – the subchannel of that endpoint in this picker's set.
+        return _byKey.TryGetValue(endpoint.Key, out Entry? entry) ? entry.Result : Queue;
+    }
+
+    // A keyless call on a hashing policy: in-flight power of two choices over the same per-endpoint counters.
+    private PickResult PickLesserLoaded()
+    {
+        Entry[] entries = _entries;
+        if (entries.Length == 1)
+        {
+            return entries[0].Result;
+        }
+
+        int first = Random.Shared.Next(entries.Length);
+        int second = Random.Shared.Next(entries.Length - 1);
+        if (second >= first)
+        {
+            second++;
+        }
+
+        return entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second].Result : entries[first].Result;
+    }
+
+    private static bool TryGetKey(PickContext context, string? header, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key)
+    {
+        key = null;
+        // PERF: NonValidated returns the stored string without parsing or copying it.
+        if (header is null || context.Request is not { } request
+            || !request.Headers.NonValidated.TryGetValues(header, out HeaderStringValues values))
+        {
+            return false;
+        }
+
+        foreach (string value in values)
+        {
+            key = value;
+            return value.Length > 0;
+        }
+
+        return false;
+    }
+
+    private sealed class Entry(PickResult result, SubchannelCallTracker tracker)
+    {
+        public PickResult Result { get; } = result;
+
+        public SubchannelCallTracker Tracker { get; } = tracker;
+    }
+}

@@ -1,0 +1,83 @@
+using Grpc.Net.Client.Balancer;
+using LockFree.Balancing.Load;
+using Microsoft.Extensions.Logging;
+
+namespace LockFree.Balancing.Grpc;
+
+/// <summary>
+/// One <c>lockfree_*</c> policy instance of one channel: grpc-dotnet's subchannel management, with one core
+/// <see cref="LoadBalancer"/> that is <see cref="LoadBalancer.Update"/>d whenever the ready set changes.
+/// </summary>
+/// <remarks>
+/// grpc-dotnet calls <see cref="CreatePicker"/> under its connection manager's lock, one at a time; trackers are
+/// cached per subchannel and endpoint state, so counts survive picker rebuilds and a pick allocates nothing.
+/// </remarks>
+internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
+{
+    private readonly PolicySettings _settings;
+    private readonly Dictionary<Subchannel, SubchannelCallTracker> _trackers = [];   // touched by CreatePicker only
+
+    public LockFreeSubchannelsBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, PolicySettings settings)
+        : base(controller, loggerFactory)
+    {
+        _settings = settings;
+        Core = settings.CreateCore();
+    }
+
+    /// <summary>The core balancer (for diagnostics and tests).</summary>
+    public LoadBalancer Core { get; }
+
+    protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels)
+    {
+        // Step 1 – the ready set, as core endpoints (the resolver's Endpoint attribute, else host and port).
+        var endpoints = new (Subchannel Subchannel, Endpoint Endpoint)[readySubchannels.Count];
+        for (int i = 0; i < endpoints.Length; i++)
+        {
+            Subchannel subchannel = readySubchannels[i];
+            IReadOnlyList<BalancerAddress> all = subchannel.GetAddresses();
+            BalancerAddress? address = subchannel.CurrentAddress ?? (all.Count > 0 ? all[0] : null);
+            Endpoint endpoint = address is null
+                ? throw new InvalidOperationException($"Subchannel {subchannel} has no address.")
+                : address.Attributes.TryGetValue(KubernetesBalancerAttributes.Endpoint, out Endpoint? known) ? known
+                : new Endpoint(address.EndPoint.Host, address.EndPoint.Port);
+            endpoints[i] = (subchannel, endpoint);
+        }
+
+        // Step 2 – publish it to the core: endpoints that stay keep their counters.
+        Core.Update(endpoints.Select(e => e.Endpoint));
+        BalancerSnapshot snapshot = Core.CurrentSnapshot;
+        var statesByKey = new Dictionary<string, EndpointState>(snapshot.Endpoints.Length, StringComparer.Ordinal);
+        for (int i = 0; i < snapshot.Endpoints.Length; i++)
+        {
+            statesByKey[snapshot.Endpoints[i].Key] = snapshot.States[i];
+        }
+
+        // Step 3 – one tracker per subchannel and endpoint state, reused while both stay.
+        var ready = new List<(Endpoint, SubchannelCallTracker)>(endpoints.Length);
+        var live = new HashSet<Subchannel>();
+        foreach ((Subchannel subchannel, Endpoint endpoint) in endpoints)
+        {
+            if (!statesByKey.TryGetValue(endpoint.Key, out EndpointState? state))
+            {
+                continue; // weight 0 or a duplicate key: not pickable
+            }
+
+            if (!_trackers.TryGetValue(subchannel, out SubchannelCallTracker? tracker) || !ReferenceEquals(tracker.State, state))
+            {
+                tracker = new SubchannelCallTracker(subchannel, state, _settings.FailureCodes);
+                tracker.Register();
+                _trackers[subchannel] = tracker;
+            }
+
+            live.Add(subchannel);
+            ready.Add((endpoint, tracker));
+        }
+
+        foreach (Subchannel gone in _trackers.Keys.Where(s => !live.Contains(s)).ToList())
+        {
+            _trackers.Remove(gone);
+        }
+
+        return new LockFreePicker(Core, _settings, ready);
+    }
+}
