@@ -9,7 +9,7 @@ out="${1:-artifacts/packages}"
 rm -rf "$out"
 mkdir -p "$out"
 
-projects=(src/LockFree.Balancing src/LockFree.Balancing.Kubernetes src/LockFree.Balancing.Http)
+projects=(src/LockFree.Balancing src/LockFree.Balancing.Kubernetes src/LockFree.Balancing.Http src/LockFree.Balancing.Grpc)
 for project in "${projects[@]}"; do
   dotnet pack "$project" -c Release -o "$out" --nologo -v quiet
 done
@@ -53,12 +53,14 @@ check_package() {
 }
 
 check_package LockFree.Balancing "" "LockFree.Balancing.Kubernetes Microsoft.Extensions.Http"
-check_package LockFree.Balancing.Kubernetes "LockFree.Balancing" "Microsoft.Extensions.Http"
+check_package LockFree.Balancing.Kubernetes "LockFree.Balancing Microsoft.Extensions.DependencyInjection.Abstractions Microsoft.Extensions.Options" "Microsoft.Extensions.Http Grpc.Net.Client"
 check_package LockFree.Balancing.Http \
-  "LockFree.Balancing LockFree.Balancing.Kubernetes Microsoft.Extensions.Http Microsoft.Extensions.DependencyInjection.Abstractions Microsoft.Extensions.Options Microsoft.Extensions.Logging.Abstractions" ""
+  "LockFree.Balancing LockFree.Balancing.Kubernetes Microsoft.Extensions.Http Microsoft.Extensions.DependencyInjection.Abstractions Microsoft.Extensions.Options Microsoft.Extensions.Logging.Abstractions" "Grpc.Net.Client"
+# The gRPC integration shares the adapter's registry and never pulls in the HTTP integration.
+check_package LockFree.Balancing.Grpc "LockFree.Balancing LockFree.Balancing.Kubernetes Grpc.Net.Client" "LockFree.Balancing.Http"
 
 count=$(ls "$out"/*.nupkg | wc -l)
-if [[ "$count" -ne 3 ]]; then fail "expected 3 packages in $out, found $count (a test, bench or fake project is packable?)"; fi
+if [[ "$count" -ne ${#projects[@]} ]]; then fail "expected ${#projects[@]} packages in $out, found $count (a test, bench or fake project is packable?)"; fi
 
 if [[ "$failures" -ne 0 ]]; then
   echo "check-packages: $failures check(s) failed"

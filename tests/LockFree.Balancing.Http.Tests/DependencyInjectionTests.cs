@@ -167,30 +167,4 @@ public sealed class DependencyInjectionTests
         Assert.False(options.RetryConnectionFailures);
         Assert.False(options.ServerErrorsAreFailures);
     }
-
-    [Fact]
-    public void InClusterDefaults_ApplyOnlyInAPodAndOnlyToUntouchedOptions()
-    {
-        var inPod = new InClusterWatcherDefaults(name => name switch
-        {
-            "KUBERNETES_SERVICE_HOST" => "10.96.0.1",
-            _ => null,
-        });
-        var untouched = new KubernetesWatcherOptions();
-        var explicitServer = new KubernetesWatcherOptions { ApiServer = new Uri("https://api.example:6443/") };
-        var outside = new KubernetesWatcherOptions();
-
-        // InCluster() itself reads the real environment; only the decision is tested here when it is absent.
-        if (Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is null)
-        {
-            Assert.Throws<InvalidOperationException>(() => inPod.PostConfigure(null, untouched));
-        }
-
-        inPod.PostConfigure(null, explicitServer);
-        new InClusterWatcherDefaults(_ => null).PostConfigure(null, outside);
-
-        Assert.Equal(new Uri("https://api.example:6443/"), explicitServer.ApiServer);
-        Assert.Null(explicitServer.BearerTokenFile);
-        Assert.Equal(KubernetesWatcherOptions.KubectlProxyAddress, outside.ApiServer);
-    }
 }

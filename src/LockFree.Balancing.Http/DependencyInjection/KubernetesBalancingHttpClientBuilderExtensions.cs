@@ -53,7 +53,7 @@ public static class KubernetesBalancingHttpClientBuilderExtensions
     private static IHttpClientBuilder AddHandler(IHttpClientBuilder builder, OptionsBuilder<KubernetesBalancingOptions> options)
     {
         options.ValidateOnStart();
-        builder.Services.AddKubernetesWatchRegistry();
+        builder.Services.AddKubernetesBalancingCore();
         string name = builder.Name;
         return builder.AddHttpMessageHandler(sp => new KubernetesBalancingHandler(sp.GetRequiredService<KubernetesBalancingProvider>().Get(name)));
     }

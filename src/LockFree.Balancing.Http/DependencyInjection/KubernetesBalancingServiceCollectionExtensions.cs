@@ -1,6 +1,5 @@
 using LockFree.Balancing.Http;
 using LockFree.Balancing.Http.DependencyInjection;
-using LockFree.Balancing.Kubernetes;
 using LockFree.Balancing.Kubernetes.Sharing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -8,31 +7,17 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the process-wide Kubernetes watch registry.</summary>
+/// <summary>Finds the balancing set behind a named <c>HttpClient</c>.</summary>
 public static class KubernetesBalancingServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers one <see cref="KubernetesWatchRegistry"/> singleton (one watch per Service for the whole container) and
-    /// the <see cref="KubernetesWatcherOptions"/> it uses. In a pod, options left at their defaults become
-    /// <see cref="KubernetesWatcherOptions.InCluster"/>; elsewhere the default is kubectl proxy on 127.0.0.1:8001.
-    /// Calling it again only adds <paramref name="configure"/>. A registry registered before this call is kept.
+    /// The watch registry shared with every other integration (<c>AddKubernetesWatchRegistry</c>, in the adapter
+    /// package), then the per-client balancing sets and their options' validation. Idempotent.
     /// </summary>
-    /// <param name="services">The service collection.</param>
-    /// <param name="configure">Changes the watcher options (API server, token, CA, timeouts); <see langword="null"/> for none.</param>
-    /// <returns>The service collection.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
-    public static IServiceCollection AddKubernetesWatchRegistry(this IServiceCollection services, Action<KubernetesWatcherOptions>? configure = null)
+    internal static IServiceCollection AddKubernetesBalancingCore(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions();
         services.AddLogging();
-        if (configure is not null)
-        {
-            services.Configure(configure);
-        }
-
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KubernetesWatcherOptions>, InClusterWatcherDefaults>());
-        services.TryAddSingleton(sp => new KubernetesWatchRegistry(sp.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value));
+        services.AddKubernetesWatchRegistry();
         services.TryAddSingleton(sp => new KubernetesBalancingProvider(
             sp.GetRequiredService<KubernetesWatchRegistry>(),
             sp.GetRequiredService<IOptionsMonitor<KubernetesBalancingOptions>>(),

@@ -1,10 +1,9 @@
-using LockFree.Balancing.Kubernetes;
 using Microsoft.Extensions.Options;
 
-namespace LockFree.Balancing.Http.DependencyInjection;
+namespace LockFree.Balancing.Kubernetes.DependencyInjection;
 
 /// <summary>
-/// In a pod, watcher options the application left at the defaults become <see cref="KubernetesWatcherOptions.InCluster"/>:
+/// In a pod, watcher options the application left at the defaults become <see cref="KubernetesWatcherOptions.InCluster(string)"/>:
 /// the API server from the environment, the service account's token file and CA. Explicit settings always win.
 /// </summary>
 internal sealed class InClusterWatcherDefaults(Func<string, string?> environment) : IPostConfigureOptions<KubernetesWatcherOptions>
