@@ -2,7 +2,6 @@ using Grpc.Net.Client.Balancer;
 using LockFree.Balancing.Grpc;
 using LockFree.Balancing.Kubernetes;
 using LockFree.Balancing.Kubernetes.Sharing;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -34,7 +33,8 @@ public static class KubernetesGrpcServiceCollectionExtensions
             return services;
         }
 
-        AddWatchRegistry(services);
+        // The shared registry (one watch per Service per container, also used by the HTTP integration).
+        services.AddKubernetesWatchRegistry();
         services.AddSingleton(sp => new KubernetesResolverFactory(
             sp.GetRequiredService<KubernetesWatchRegistry>(),
             sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value));
@@ -48,10 +48,4 @@ public static class KubernetesGrpcServiceCollectionExtensions
         // services.AddSingleton<LoadBalancerFactory, LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory>();
         return services;
     }
-
-    // The one place that registers the shared watch registry, as the Http package does today (TryAdd: the first
-    // registration wins, so the HTTP and gRPC integrations share one). To be replaced by
-    // services.AddKubernetesWatchRegistry() from the Kubernetes adapter package once it lives there.
-    private static void AddWatchRegistry(IServiceCollection services)
-        => services.TryAddSingleton(sp => new KubernetesWatchRegistry(sp.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value));
 }
