@@ -168,7 +168,7 @@ internal sealed class KubernetesResolver : Resolver
 
                 published = status.LastError!;
                 Publish(ResolverResult.ForFailure(new Status(StatusCode.Unavailable,
-                    $"Kubernetes endpoints of '{_service}' are not available yet: {published.Message}")), isSet: false);
+                    $"Kubernetes endpoints of '{_service}' are not available yet: {published}")), isSet: false);
             }
         }
         catch (OperationCanceledException)
