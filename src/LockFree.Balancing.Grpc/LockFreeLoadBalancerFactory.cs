@@ -16,6 +16,7 @@ namespace LockFree.Balancing.Grpc;
 public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
 {
     private readonly KubernetesGrpcBalancingOptions _defaults;
+    private readonly List<WeakReference<LockFreeSubchannelsBalancer>> _created = [];   // guarded by itself
 
     /// <summary>Creates the factory of one policy.</summary>
     /// <param name="policyName">One of <see cref="LockFreePolicyNames"/>.</param>
@@ -48,6 +49,25 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
     {
         ArgumentNullException.ThrowIfNull(options);
         PolicySettings settings = PolicySettings.Parse(Name, options.Configuration, _defaults);
-        return new LockFreeSubchannelsBalancer(options.Controller, options.LoggerFactory, settings);
+        var balancer = new LockFreeSubchannelsBalancer(options.Controller, options.LoggerFactory, settings);
+        lock (_created)
+        {
+            _created.RemoveAll(static r => !r.TryGetTarget(out _));
+            _created.Add(new WeakReference<LockFreeSubchannelsBalancer>(balancer));
+        }
+
+        return balancer;
+    }
+
+    /// <summary>The live policy instances this factory created, for diagnostics and tests.</summary>
+    internal IReadOnlyList<LockFreeSubchannelsBalancer> Instances
+    {
+        get
+        {
+            lock (_created)
+            {
+                return [.. _created.Select(r => r.TryGetTarget(out LockFreeSubchannelsBalancer? b) ? b : null).OfType<LockFreeSubchannelsBalancer>()];
+            }
+        }
     }
 }

@@ -114,6 +114,9 @@ internal sealed class LockFreePicker : SubchannelPicker
         return false;
     }
 
+    /// <summary>The number of subchannels this picker chooses among.</summary>
+    public int Count => _entries.Length;
+
     private sealed class Entry(PickResult result, SubchannelCallTracker tracker)
     {
         public PickResult Result { get; } = result;

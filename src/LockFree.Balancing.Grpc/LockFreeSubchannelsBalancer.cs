@@ -24,6 +24,11 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
         Core = settings.CreateCore();
     }
 
+    private LockFreePicker? _lastPicker;
+
+    /// <summary>The picker built last (for tests).</summary>
+    internal LockFreePicker? LastPicker => Volatile.Read(ref _lastPicker);
+
     /// <summary>The core balancer (for diagnostics and tests).</summary>
     public LoadBalancer Core { get; }
 
@@ -78,6 +83,8 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             _trackers.Remove(gone);
         }
 
-        return new LockFreePicker(Core, _settings, ready);
+        var picker = new LockFreePicker(Core, _settings, ready);
+        Volatile.Write(ref _lastPicker, picker);
+        return picker;
     }
 }
