@@ -42,6 +42,9 @@ public sealed class Pod : IAsyncDisposable
 
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>When set, every Who call fails with this status (a broken pod behind a live socket).</summary>
+    public StatusCode? FailWith { get; set; }
+
     /// <summary>The :authority of every call.</summary>
     public ConcurrentQueue<string> Authorities { get; } = new();
 
@@ -127,6 +130,11 @@ public sealed class Pod : IAsyncDisposable
             try
             {
                 pod.Authorities.Enqueue(context.Host);
+                if (pod.FailWith is StatusCode failure)
+                {
+                    throw new RpcException(new Status(failure, pod.Name + " is broken"));
+                }
+
                 if (request.DelayMs > 0)
                 {
                     await Task.Delay(request.DelayMs, context.CancellationToken);
