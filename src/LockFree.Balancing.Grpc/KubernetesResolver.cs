@@ -14,8 +14,8 @@ namespace LockFree.Balancing.Grpc;
 /// <para>
 /// Threading: sets arrive on the watch's task, one at a time (the subscription's contract); sync errors before the
 /// first set arrive on a status task. <see cref="_gate"/> orders the two so that a failure is never published after
-/// a set. <see cref="Refresh"/> republishes the last result and never starts a watch: there is one per Service per
-/// registry, started by <see cref="Start"/>.
+/// a set. <see cref="Refresh"/> does nothing and never starts a watch: there is one per Service per registry,
+/// started by <see cref="Start"/>, and it pushes every change.
 /// </para>
 /// <para>
 /// Before the first set, calls wait (the channel has no result yet) until the watch syncs or fails; a failure
@@ -33,7 +33,6 @@ internal sealed class KubernetesResolver : Resolver
     private readonly Lock _gate = new();
     private Action<ResolverResult>? _listener;     // set once by Start
     private WatchSubscription? _subscription;      // guarded by _gate
-    private ResolverResult? _last;                 // guarded by _gate
     private bool _hasSet;                          // guarded by _gate
     private bool _disposed;                        // guarded by _gate
 
@@ -73,18 +72,10 @@ internal sealed class KubernetesResolver : Resolver
 
     public override void Refresh()
     {
-        // Push-based: the watch publishes every change. A refresh (grpc-dotnet asks for one when a subchannel fails)
-        // republishes the last result; it never starts a second watch.
-        ResolverResult? last;
-        lock (_gate)
-        {
-            last = _disposed ? null : _last;
-        }
-
-        if (last is not null)
-        {
-            _listener?.Invoke(last);
-        }
+        // Push-based: the watch publishes every change as it sees it, and it retries on its own. A refresh (grpc-dotnet
+        // asks for one when a subchannel fails) has nothing to fetch, and it must not start a second watch. It also
+        // must not take the gate: grpc-dotnet calls it under its connection manager's lock, which Publish waits for
+        // while holding the gate (a lock-order inversion).
     }
 
     protected override void Dispose(bool disposing)
@@ -144,7 +135,6 @@ internal sealed class KubernetesResolver : Resolver
             }
 
             _hasSet |= isSet;
-            _last = result;
             // Under the gate: a set and a failure racing must reach the channel in the order they were decided.
             _listener!(result);
         }

@@ -70,9 +70,9 @@ public sealed class GrpcCluster : IAsyncDisposable
 
     public async Task<Pod> NewPodAsync() => await Pod.StartAsync("p" + _nextPod++, _certificate);
 
-    public static string SliceOf(Pod pod, bool ready = true)
+    public static string SliceOf(Pod pod, bool ready = true, string zone = "zone-a")
         => Slice("web-" + pod.Name, "50", "IPv4", Ports("grpc", pod.Port),
-            Endpoint("127.0.0.1", ready ? ReadyConditions : """{"ready":false,"serving":false,"terminating":false}"""));
+            Endpoint("127.0.0.1", ready ? ReadyConditions : """{"ready":false,"serving":false,"terminating":false}""", zone: zone));
 
     /// <summary>Sends a watch event and waits until every subscriber has it (the watcher's version moved on).</summary>
     public async Task SendAsync(string type, string slice)

@@ -130,6 +130,27 @@ public sealed class PolicyTests
         await TestWait.UntilAsync(() => CoreInFlight(Policy(services)) == 0, "every call is released");
     }
 
+    [Theory]
+    [InlineData(LockFreePolicyNames.PowerOfTwoChoices)]
+    [InlineData(LockFreePolicyNames.RoundRobin)]
+    [InlineData(LockFreePolicyNames.Maglev)]
+    public async Task LocalZone_OnePodInIt_TakesEveryCall(string policy)
+    {
+        await using GrpcCluster cluster = await GrpcCluster.StartAsync(3);
+        cluster.Server.SetList("100", [.. cluster.Pods.Select(p => GrpcCluster.SliceOf(p, zone: p.Name == "p1" ? "zone-b" : "zone-a"))]);
+        ServiceProvider services = cluster.Services();
+        var config = new ServiceConfig { LoadBalancingConfigs = { new LockFreeLoadBalancingConfig(policy) { LocalZone = "zone-b", HashHeader = "x-user" } } };
+        var client = new Echo.EchoClient(cluster.Channel(config, services: services));
+        await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
+        await TestWait.UntilAsync(() => Policy(services).LastPicker is { Count: 3 }, "all three subchannels are ready");
+
+        for (int i = 0; i < 20; i++)
+        {
+            var metadata = new Metadata { { "x-user", "user-" + i } };
+            Assert.Equal("p1", (await client.WhoAsync(new WhoRequest(), metadata, cancellationToken: GrpcCluster.Limit())).Pod);
+        }
+    }
+
     [Fact]
     public async Task UnkeyedCall_HashingPolicy_FallsBackToLesserLoaded()
     {
