@@ -44,8 +44,7 @@ public static class KubernetesGrpcServiceCollectionExtensions
             services.AddSingleton<LoadBalancerFactory>(sp => new LockFreeLoadBalancerFactory(policy, sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value));
         }
 
-        // TODO(merge): ring_hash
-        // services.AddSingleton<LoadBalancerFactory, LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory>();
+        // services.AddSingleton<LoadBalancerFactory, LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory>(); // TODO(merge): ring_hash
         return services;
     }
 }
