@@ -11,9 +11,8 @@ namespace LockFree.Balancing.Grpc;
 /// <remarks>
 /// <para>
 /// The core balancer is shared by every picker of the policy instance (its per-endpoint counters survive picker
-/// rebuilds). A placement reserves room under the bounded-load cap and the reservation is returned at once: the call
-/// is counted by the tracker's <c>Start</c>, which grpc-dotnet may never call for this pick. Between the two the
-/// cap can be overrun by the calls picked concurrently in that window (microseconds).
+/// rebuilds). A placement reserves room (under the bounded-load cap, exactly); the subchannel's tracker keeps the
+/// reservation for its <c>Start</c> to confirm, and gives it back at the next rebuild if grpc-dotnet dropped the pick.
 /// </para>
 /// <para>
 /// An older picker whose endpoint the core no longer holds (a set update raced the pick) queues the call;
@@ -70,10 +69,18 @@ internal sealed class LockFreePicker : SubchannelPicker
         }
 
         Endpoint endpoint = lease.Endpoint;
-        // Step 1 – give the placement's reservation back without reporting an outcome; Start counts the call.
-        lease.TakeState()?.ReleaseUnrecorded();
-        // Step 2 – the subchannel of that endpoint in this picker's set.
-        return _byKey.TryGetValue(endpoint.Key, out Entry? entry) ? entry.Result : Queue;
+        Load.EndpointState? reserved = lease.TakeState();
+        // Step 1 – the subchannel of that endpoint in this picker's set.
+        if (_byKey.TryGetValue(endpoint.Key, out Entry? entry) && ReferenceEquals(reserved, entry.Tracker.State))
+        {
+            // Step 2 – keep the placement's reservation; the tracker's Start confirms it (or Reclaim returns it).
+            entry.Tracker.Reserve();
+            return entry.Result;
+        }
+
+        // A set update raced this (older) picker: give the reservation back; Start will count on its own.
+        reserved?.ReleaseUnrecorded();
+        return entry?.Result ?? Queue;
     }
 
     // A keyless call on a hashing policy: in-flight power of two choices over the same per-endpoint counters.

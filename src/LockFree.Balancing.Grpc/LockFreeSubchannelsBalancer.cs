@@ -16,6 +16,9 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 {
     private readonly PolicySettings _settings;
     private readonly Dictionary<Subchannel, SubchannelCallTracker> _trackers = [];   // touched by CreatePicker only
+    // Trackers no longer in the set, still reachable from pickers grpc-dotnet may be using: their reservations are
+    // reclaimed at the next two rebuilds, then they are forgotten (touched by CreatePicker only).
+    private readonly List<(SubchannelCallTracker Tracker, int RebuildsLeft)> _retired = [];
 
     public LockFreeSubchannelsBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, PolicySettings settings)
         : base(controller, loggerFactory)
@@ -31,6 +34,35 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 
     /// <summary>The core balancer (for diagnostics and tests).</summary>
     public LoadBalancer Core { get; }
+
+    /// <summary>Gives back the reservations of picks that never started, on every tracker (current and retired).</summary>
+    internal void ReclaimReservations()
+    {
+        foreach (SubchannelCallTracker tracker in _trackers.Values)
+        {
+            tracker.Reclaim();
+        }
+
+        for (int i = _retired.Count - 1; i >= 0; i--)
+        {
+            (SubchannelCallTracker tracker, int left) = _retired[i];
+            tracker.Reclaim();
+            if (left <= 1)
+            {
+                _retired.RemoveAt(i);
+            }
+            else
+            {
+                _retired[i] = (tracker, left - 1);
+            }
+        }
+    }
+
+    private void Retire(SubchannelCallTracker tracker)
+    {
+        tracker.Reclaim();
+        _retired.Add((tracker, 2));
+    }
 
     protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels)
     {
@@ -48,7 +80,11 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             endpoints[i] = (subchannel, endpoint);
         }
 
-        // Step 2 – publish it to the core: endpoints that stay keep their counters.
+        // Step 2 – reservations of picks that never started (grpc-dotnet drops a pick whose subchannel stopped being
+        // ready, and such a change is what brings us here) go back; calls still about to start count themselves.
+        ReclaimReservations();
+
+        // Step 3 – publish the set to the core: endpoints that stay keep their counters.
         Core.Update(endpoints.Select(e => e.Endpoint));
         BalancerSnapshot snapshot = Core.CurrentSnapshot;
         var statesByKey = new Dictionary<string, EndpointState>(snapshot.Endpoints.Length, StringComparer.Ordinal);
@@ -57,7 +93,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             statesByKey[snapshot.Endpoints[i].Key] = snapshot.States[i];
         }
 
-        // Step 3 – one tracker per subchannel and endpoint state, reused while both stay.
+        // Step 4 – one tracker per subchannel and endpoint state, reused while both stay.
         var ready = new List<(Endpoint, SubchannelCallTracker)>(endpoints.Length);
         var live = new HashSet<Subchannel>();
         foreach ((Subchannel subchannel, Endpoint endpoint) in endpoints)
@@ -69,6 +105,11 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 
             if (!_trackers.TryGetValue(subchannel, out SubchannelCallTracker? tracker) || !ReferenceEquals(tracker.State, state))
             {
+                if (tracker is not null)
+                {
+                    Retire(tracker);
+                }
+
                 tracker = new SubchannelCallTracker(subchannel, state, _settings.FailureCodes);
                 tracker.Register();
                 _trackers[subchannel] = tracker;
@@ -78,9 +119,10 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             ready.Add((endpoint, tracker));
         }
 
-        foreach (Subchannel gone in _trackers.Keys.Where(s => !live.Contains(s)).ToList())
+        foreach ((Subchannel subchannel, SubchannelCallTracker tracker) in _trackers.Where(p => !live.Contains(p.Key)).ToList())
         {
-            _trackers.Remove(gone);
+            _trackers.Remove(subchannel);
+            Retire(tracker);
         }
 
         var picker = new LockFreePicker(Core, _settings, ready);

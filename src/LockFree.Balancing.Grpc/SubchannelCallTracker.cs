@@ -10,10 +10,12 @@ namespace LockFree.Balancing.Grpc;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The count is taken in <see cref="Start"/>, never in the pick: grpc-dotnet drops a pick whose subchannel stopped
-/// being ready without calling <see cref="Start"/>, and a count taken in the pick would leak. grpc-dotnet calls
-/// <see cref="Start"/> right after handing the request to the transport and <see cref="Complete"/> when the response
-/// headers arrive (or the send fails).
+/// grpc-dotnet drops a pick whose subchannel stopped being ready without calling <see cref="Start"/>, so a count
+/// taken in the pick must not be trusted to end. The pick keeps the core's placement reservation as a
+/// <see cref="Reserve"/>d count that <see cref="Start"/> confirms; unconfirmed reservations are given back by
+/// <see cref="Reclaim"/> at the next picker rebuild (a drop always causes one). A call counts from its pick (so
+/// concurrent picks see each other, and the bounded-load cap holds exactly) to <see cref="Complete"/>, which
+/// grpc-dotnet calls when the response headers arrive (or the send fails).
 /// </para>
 /// <para>
 /// Streaming: <see cref="GrpcCallTrackingHandler"/>, when it is on the channel's handler chain, takes a
@@ -29,6 +31,9 @@ internal sealed class SubchannelCallTracker : ISubchannelCallTracker
     // Verdicts of trailers-only responses seen by the handler at the headers, consumed by the Complete that follows.
     // Two calls of one endpoint completing at once may swap verdicts; the counts of failures and successes stay right.
     private int _pendingFailures;
+    // Placements reserved by picks whose Start has not come yet (see Reserve). Fungible between calls: any Start
+    // confirms any one of them.
+    private int _reserved;
 
     public SubchannelCallTracker(Subchannel subchannel, EndpointState state, bool[] failureCodes)
     {
@@ -50,11 +55,37 @@ internal sealed class SubchannelCallTracker : ISubchannelCallTracker
     public static bool TryFind(Subchannel subchannel, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SubchannelCallTracker? tracker)
         => BySubchannel.TryGetValue(subchannel, out tracker);
 
-    public void Start() => State.AddCall();
+    /// <summary>
+    /// A pick placed a call here and kept the core's reservation (which, with bounded loads, was admitted under the
+    /// cap exactly): the coming <see cref="Start"/> confirms it instead of counting again. A pick grpc-dotnet drops never
+    /// starts; its reservation is given back by <see cref="Reclaim"/>.
+    /// </summary>
+    public void Reserve() => Interlocked.Increment(ref _reserved);
+
+    /// <summary>
+    /// Gives back every unconfirmed reservation. Safe at any time: a call whose reservation was reclaimed counts itself
+    /// in <see cref="Start"/>. Called on every picker rebuild, which follows every subchannel state change, and so
+    /// every dropped pick (grpc-dotnet drops a pick only when its subchannel stopped being ready).
+    /// </summary>
+    public void Reclaim()
+    {
+        for (int n = Interlocked.Exchange(ref _reserved, 0); n > 0; n--)
+        {
+            State.ReleaseUnrecorded();
+        }
+    }
+
+    public void Start()
+    {
+        if (!TryTake(ref _reserved))
+        {
+            State.AddCall();
+        }
+    }
 
     public void Complete(CompletionContext context)
     {
-        bool failed = context.Error is not null || TryTakePendingFailure();
+        bool failed = context.Error is not null || TryTake(ref _pendingFailures);
         State.Release(failed);
     }
 
@@ -71,12 +102,12 @@ internal sealed class SubchannelCallTracker : ISubchannelCallTracker
     /// <summary>A failing status seen in the trailers, after <see cref="Complete"/> reported the call.</summary>
     public void FailureAtTrailers() => State.RecordFailureOnly();
 
-    private bool TryTakePendingFailure()
+    private static bool TryTake(ref int counter)
     {
-        int pending = Volatile.Read(ref _pendingFailures);
+        int pending = Volatile.Read(ref counter);
         while (pending > 0)
         {
-            int seen = Interlocked.CompareExchange(ref _pendingFailures, pending - 1, pending);
+            int seen = Interlocked.CompareExchange(ref counter, pending - 1, pending);
             if (seen == pending)
             {
                 return true;
