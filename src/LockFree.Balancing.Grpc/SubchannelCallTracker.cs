@@ -64,8 +64,8 @@ internal sealed class SubchannelCallTracker : ISubchannelCallTracker
 
     /// <summary>
     /// Gives back every unconfirmed reservation. Safe at any time: a call whose reservation was reclaimed counts itself
-    /// in <see cref="Start"/>. Called on every picker rebuild, which follows every subchannel state change, and so
-    /// every dropped pick (grpc-dotnet drops a pick only when its subchannel stopped being ready).
+    /// in <see cref="Start"/>. Called on every picker rebuild: grpc-dotnet drops a pick only when its subchannel stopped
+    /// being ready, a state change after which it rebuilds the picker as soon as any subchannel is ready.
     /// </summary>
     public void Reclaim()
     {
