@@ -17,7 +17,7 @@ internal sealed class KubernetesEndpointProviderOptionsValidator : IValidateOpti
             failures.Add($"KubernetesEndpointProviderOptions.InitialSyncTimeout is {options.InitialSyncTimeout}; it must be between 1 ms and {MaxInitialSyncTimeout}.");
         }
 
-        if (options.DefaultNamespace is string ns && !ServiceReference.TryParse("probe", ns, out _))
+        if (options.DefaultNamespace is string ns && !ServiceReference.TryParse("probe." + ns, out _))
         {
             failures.Add($"KubernetesEndpointProviderOptions.DefaultNamespace '{ns}' is not a namespace (a lower-case DNS label).");
         }
