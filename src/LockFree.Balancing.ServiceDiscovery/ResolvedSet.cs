@@ -29,6 +29,11 @@ internal sealed class ResolvedSet
 
     public IChangeToken ChangeToken { get; }
 
-    /// <summary>Fires <see cref="ChangeToken"/>: a newer set exists, or the provider is disposed.</summary>
-    public void MarkReplaced() => _replaced.Cancel();
+    /// <summary>Fires <see cref="ChangeToken"/>: a newer set exists.</summary>
+    /// <remarks>
+    /// <see cref="IChangeToken.HasChanged"/> turns true before this returns; the registered callbacks (ServiceDiscovery's
+    /// re-resolution, an application's own) run on the thread pool, so a slow or throwing callback never holds up or
+    /// fails the shared watch's delivery to the other subscribers.
+    /// </remarks>
+    public void MarkReplaced() => _ = _replaced.CancelAsync();
 }
