@@ -493,7 +493,8 @@ public abstract class LoadBalancer
             isDraining,
             Ejection?.Remaining(state, now),
             Volatile.Read(ref state.ConsecutiveFailures),
-            isLocal);
+            isLocal,
+            state.IgnoredReleases);
 
     private bool Publish(Endpoint[] next)
     {

@@ -15,6 +15,7 @@ internal sealed class EndpointState
     private readonly OutlierDetector? _ejection;
     private PaddedCounter _inFlight;
     private Endpoint _endpoint;
+    private long _ignoredReleases;
 
     // The other load measures. Doubles are stored as their bits so they can be read and written
     // atomically on every platform; the request-rate pair is updated without a lock (see RecordRequest).
@@ -122,10 +123,41 @@ internal sealed class EndpointState
         return elapsed <= 0 || value == 0 ? value : value * Math.Exp(-elapsed * decayPerTick);
     }
 
-    /// <summary>Ends one request: the endpoint count and, when kept, the balancer total; reports the outcome to ejection.</summary>
+    /// <summary>
+    /// Releases that found the count at 0 and were refused: a lease released twice (through a copy, a
+    /// <see langword="readonly"/> field's defensive copy, or two threads disposing one variable). Diagnostics only.
+    /// </summary>
+    public long IgnoredReleases => Interlocked.Read(ref _ignoredReleases);
+
+    /// <summary>
+    /// Ends one request: the endpoint count and, when kept, the balancer total; reports the outcome to ejection.
+    /// A release that finds the count at 0 is a duplicate: it is refused and counted in <see cref="IgnoredReleases"/>,
+    /// and changes nothing else.
+    /// </summary>
     public void Release(bool failed = false)
     {
-        Interlocked.Decrement(ref _inFlight.Value);
+        // A plain decrement would take the count to −1 on a duplicate release, and the bounded-load check reads
+        // a negative load as a huge unsigned one: the endpoint would get nothing from then on. The CAS refuses to
+        // go below 0. A lease is a struct, so copies cannot be told apart; a duplicate while other requests are in
+        // flight takes one of theirs, and that request's own release is then the one refused and counted.
+        int current = Volatile.Read(ref _inFlight.Value);
+        while (true)
+        {
+            if (current <= 0)
+            {
+                Interlocked.Increment(ref _ignoredReleases);
+                return;
+            }
+
+            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current - 1, current);
+            if (seen == current)
+            {
+                break;
+            }
+
+            current = seen;
+        }
+
         _total?.Release();
         if (_ejection is not null)
         {
