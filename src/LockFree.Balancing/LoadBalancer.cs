@@ -47,6 +47,9 @@ public abstract class LoadBalancer
     // Random probes for an available endpoint before sweeping the list, when the first choice is ejected.
     private const int MaxAvailabilityProbes = 16;
 
+    // Weighted redraws for an available endpoint before drawing from the table of available endpoints only.
+    private const int MaxAvailabilityRedraws = 8;
+
     private readonly bool _placesByKey;
     private readonly EndpointState? _fallback;
     private readonly TopologyOptions? _topology;
@@ -380,6 +383,37 @@ public abstract class LoadBalancer
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// An endpoint of <paramref name="scope"/> that is not ejected at <paramref name="now"/>, drawn by weight among the
+    /// available ones, for a pick whose first choice is ejected; -1 when every one is ejected. Only after
+    /// <see cref="ChecksEjections"/> returned true.
+    /// </summary>
+    /// <remarks>
+    /// Step 1 – rejection sampling: redraw from the scope's own weighted index (alias table, cycle) a bounded number
+    /// of times; the first available draw is distributed exactly as the weights restricted to the available endpoints.
+    /// Step 2 – when most of the weight is ejected, draw from the scope's cached table of available endpoints, rebuilt
+    /// only when the ejection set changed. Either way the ejected endpoints' traffic spreads by weight over every
+    /// available endpoint; a linear walk from the ejected one poured it onto its neighbour in key order (pods of one
+    /// node sort together, so a node failure did exactly that). O(1) amortised, allocation-free between changes.
+    /// </remarks>
+    private protected int RedrawAvailable(BalancerSnapshot snapshot, PickScope scope, ulong random, long now)
+    {
+        for (int attempt = 0; attempt < MaxAvailabilityRedraws; attempt++)
+        {
+            random = KeyHasher.Mix(random + ProbeSequence.GoldenGamma);
+            int candidate = scope.DrawByWeight(random);
+            if (!IsEjected(snapshot, candidate, now))
+            {
+                return candidate;
+            }
+        }
+
+        int drawn = scope.DrawAvailable(snapshot, Ejection!, now, KeyHasher.Mix(random + ProbeSequence.GoldenGamma));
+
+        // Another thread may have ejected the drawn endpoint since the table was built (the next pick rebuilds it).
+        return drawn < 0 || !IsEjected(snapshot, drawn, now) ? drawn : FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)random), now);
     }
 
     /// <summary>

@@ -33,6 +33,7 @@ internal sealed class OutlierDetector
     private readonly Action<EndpointEjection>? _onEjected;
     private PaddedCounter _active;                         // _ejected.Count, written under _gate
     private long _latestEnd;                               // written under _gate
+    private long _epoch;                                   // written under _gate
 
     public OutlierDetector(OutlierEjectionOptions options, TimeProvider time, Func<BalancerSnapshot> currentSnapshot, Action<EndpointEjection>? onEjected = null)
     {
@@ -51,6 +52,13 @@ internal sealed class OutlierDetector
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Volatile.Read(ref _active.Value) != 0;
     }
+
+    /// <summary>
+    /// Changes whenever the set of ejected endpoints changes by an ejection, a removal or a prune (always after the
+    /// end times it reflects are written), so a table of available endpoints built after reading it is current
+    /// while it stays equal and no excluded ejection has ended by time.
+    /// </summary>
+    public long Epoch => Volatile.Read(ref _epoch);
 
     /// <summary>Reads the clock for a pick; once every ejection has ended, prunes them if the lock is free.</summary>
     public long Refresh()
@@ -167,6 +175,7 @@ internal sealed class OutlierDetector
 
             Volatile.Write(ref _latestEnd, Math.Max(until, Volatile.Read(ref _latestEnd)));
             Volatile.Write(ref _active.Value, _ejected.Count);
+            Volatile.Write(ref _epoch, _epoch + 1);
             return new EndpointEjection(state.Endpoint, _time.GetElapsedTime(now, until), state.Ejections);
         }
     }
@@ -190,12 +199,14 @@ internal sealed class OutlierDetector
 
                 Volatile.Write(ref _latestEnd, latest);
                 Volatile.Write(ref _active.Value, _ejected.Count);
+                Volatile.Write(ref _epoch, _epoch + 1);
             }
         }
     }
 
     private void Prune(long now)
     {
+        int before = _ejected.Count;
         for (int i = _ejected.Count - 1; i >= 0; i--)
         {
             if (!IsEjected(_ejected[i], now))
@@ -205,6 +216,10 @@ internal sealed class OutlierDetector
         }
 
         Volatile.Write(ref _active.Value, _ejected.Count);
+        if (_ejected.Count != before)
+        {
+            Volatile.Write(ref _epoch, _epoch + 1);
+        }
     }
 
     private static long ToTicks(TimeSpan duration, TimeProvider time)
