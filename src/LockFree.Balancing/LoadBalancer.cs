@@ -332,21 +332,27 @@ public abstract class LoadBalancer
     /// <summary>
     /// Places a request among <paramref name="scope"/>'s endpoints and counts it. Pickers that bound loads
     /// override this; <paramref name="lastResort"/> is false for the local scope, which may give up early (full)
-    /// because the request can still go to every endpoint.
+    /// because the request can still go to every endpoint. <see cref="PlacementResult.Stale"/>: the chosen
+    /// endpoint left the pickable set after <paramref name="snapshot"/> was read; nothing was counted.
     /// </summary>
-    private protected virtual bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
+    private protected virtual PlacementResult TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
     {
         int index = PickIn(snapshot, scope, keyHash, out PickOutcome outcome);
         if (index < 0)
         {
             lease = default;
-            return false;
+            return scope.Pickable.Length == 0 ? PlacementResult.NoEndpoints : PlacementResult.AllEjected;
         }
 
         EndpointState state = snapshot.States[index];
-        state.Add();
+        if (!state.TryAdd())
+        {
+            lease = default;
+            return PlacementResult.Stale;
+        }
+
         lease = new EndpointLease(snapshot.Endpoints[index], state, outcome);
-        return true;
+        return PlacementResult.Placed;
     }
 
     /// <summary>
@@ -470,22 +476,17 @@ public abstract class LoadBalancer
 
     private bool AcquireOrFallback(ulong keyHash, out EndpointLease lease)
     {
-        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
-        if (snapshot.Local is not { } local)
+        PlacementResult result;
+        do
         {
-            if (TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease))
-            {
-                return true;
-            }
+            // A stale attempt counted nothing: the endpoint it chose was detached after our read, which a writer
+            // does only after publishing a newer snapshot, so the next read makes progress.
+            result = AcquireOnce(Volatile.Read(ref _snapshot), keyHash, out lease);
         }
-        else if (TryAcquireIn(snapshot, local, keyHash, lastResort: false, out lease))
+        while (result == PlacementResult.Stale);
+
+        if (result == PlacementResult.Placed)
         {
-            return true;
-        }
-        else if (TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease))
-        {
-            // Out of line: only requests that left the local set pay for the membership search.
-            lease = SpilledFromLocal(snapshot, lease);
             return true;
         }
 
@@ -494,9 +495,32 @@ public abstract class LoadBalancer
             return false;
         }
 
-        fallback.Add();
+        fallback.TryAdd(); // the fallback's state is never detached
         lease = new EndpointLease(fallback.Endpoint, fallback, PickOutcome.Fallback);
         return true;
+    }
+
+    private PlacementResult AcquireOnce(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    {
+        if (snapshot.Local is not { } local)
+        {
+            return TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease);
+        }
+
+        PlacementResult result = TryAcquireIn(snapshot, local, keyHash, lastResort: false, out lease);
+        if (result is PlacementResult.Placed or PlacementResult.Stale)
+        {
+            return result;
+        }
+
+        result = TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease);
+        if (result == PlacementResult.Placed)
+        {
+            // Out of line: only requests that left the local set pay for the membership search.
+            lease = SpilledFromLocal(snapshot, lease);
+        }
+
+        return result;
     }
 
     // A request the local set could not take, placed among all endpoints: Remote unless it landed on a local one
@@ -591,23 +615,43 @@ public abstract class LoadBalancer
 
         // Step 5 – register the new states and refresh the attributes of staying ones; readers of the
         // old snapshot still hold the same state objects, so their releases land on the right counter.
+        // A pickable endpoint's state is attached (admits requests, its count is in the bounded-load total) before
+        // any reader can pick it: a key that comes back while draining rejoins here.
         for (int i = 0; i < next.Length; i++)
         {
             _statesByKey[next[i].Key] = states[i];
             states[i].Endpoint = next[i];
+            if (next[i].Weight > 0)
+            {
+                states[i].Attach();
+            }
         }
 
         // Step 6 – publish: one reference write makes the whole snapshot visible at once.
         Volatile.Write(ref _snapshot, snapshot);
 
-        // Step 7 – forget removed keys that have nothing in flight; keep the others (draining) so that
-        // their count is found again if the key returns while requests are still out. A removed endpoint
-        // receives no new requests, so its ejection, if any, no longer counts.
+        // Step 7 – detach every state that is not pickable in the new snapshot (removed, or weight 0): it admits
+        // nothing from now on, so a picker still holding the old snapshot is refused and retries on this one, and
+        // its requests leave the bounded-load total (the capacity counts requests in current bins only). Only
+        // after publication: detached before it, readers of the still-current old snapshot would retry in vain.
+        for (int i = 0; i < next.Length; i++)
+        {
+            if (next[i].Weight == 0)
+            {
+                states[i].Detach();
+            }
+        }
+
+        // Step 8 – forget removed keys that have nothing in flight; keep the others (draining) so that
+        // their count is found again if the key returns while requests are still out. A detached count at 0
+        // stays 0, so nothing is lost by forgetting it. A removed endpoint receives no new requests, so its
+        // ejection, if any, no longer counts.
         List<string>? idle = null;
         foreach ((string key, EndpointState state) in _statesByKey)
         {
             if (!nextIndexByKey.ContainsKey(key))
             {
+                state.Detach();
                 Ejection?.Forget(state);
                 if (state.InFlight == 0)
                 {

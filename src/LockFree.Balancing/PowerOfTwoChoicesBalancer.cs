@@ -138,17 +138,22 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         return LessLoaded(snapshot, first, second);
     }
 
-    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
+    private protected override PlacementResult TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
     {
         int index = PickIn(snapshot, scope, keyHash, out PickOutcome outcome);
         if (index < 0)
         {
             lease = default;
-            return false;
+            return scope.Pickable.Length == 0 ? PlacementResult.NoEndpoints : PlacementResult.AllEjected;
         }
 
         EndpointState state = snapshot.States[index];
-        state.Add();
+        if (!state.TryAdd())
+        {
+            lease = default;
+            return PlacementResult.Stale;
+        }
+
         if (_measure == LoadMeasure.RequestRate)
         {
             // Only acquired requests count toward the rate: a Pick without a lease sends nothing we know of.
@@ -156,7 +161,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         }
 
         lease = new EndpointLease(snapshot.Endpoints[index], state, outcome);
-        return true;
+        return PlacementResult.Placed;
     }
 
     private int LessLoaded(BalancerSnapshot snapshot, int first, int second)

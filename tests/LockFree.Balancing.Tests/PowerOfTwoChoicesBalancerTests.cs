@@ -83,7 +83,7 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
 
         // Raise one endpoint's count directly: the picker itself would (rightly) not do it.
         global::LockFree.Balancing.Load.EndpointState busyState = balancer.CurrentSnapshot.States[0];
-        busyState.Add();
+        Assert.True(busyState.TryAdd());
 
         Assert.DoesNotContain(Enumerable.Range(0, 2000).Select(_ => balancer.Pick()), e => e.Equals(busy));
         busyState.Release();
