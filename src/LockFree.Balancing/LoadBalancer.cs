@@ -171,57 +171,60 @@ public abstract class LoadBalancer
 
     /// <summary>Picks an endpoint without a key and without counting a request in flight.</summary>
     /// <returns>The endpoint.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
     public Endpoint Pick() => TryPick(out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
 
     /// <summary>Picks the endpoint for a key without counting a request in flight.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <returns>The endpoint.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
     public Endpoint Pick(ReadOnlySpan<byte> key) => TryPick(key, out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
 
     /// <summary>Picks the endpoint for a text key (hashed as UTF-8) without counting a request in flight.</summary>
     /// <param name="key">The affinity key.</param>
     /// <returns>The endpoint.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
     public Endpoint Pick(ReadOnlySpan<char> key) => TryPick(key, out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
 
     /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
     /// <param name="lease">The lease, when an endpoint is available.</param>
     /// <returns><see langword="false"/> when no endpoint is available.</returns>
     public bool TryAcquire(out EndpointLease lease)
-        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
     /// <returns><see langword="false"/> when no endpoint is available.</returns>
     public bool TryAcquire(ReadOnlySpan<byte> key, out EndpointLease lease)
-        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
     /// <returns><see langword="false"/> when no endpoint is available.</returns>
     public bool TryAcquire(ReadOnlySpan<char> key, out EndpointLease lease)
-        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
     /// <returns>The lease; dispose it when the request completes.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
-    public EndpointLease Acquire() => TryAcquire(out EndpointLease lease) ? lease : throw NoEndpoints();
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
+    public EndpointLease Acquire()
+        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out EndpointLease lease) is var result && result == PlacementResult.Placed ? lease : throw NoEndpoints(result);
 
     /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <returns>The lease; dispose it when the request completes.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
-    public EndpointLease Acquire(ReadOnlySpan<byte> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
+    public EndpointLease Acquire(ReadOnlySpan<byte> key)
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out EndpointLease lease) is var result && result == PlacementResult.Placed ? lease : throw NoEndpoints(result);
 
     /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key.</param>
     /// <returns>The lease; dispose it when the request completes.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
-    public EndpointLease Acquire(ReadOnlySpan<char> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
+    public EndpointLease Acquire(ReadOnlySpan<char> key)
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out EndpointLease lease) is var result && result == PlacementResult.Placed ? lease : throw NoEndpoints(result);
 
     /// <summary>
     /// Records a load the endpoint reported about itself (for example CPU utilization or queue length,
@@ -474,7 +477,8 @@ public abstract class LoadBalancer
         return endpoint is not null;
     }
 
-    private bool AcquireOrFallback(ulong keyHash, out EndpointLease lease)
+    // Placed (on an endpoint or the fallback), or why not.
+    private PlacementResult AcquireOrFallback(ulong keyHash, out EndpointLease lease)
     {
         PlacementResult result;
         do
@@ -485,19 +489,14 @@ public abstract class LoadBalancer
         }
         while (result == PlacementResult.Stale);
 
-        if (result == PlacementResult.Placed)
+        if (result == PlacementResult.Placed || _fallback is not EndpointState fallback)
         {
-            return true;
-        }
-
-        if (_fallback is not EndpointState fallback)
-        {
-            return false;
+            return result;
         }
 
         fallback.TryAdd(); // the fallback's state is never detached
         lease = new EndpointLease(fallback.Endpoint, fallback, PickOutcome.Fallback);
-        return true;
+        return PlacementResult.Placed;
     }
 
     private PlacementResult AcquireOnce(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
@@ -539,8 +538,18 @@ public abstract class LoadBalancer
     // covers the 64-bit space evenly, so keyless load follows each endpoint's share of the ring.
     private ulong NextKeylessHash() => KeyHasher.Mix((ulong)(uint)Interlocked.Increment(ref _keylessCursor.Value));
 
+    // A pick found nothing: no pickable endpoint at all, else every one was ejected.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static NoEndpointsException NoEndpoints() => new();
+    private NoEndpointsException NoEndpoints()
+        => new(CurrentSnapshot.Pickable.Length == 0 ? NoEndpointsReason.NoEndpoints : NoEndpointsReason.AllEjected);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static NoEndpointsException NoEndpoints(PlacementResult result) => new(result switch
+    {
+        PlacementResult.AllEjected => NoEndpointsReason.AllEjected,
+        PlacementResult.AllOverCapacity => NoEndpointsReason.AllOverCapacity,
+        _ => NoEndpointsReason.NoEndpoints,
+    });
 
     private EndpointStatus Describe(EndpointState state, long now, bool isDraining, bool isLocal)
         => new(

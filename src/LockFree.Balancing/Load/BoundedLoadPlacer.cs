@@ -33,10 +33,14 @@ internal sealed class BoundedLoadPlacer
     // ProbeForRoom's and PlaceOverflow's answer when an endpoint's state was detached since the snapshot was read.
     private const int StaleSnapshot = -3;
 
-    // Rounds of the overflow loop before a placement gives up (releasing its reservation) rather than place a
-    // request above a capacity. Each failed round means other threads placed requests or ejections changed the
-    // set; a thousand in a row only happen under pathological churn.
-    private const int MaxOverflowRounds = 1000;
+    // Rounds of the overflow loop before a last-resort placement goes over capacity on the least loaded available
+    // endpoint (PickOutcome.OverCapacity) rather than fail while endpoints are available. Each failed round means
+    // other threads placed requests or ejections changed the set (or counts disagree with the total); 64 in a row
+    // only happen under pathological churn, and bound the placement's time at 64 sweeps.
+    private const int MaxOverflowRounds = 64;
+
+    // PlaceOverflow's answer when it placed over capacity on the least loaded endpoint, added to that index.
+    private const int OverCapacityBase = 1 << 30;
 
     private readonly long _loadFactorThousandths;
     private readonly OutlierDetector? _ejection;
@@ -127,7 +131,7 @@ internal sealed class BoundedLoadPlacer
         // Step 3 – overflow, out of line so the common path stays small.
         int index = stale
             ? StaleSnapshot
-            : PlaceOverflow(snapshot, scope, locator, keyHash, home, reservedTotal, availability, lastResort ? MaxOverflowRounds : 1);
+            : PlaceOverflow(snapshot, scope, locator, keyHash, home, reservedTotal, availability, lastResort);
         if (index < 0)
         {
             Total.Release();
@@ -139,7 +143,9 @@ internal sealed class BoundedLoadPlacer
             };
         }
 
-        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index], index == home ? PickOutcome.Home : PickOutcome.Overflow);
+        PickOutcome outcome = index >= OverCapacityBase ? PickOutcome.OverCapacity : index == home ? PickOutcome.Home : PickOutcome.Overflow;
+        index &= OverCapacityBase - 1;
+        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index], outcome);
         return PlacementResult.Placed;
     }
 
@@ -150,9 +156,10 @@ internal sealed class BoundedLoadPlacer
         => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability, int maxRounds)
+    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability, bool lastResort)
         where TLocator : struct, IKeyLocator
     {
+        int maxRounds = lastResort ? MaxOverflowRounds : 1;
         int words = (snapshot.Endpoints.Length + 63) / 64;
         Span<ulong> rejected = words <= StackallocBitmapWords
             ? stackalloc ulong[StackallocBitmapWords]
@@ -192,7 +199,50 @@ internal sealed class BoundedLoadPlacer
             }
         }
 
-        return -1;
+        return lastResort ? PlaceOverCapacity(snapshot, scope, availability) : -1;
+    }
+
+    // The last resort: the available endpoint with the least load per unit of weight takes the request above its
+    // capacity. O(n), only after MaxOverflowRounds failed rounds.
+    private static int PlaceOverCapacity(BalancerSnapshot snapshot, PickScope scope, Availability availability)
+    {
+        while (true)
+        {
+            int best = -1;
+            long bestLoad = 0;
+            int bestWeight = 1;
+            foreach (int index in scope.Pickable)
+            {
+                if (availability.IsEjected(snapshot, index))
+                {
+                    continue;
+                }
+
+                // load / weight < bestLoad / bestWeight without dividing.
+                long load = snapshot.States[index].InFlight;
+                int weight = snapshot.Endpoints[index].Weight;
+                if (best < 0 || load * bestWeight < bestLoad * weight)
+                {
+                    (best, bestLoad, bestWeight) = (index, load, weight);
+                }
+            }
+
+            if (best < 0)
+            {
+                return NoneAvailable;
+            }
+
+            EndpointState state = snapshot.States[best];
+            if (state.TryAdd())
+            {
+                return OverCapacityBase + best;
+            }
+
+            if (state.IsDetached)
+            {
+                return StaleSnapshot;
+            }
+        }
     }
 
     private static ulong[] LargeBitmap(int words)
