@@ -27,7 +27,9 @@ internal sealed class OutlierDetector
     private readonly int _threshold;
     private readonly long _baseTicks;
     private readonly long _maxTicks;
-    private readonly double _maxShare;
+    // The share cap in millionths, rounded once: the cap is then exact integer arithmetic (floor(0.29 · 100) in
+    // floating point is 28, because 0.29 is stored as 0.28999…).
+    private readonly long _maxShareMillionths;
     private readonly TimeProvider _time;
     private readonly Func<BalancerSnapshot> _currentSnapshot;
     private readonly Action<EndpointEjection>? _onEjected;
@@ -40,7 +42,7 @@ internal sealed class OutlierDetector
         _threshold = options.ConsecutiveFailures;
         _baseTicks = ToTicks(options.BaseEjectionTime, time);
         _maxTicks = ToTicks(options.MaxEjectionTime, time);
-        _maxShare = options.MaxEjectedShare;
+        _maxShareMillionths = (long)Math.Round(options.MaxEjectedShare * 1_000_000);
         _time = time;
         _currentSnapshot = currentSnapshot;
         _onEjected = onEjected;
@@ -143,9 +145,9 @@ internal sealed class OutlierDetector
                 ejected += IsEjected(candidate, now) ? 1 : 0;
             }
 
-            if (!present || ejected + 1 > (int)Math.Floor(_maxShare * snapshot.Pickable.Length))
+            if (!present || ejected + 1 > MaxEjected(snapshot.Pickable.Length))
             {
-                // Declined (share cap, lone endpoint, draining): the run starts over, so that each later failure
+                // Declined (share cap, draining): the run starts over, so that each later failure
                 // does not take this lock and scan the set again.
                 Volatile.Write(ref state.ConsecutiveFailures, 0);
                 return null;
@@ -203,6 +205,13 @@ internal sealed class OutlierDetector
             }
         }
     }
+
+    /// <summary>
+    /// How many of <paramref name="pickable"/> endpoints may be ejected at once: ⌊share · n⌋ in integer arithmetic,
+    /// and at least one, as Envoy does with <c>max_ejection_percent</c> (a share below one endpoint would otherwise
+    /// eject nothing, silently, in a small set).
+    /// </summary>
+    internal int MaxEjected(int pickable) => (int)Math.Max(1, pickable * _maxShareMillionths / 1_000_000);
 
     private void Prune(long now)
     {
