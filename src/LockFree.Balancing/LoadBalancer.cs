@@ -150,7 +150,7 @@ public abstract class LoadBalancer
 
     /// <summary>Picks an endpoint without a key and without counting a request in flight.</summary>
     /// <param name="endpoint">The endpoint, when one is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     /// <remarks>Pickers that place by key spread keyless picks over the ring as if each carried a fresh key.</remarks>
     public bool TryPick([NotNullWhen(true)] out Endpoint? endpoint)
         => TryPickByHash(_placesByKey ? NextKeylessHash() : 0, out endpoint);
@@ -158,14 +158,14 @@ public abstract class LoadBalancer
     /// <summary>Picks the endpoint for a key without counting a request in flight.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <param name="endpoint">The endpoint, when one is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryPick(ReadOnlySpan<byte> key, [NotNullWhen(true)] out Endpoint? endpoint)
         => TryPickByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out endpoint);
 
     /// <summary>Picks the endpoint for a text key (hashed as UTF-8) without counting a request in flight.</summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="endpoint">The endpoint, when one is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryPick(ReadOnlySpan<char> key, [NotNullWhen(true)] out Endpoint? endpoint)
         => TryPickByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out endpoint);
 
@@ -188,21 +188,21 @@ public abstract class LoadBalancer
 
     /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
     /// <param name="lease">The lease, when an endpoint is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryAcquire(out EndpointLease lease)
         => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryAcquire(ReadOnlySpan<byte> key, out EndpointLease lease)
         => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryAcquire(ReadOnlySpan<char> key, out EndpointLease lease)
         => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease) == PlacementResult.Placed;
 
@@ -252,6 +252,42 @@ public abstract class LoadBalancer
 
         snapshot.States[index].ReportLoad(load, Time.GetTimestamp());
         return true;
+    }
+
+    /// <summary>
+    /// Why a pick or acquire would find nothing right now, for a caller whose <c>TryPick</c>/<c>TryAcquire</c>
+    /// returned <see langword="false"/>: <see cref="NoEndpointsReason.NoEndpoints"/> (empty set or every weight 0),
+    /// <see cref="NoEndpointsReason.AllEjected"/>, or <see langword="null"/> when an endpoint is available.
+    /// </summary>
+    /// <returns>The reason, or <see langword="null"/> when an endpoint is available.</returns>
+    /// <remarks>
+    /// Reads the current snapshot and the clock: the answer describes this moment, which may differ from the moment
+    /// of the failed call. Allocation-free and lock-free, O(n) while endpoints are ejected. Bounded placements never
+    /// fail for capacity (<see cref="PickOutcome.OverCapacity"/>), so <see cref="NoEndpointsReason.AllOverCapacity"/>
+    /// is never the answer.
+    /// </remarks>
+    public NoEndpointsReason? GetUnavailableReason()
+    {
+        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Pickable.Length == 0)
+        {
+            return NoEndpointsReason.NoEndpoints;
+        }
+
+        if (!ChecksEjections(out long now))
+        {
+            return null;
+        }
+
+        foreach (int index in snapshot.Pickable)
+        {
+            if (!IsEjected(snapshot, index, now))
+            {
+                return null;
+            }
+        }
+
+        return NoEndpointsReason.AllEjected;
     }
 
     /// <summary>
@@ -541,7 +577,7 @@ public abstract class LoadBalancer
     // A pick found nothing: no pickable endpoint at all, else every one was ejected.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private NoEndpointsException NoEndpoints()
-        => new(CurrentSnapshot.Pickable.Length == 0 ? NoEndpointsReason.NoEndpoints : NoEndpointsReason.AllEjected);
+        => new(Volatile.Read(ref _snapshot).Pickable.Length == 0 ? NoEndpointsReason.NoEndpoints : NoEndpointsReason.AllEjected);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static NoEndpointsException NoEndpoints(PlacementResult result) => new(result switch

@@ -2,7 +2,10 @@ using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
 
-/// <summary>The exception of <c>Pick</c> and <c>Acquire</c> says why nothing was available: an empty set or every endpoint ejected.</summary>
+/// <summary>
+/// The exception of <c>Pick</c> and <c>Acquire</c>, and <see cref="LoadBalancer.GetUnavailableReason"/> after a failed
+/// <c>Try</c> call, say why nothing was available: an empty set or every endpoint ejected.
+/// </summary>
 public sealed class NoEndpointsReasonTests
 {
     [Theory]
@@ -14,6 +17,8 @@ public sealed class NoEndpointsReasonTests
         Assert.Equal(NoEndpointsReason.NoEndpoints, Assert.Throws<NoEndpointsException>(() => balancer.Acquire("k")).Reason);
         Assert.Equal(NoEndpointsReason.NoEndpoints, Assert.Throws<NoEndpointsException>(() => balancer.Pick()).Reason);
         Assert.Contains("empty", Assert.Throws<NoEndpointsException>(() => balancer.Acquire()).Message, StringComparison.Ordinal);
+        Assert.False(balancer.TryAcquire("k", out _));
+        Assert.Equal(NoEndpointsReason.NoEndpoints, balancer.GetUnavailableReason());
     }
 
     [Theory]
@@ -26,6 +31,7 @@ public sealed class NoEndpointsReasonTests
             options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 1 };
         });
         balancer.Update(TestEndpoints.Distinct(3, seed: 95));
+        Assert.Null(balancer.GetUnavailableReason());
         foreach (LockFree.Balancing.Load.EndpointState state in balancer.CurrentSnapshot.States)
         {
             balancer.EjectionForTests!.RecordFailure(state);
@@ -35,5 +41,7 @@ public sealed class NoEndpointsReasonTests
         Assert.Equal(NoEndpointsReason.AllEjected, acquired.Reason);
         Assert.Contains("ejected", acquired.Message, StringComparison.Ordinal);
         Assert.Equal(NoEndpointsReason.AllEjected, Assert.Throws<NoEndpointsException>(() => balancer.Pick("k")).Reason);
+        Assert.False(balancer.TryPick(out _));
+        Assert.Equal(NoEndpointsReason.AllEjected, balancer.GetUnavailableReason());
     }
 }
