@@ -96,7 +96,7 @@ def next_distinct(ring, index):
     return None
 
 
-def make_case(name, addresses, configs, rnd, key_count=40, hash_count=40):
+def make_case(name, addresses, configs, rnd, key_count=40, hash_count=40, key_values=None):
     """addresses: list of dicts {host, port, weight?, hashKey?}."""
     endpoints = []
     for a in addresses:
@@ -110,8 +110,8 @@ def make_case(name, addresses, configs, rnd, key_count=40, hash_count=40):
         for _, k in ring:
             counts[k] = counts.get(k, 0) + 1
         keys = []
-        for n in range(key_count):
-            value = "user-%d" % rnd.randrange(1_000_000)
+        for n in range(key_count if key_values is None else len(key_values)):
+            value = "user-%d" % rnd.randrange(1_000_000) if key_values is None else key_values[n]
             h = xxh64(value)
             idx = pick(ring, h)
             keys.append({"key": value, "hash": str(h), "expected": ring[idx][1], "nextDistinct": next_distinct(ring, idx)})
@@ -154,6 +154,10 @@ def main():
         make_case("loopback-pods", [{"host": "127.0.0.1", "port": i + 1, "hashKey": k} for i, k in enumerate(("pod-0", "pod-1", "pod-2", "pod-dead"))], default, rnd, key_count=60),
         make_case("loopback-pods-live", [{"host": "127.0.0.1", "port": i + 1, "hashKey": k} for i, k in enumerate(("pod-0", "pod-1", "pod-2"))], default, rnd, key_count=30),
     ]
+    # The same keys once pod-2 is gone: the ring is rebuilt (1024 entries over two pods instead of 1026 over
+    # three), so keys can move between the survivors too, not only off pod-2.
+    live_keys = [k["key"] for k in cases[-1]["configs"][0]["keys"]]
+    cases.append(make_case("loopback-pods-live-without-pod-2", [{"host": "127.0.0.1", "port": i + 1, "hashKey": k} for i, k in enumerate(("pod-0", "pod-1"))], default, rnd, key_values=live_keys))
     xxh = [{"input": s, "xxh64": str(xxh64(s))} for s in ["", "a", "10.0.0.1:8080_0", "[2001:db8::1]:443_17", "user-42", "x" * 100, "é∑"]]
     json.dump({"generator": "ring_hash_vectors.py with Debian python3-xxhash %s" % xxhash.VERSION, "xxh64": xxh, "cases": cases}, sys.stdout, indent=1, sort_keys=False)
     sys.stdout.write("\n")
