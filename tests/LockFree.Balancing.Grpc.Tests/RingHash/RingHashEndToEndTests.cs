@@ -161,6 +161,45 @@ public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
         Assert.Equal(ConnectivityState.Ready, states[^1]);
     }
 
+    [Fact]
+    public async Task Call_AllPodsRefuse_FailsUnavailableAndReportsTransientFailure()
+    {
+        var (client, capture, _) = CreateClient([new BalancerAddress("127.0.0.1", EchoPod.ClosedPort()), new BalancerAddress("127.0.0.1", EchoPod.ClosedPort())]);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => WhoAsync(client, "alice"));
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("ring_hash", ex.Status.Detail, StringComparison.Ordinal);
+        // A42 rule 2: two endpoints in TRANSIENT_FAILURE and none READY.
+        Assert.Equal(ConnectivityState.TransientFailure, capture.States[^1]);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_IdlePolicy_ConnectsOneEndpointAndBecomesReady()
+    {
+        var (client, capture, channel) = CreateChannel(LiveAddresses(), new RingHashOptions { RequestHashHeader = "x-user" });
+
+        await channel.ConnectAsync(_timeout.Token);
+
+        Assert.Equal(ConnectivityState.Ready, channel.State);
+        Assert.Equal(ConnectivityState.Ready, capture.States[^1]);
+        Assert.StartsWith("pod-", await WhoAsync(client, "bob"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Call_InvalidServiceConfig_FailsWithTheConfigError()
+    {
+        var (client, _, _) = CreateChannel(LiveAddresses(), new RingHashOptions { MinRingSize = 100, MaxRingSize = 10 }, validate: false);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => WhoAsync(client, "alice"));
+
+        // grpc-dotnet has no config-parsing hook: the factory's typed error surfaces as the call's debug exception.
+        Assert.Equal(StatusCode.Internal, ex.StatusCode);
+        var configError = Assert.IsType<RingHashConfigurationException>(ex.Status.DebugException);
+        Assert.Equal("minRingSize", configError.Field);
+        Assert.Contains("minRingSize 100 is greater than maxRingSize 10", configError.Message, StringComparison.Ordinal);
+    }
+
     private static JsonElement[] VectorKeys(string caseName) =>
         [.. RingHashVectors.Case(caseName).GetProperty("configs")[0].GetProperty("keys").EnumerateArray()];
 
@@ -173,6 +212,29 @@ public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
 
     private (Echo.EchoClient Client, CapturingLoadBalancerFactory Capture, PushResolverFactory Resolver) CreateClient(IReadOnlyList<BalancerAddress> addresses)
     {
+        var (client, capture, _, resolver) = Create(addresses, new RingHashOptions { RequestHashHeader = "x-user" }, validate: true);
+        return (client, capture, resolver);
+    }
+
+    private (Echo.EchoClient Client, CapturingLoadBalancerFactory Capture, GrpcChannel Channel) CreateChannel(IReadOnlyList<BalancerAddress> addresses, RingHashOptions options, bool validate = true)
+    {
+        var (client, capture, channel, _) = Create(addresses, options, validate);
+        return (client, capture, channel);
+    }
+
+    private (Echo.EchoClient Client, CapturingLoadBalancerFactory Capture, GrpcChannel Channel, PushResolverFactory Resolver) Create(IReadOnlyList<BalancerAddress> addresses, RingHashOptions options, bool validate)
+    {
+        LoadBalancingConfig config;
+        if (validate)
+        {
+            config = options.ToLoadBalancingConfig();
+        }
+        else
+        {
+            config = new LoadBalancingConfig("ring_hash");
+            config.Inner["ring_hash"] = new Dictionary<string, object> { ["minRingSize"] = options.MinRingSize, ["maxRingSize"] = options.MaxRingSize };
+        }
+
         var resolver = new PushResolverFactory(addresses);
         var capture = new CapturingLoadBalancerFactory(new RingHashLoadBalancerFactory());
         var services = new ServiceCollection()
@@ -183,11 +245,11 @@ public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
         {
             Credentials = ChannelCredentials.Insecure,
             ServiceProvider = services,
-            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RingHashOptions { RequestHashHeader = "x-user" }.ToLoadBalancingConfig() } },
+            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { config } },
         });
         _disposables.Insert(0, services);
         _disposables.Insert(0, channel);
-        return (new Echo.EchoClient(channel), capture, resolver);
+        return (new Echo.EchoClient(channel), capture, channel, resolver);
     }
 
     private async Task<string> WhoAsync(Echo.EchoClient client, string? key)
