@@ -60,6 +60,27 @@ internal static class RingHashEndpointKey
         return weight < 1 ? 1 : weight;
     }
 
+    /// <summary>
+    /// Merges a resolver's address list into the policy's endpoints: one per "host:port" (an address listed twice
+    /// adds its weights, A42), with its hash key and weight, in ring order (hash key, then address; ordinal).
+    /// </summary>
+    /// <param name="addresses">The resolver's addresses.</param>
+    /// <returns>The endpoints in the order the ring is built in.</returns>
+    public static (string AddressKey, string HashKey, long Weight, BalancerAddress Address)[] Merge(IReadOnlyList<BalancerAddress> addresses)
+    {
+        var merged = new Dictionary<string, (string AddressKey, string HashKey, long Weight, BalancerAddress Address)>(StringComparer.Ordinal);
+        foreach (var address in addresses)
+        {
+            var key = Format(address.EndPoint);
+            var weight = Weight(address);
+            merged[key] = merged.TryGetValue(key, out var previous)
+                ? previous with { Weight = previous.Weight + weight }
+                : (key, HashKey(address), weight, address);
+        }
+
+        return [.. merged.Values.OrderBy(e => e.HashKey, StringComparer.Ordinal).ThenBy(e => e.AddressKey, StringComparer.Ordinal)];
+    }
+
     private static bool TryGetAttribute(BalancerAddress address, string name, out object? value)
     {
         IReadOnlyDictionary<string, object?> attributes = address.Attributes;

@@ -213,14 +213,10 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
     private bool ReconcileAddresses(IReadOnlyList<BalancerAddress> addresses, out List<RingHashEndpoint>? removed)
     {
         var rebuild = false;
-        var seen = new Dictionary<string, (BalancerAddress Address, string HashKey, long Weight)>(StringComparer.Ordinal);
-        foreach (var address in addresses)
+        var seen = new Dictionary<string, (string AddressKey, string HashKey, long Weight, BalancerAddress Address)>(StringComparer.Ordinal);
+        foreach (var endpoint in RingHashEndpointKey.Merge(addresses))
         {
-            var key = RingHashEndpointKey.Format(address.EndPoint);
-            var weight = RingHashEndpointKey.Weight(address);
-            seen[key] = seen.TryGetValue(key, out var previous)
-                ? (previous.Address, previous.HashKey, previous.Weight + weight)
-                : (address, RingHashEndpointKey.HashKey(address), weight);
+            seen.Add(endpoint.AddressKey, endpoint);
         }
 
         removed = null;
@@ -242,7 +238,7 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
             }
         }
 
-        foreach (var (key, (address, hashKey, weight)) in seen)
+        foreach (var (key, (_, hashKey, weight, address)) in seen)
         {
             if (!_byAddress.TryGetValue(key, out var endpoint))
             {

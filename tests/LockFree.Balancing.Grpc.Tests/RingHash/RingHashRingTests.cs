@@ -107,4 +107,20 @@ public sealed class RingHashRingTests
         Assert.Equal(("web-0", 5L), (RingHashEndpointKey.HashKey(keyed), RingHashEndpointKey.Weight(keyed)));
         Assert.Equal(("10.0.0.3:80", 1L), (RingHashEndpointKey.HashKey(emptyKeyZeroWeight), RingHashEndpointKey.Weight(emptyKeyZeroWeight)));
     }
+
+    [Fact]
+    public void Merge_DuplicateAddresses_WeightsAddedAndRingOrder()
+    {
+        var a = new BalancerAddress("10.0.0.2", 80);
+        a.Attributes.Set(RingHashAttributes.Weight, 2);
+        var again = new BalancerAddress("10.0.0.2", 80);
+        again.Attributes.Set(RingHashAttributes.Weight, 3);
+        var keyed = new BalancerAddress("10.0.0.9", 80);
+        keyed.Attributes.Set(RingHashAttributes.HashKey, "0-first");
+
+        var merged = RingHashEndpointKey.Merge([a, new BalancerAddress("10.0.0.1", 80), again, keyed]);
+
+        Assert.Equal(["0-first", "10.0.0.1:80", "10.0.0.2:80"], merged.Select(e => e.HashKey));
+        Assert.Equal([1L, 1L, 5L], merged.Select(e => e.Weight));
+    }
 }

@@ -42,12 +42,7 @@ internal static class RingHashVectors
     /// <summary>Builds the ring from addresses as the balancer does: merge by address, sort by hash key then address.</summary>
     public static (RingHashRing Ring, string[] HashKeys) BuildRing(IReadOnlyList<BalancerAddress> addresses, RingHashOptions options)
     {
-        var endpoints = addresses
-            .GroupBy(a => RingHashEndpointKey.Format(a.EndPoint), StringComparer.Ordinal)
-            .Select(g => (Address: g.Key, HashKey: RingHashEndpointKey.HashKey(g.First()), Weight: g.Sum(RingHashEndpointKey.Weight)))
-            .OrderBy(e => e.HashKey, StringComparer.Ordinal)
-            .ThenBy(e => e.Address, StringComparer.Ordinal)
-            .ToArray();
+        var endpoints = RingHashEndpointKey.Merge(addresses);
         var keys = endpoints.Select(e => e.HashKey).ToArray();
         var ring = RingHashRing.Build(keys, endpoints.Select(e => e.Weight).ToArray(), options.EffectiveMinRingSize, options.EffectiveMaxRingSize);
         return (ring, keys);
