@@ -60,35 +60,51 @@ public sealed class DuplicateReleaseTests
         ConsistentHashBalancer balancer = Bounded();
         MutableLeaseHolder holder = new();
         Endpoint victim = balancer.Pick("victim");
-        using CancellationTokenSource stop = new(TimeSpan.FromSeconds(10));
+        // Bounded in time, never by a crash: a loaded machine may finish fewer rounds, and a cancelled barrier wait
+        // must end its thread quietly (an exception escaping a raw thread kills the test host).
+        using CancellationTokenSource stop = new(TimeSpan.FromSeconds(30));
         using Barrier start = new(2);
         using Barrier done = new(2);
         int minimum = int.MaxValue;
-        const int Rounds = 2000;
+        const int Rounds = 1000;
 
         Thread second = new(() =>
         {
-            for (int round = 0; round < Rounds && !stop.IsCancellationRequested; round++)
+            try
             {
-                start.SignalAndWait(stop.Token);
-                holder.Lease.Dispose();
-                done.SignalAndWait(stop.Token);
+                for (int round = 0; round < Rounds; round++)
+                {
+                    start.SignalAndWait(stop.Token);
+                    holder.Lease.Dispose();
+                    done.SignalAndWait(stop.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // the time bound ran out; the main thread sees it too
             }
         });
         second.Start();
 
         int rounds = 0;
-        for (; rounds < Rounds && !stop.IsCancellationRequested; rounds++)
+        try
         {
-            holder.Lease = AcquireOn(balancer, victim);
-            start.SignalAndWait(stop.Token);
-            holder.Lease.Dispose();
-            done.SignalAndWait(stop.Token);
-            minimum = Math.Min(minimum, StatusOf(balancer, victim).InFlight);
+            for (; rounds < Rounds; rounds++)
+            {
+                holder.Lease = AcquireOn(balancer, victim);
+                start.SignalAndWait(stop.Token);
+                holder.Lease.Dispose();
+                done.SignalAndWait(stop.Token);
+                minimum = Math.Min(minimum, StatusOf(balancer, victim).InFlight);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            holder.Lease.Dispose(); // the round cut short may still hold its lease
         }
 
         second.Join();
-        Assert.Equal(Rounds, rounds);
+        Assert.True(rounds >= 100, $"only {rounds} rounds in 30 s");
 
         // Every racing release beyond one per round was refused: the count never went below 0.
         Assert.Equal(0, minimum);
