@@ -9,7 +9,7 @@ out="${1:-artifacts/packages}"
 rm -rf "$out"
 mkdir -p "$out"
 
-projects=(src/LockFree.Balancing src/LockFree.Balancing.Kubernetes src/LockFree.Balancing.Http src/LockFree.Balancing.Grpc)
+projects=(src/LockFree.Balancing src/LockFree.Balancing.Kubernetes src/LockFree.Balancing.Http src/LockFree.Balancing.Grpc src/LockFree.Balancing.ServiceDiscovery)
 for project in "${projects[@]}"; do
   dotnet pack "$project" -c Release -o "$out" --nologo -v quiet
 done
@@ -58,6 +58,8 @@ check_package LockFree.Balancing.Http \
   "LockFree.Balancing LockFree.Balancing.Kubernetes Microsoft.Extensions.Http Microsoft.Extensions.DependencyInjection.Abstractions Microsoft.Extensions.Options Microsoft.Extensions.Logging.Abstractions" "Grpc.Net.Client"
 # The gRPC integration shares the adapter's registry and never pulls in the HTTP integration.
 check_package LockFree.Balancing.Grpc "LockFree.Balancing LockFree.Balancing.Kubernetes Grpc.Net.Client" "LockFree.Balancing.Http"
+# The ServiceDiscovery provider shares the adapter's registry; the full ServiceDiscovery package is the application's choice.
+check_package LockFree.Balancing.ServiceDiscovery "LockFree.Balancing.Kubernetes Microsoft.Extensions.ServiceDiscovery.Abstractions" "LockFree.Balancing.Http Microsoft.Extensions.ServiceDiscovery"
 
 count=$(ls "$out"/*.nupkg | wc -l)
 if [[ "$count" -ne ${#projects[@]} ]]; then fail "expected ${#projects[@]} packages in $out, found $count (a test, bench or fake project is packable?)"; fi

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using BenchmarkDotNet.Attributes;
+using k8s.Models;
+using ClientEventType = k8s.WatchEventType;
+using ClientJson = k8s.KubernetesJson;
 using LockFree.Balancing.Kubernetes.Fakes;
 using LockFree.Balancing.Kubernetes.Slices;
 using LockFree.Balancing.Kubernetes.Watch;
@@ -23,9 +25,11 @@ namespace LockFree.Balancing.Benchmarks;
 /// endpoint, targetRef, two ports), about 28 kB per line.
 /// </para>
 /// <para>
-/// <see cref="TypedModels"/> (the baseline) is the KubernetesClient approach: a <see cref="StreamReader"/> turns
-/// each line into a <see cref="string"/>, <see cref="JsonSerializer"/> deserializes it into typed models of the
-/// whole object (cached options, as that client keeps them), and the slice is stored by name.
+/// <see cref="KubernetesClientWatcher"/> (the baseline) is KubernetesClient 21's own watch path: its
+/// <c>k8s.Watcher&lt;V1EndpointSlice&gt;</c> reads the stream line by line and decodes each event with
+/// <c>k8s.KubernetesJson</c> into <c>k8s.Models.V1EndpointSlice</c>, the way an application that watches with that
+/// client receives slices; the handler stores each slice by name. <see cref="KubernetesClientJsonPerLine"/> is the
+/// same decoder without the watcher's background task (its lower bound).
 /// <see cref="StreamingParser"/> is the production path: <c>WatchLineReader</c> (pooled buffer) and
 /// <c>KubernetesJson.ParseWatchEvent</c> (<see cref="Utf8JsonReader"/>, compared against the held slice while
 /// reading, stepping over endpoints whose JSON it read before byte for byte; the resourceVersion into a reused
@@ -53,12 +57,6 @@ public class WatchParseBenchmarks : ISmokeChecked
     private const int PerSlice = Endpoints / Slices;
     private const int MaxEventBytes = 1024 * 1024;
 
-    private static readonly JsonSerializerOptions TypedOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private byte[] _changing = [];
     private byte[] _unchanged = [];
     private readonly Utf8StringCache _cache = new();
@@ -66,7 +64,7 @@ public class WatchParseBenchmarks : ISmokeChecked
     private readonly Utf8StringCache _unchangedCache = new();
     private readonly EndpointSliceSet _unchangedState = new();
     private readonly ResourceVersionBuffer _resourceVersion = new();
-    private readonly Dictionary<string, TypedEndpointSlice> _typedState = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, V1EndpointSlice> _clientState = new(StringComparer.Ordinal);
     private long _floorTokens;
 
     /// <summary>Builds both streams and fills each method's state with the Service's initial slices.</summary>
@@ -93,25 +91,49 @@ public class WatchParseBenchmarks : ISmokeChecked
             byte[] line = Encoding.UTF8.GetBytes(initial);
             _state.Upsert(KubernetesJson.ParseWatchEvent(line, _cache, _state).Slice!);
             _unchangedState.Upsert(KubernetesJson.ParseWatchEvent(line, _unchangedCache, _unchangedState).Slice!);
-            TypedWatchEvent typed = JsonSerializer.Deserialize<TypedWatchEvent>(initial, TypedOptions)!;
-            _typedState[typed.Object!.Metadata!.Name!] = typed.Object;
+            V1EndpointSlice decoded = ClientJson.Deserialize<k8s.Watcher<V1EndpointSlice>.WatchEvent>(initial).Object;
+            _clientState[decoded.Metadata.Name] = decoded;
         }
     }
 
-    /// <summary>Baseline: each line as a string, deserialized into typed models, stored by name.</summary>
+    /// <summary>Baseline: KubernetesClient's <c>Watcher&lt;V1EndpointSlice&gt;</c> over the stream, each slice stored by name.</summary>
     /// <returns>The number of slice changes applied.</returns>
     [Benchmark(Baseline = true)]
-    public int TypedModels()
+    public int KubernetesClientWatcher()
+    {
+        int applied = 0;
+        Exception? failure = null;
+        using var closed = new ManualResetEventSlim();
+        using var watcher = new k8s.Watcher<V1EndpointSlice>(
+            () => Task.FromResult(new StreamReader(new MemoryStream(_changing, writable: false), Encoding.UTF8)),
+            (type, slice) =>
+            {
+                // Called on the watcher's task, one event after another.
+                if (type is ClientEventType.Added or ClientEventType.Modified)
+                {
+                    _clientState[slice.Metadata.Name] = slice;
+                    applied++;
+                }
+            },
+            error => failure ??= error,
+            closed.Set);
+        closed.Wait();
+        return failure is null ? applied : throw new InvalidOperationException("KubernetesClient's watcher failed.", failure);
+    }
+
+    /// <summary>KubernetesClient's decoder alone: each line as a string through <c>k8s.KubernetesJson</c>, no watcher task.</summary>
+    /// <returns>The number of slice changes applied.</returns>
+    [Benchmark]
+    public int KubernetesClientJsonPerLine()
     {
         int applied = 0;
         using var reader = new StreamReader(new MemoryStream(_changing, writable: false), Encoding.UTF8);
         while (reader.ReadLine() is { } line)
         {
-            TypedWatchEvent change = JsonSerializer.Deserialize<TypedWatchEvent>(line, TypedOptions)
-                ?? throw new InvalidOperationException("a null event");
-            if (change.Type is "ADDED" or "MODIFIED" && change.Object?.Metadata?.Name is { } name)
+            k8s.Watcher<V1EndpointSlice>.WatchEvent change = ClientJson.Deserialize<k8s.Watcher<V1EndpointSlice>.WatchEvent>(line);
+            if (change.Type is ClientEventType.Added or ClientEventType.Modified)
             {
-                _typedState[name] = change.Object;
+                _clientState[change.Object.Metadata.Name] = change.Object;
                 applied++;
             }
         }
@@ -193,11 +215,11 @@ public class WatchParseBenchmarks : ISmokeChecked
         for (int slice = 0; slice < Slices; slice++)
         {
             string name = SliceName(slice);
-            if (benchmark == nameof(TypedModels))
+            if (benchmark is nameof(KubernetesClientWatcher) or nameof(KubernetesClientJsonPerLine))
             {
-                TypedEndpointSlice typed = _typedState[name];
-                int notReady = typed.Endpoints!.FindIndex(e => e.Conditions?.Ready == false);
-                Require(typed.Endpoints.Count == PerSlice && notReady == lastNotReady, benchmark, name);
+                V1EndpointSlice decoded = _clientState[name];
+                int notReady = decoded.Endpoints.ToList().FindIndex(e => e.Conditions?.Ready == false);
+                Require(decoded.Endpoints.Count == PerSlice && notReady == lastNotReady, benchmark, name);
             }
             else
             {
@@ -270,150 +292,4 @@ public class WatchParseBenchmarks : ISmokeChecked
 
         return Payloads.Slice(SliceName(slice), resourceVersion, "IPv4", Payloads.HttpPort(8080), endpoints);
     }
-
-    // The typed models a general-purpose client carries: every field of the object, as KubernetesClient's
-    // V1EndpointSlice and V1ObjectMeta do (managedFields' fieldsV1 is free-form, kept as a JsonElement there too).
-    // They are set only by the deserializer, hence CA1812/CA2227 below.
-#pragma warning disable CA1812, CA2227, CA1002
-    internal sealed class TypedWatchEvent
-    {
-        public string? Type { get; set; }
-
-        public TypedEndpointSlice? Object { get; set; }
-    }
-
-    internal sealed class TypedEndpointSlice
-    {
-        public string? ApiVersion { get; set; }
-
-        public string? Kind { get; set; }
-
-        public TypedObjectMeta? Metadata { get; set; }
-
-        public string? AddressType { get; set; }
-
-        public List<TypedEndpoint>? Endpoints { get; set; }
-
-        public List<TypedEndpointPort>? Ports { get; set; }
-    }
-
-    internal sealed class TypedObjectMeta
-    {
-        public string? Name { get; set; }
-
-        public string? GenerateName { get; set; }
-
-        public string? Namespace { get; set; }
-
-        public string? Uid { get; set; }
-
-        public string? ResourceVersion { get; set; }
-
-        public long? Generation { get; set; }
-
-        public DateTime? CreationTimestamp { get; set; }
-
-        public Dictionary<string, string>? Labels { get; set; }
-
-        public Dictionary<string, string>? Annotations { get; set; }
-
-        public List<TypedOwnerReference>? OwnerReferences { get; set; }
-
-        public List<TypedManagedFieldsEntry>? ManagedFields { get; set; }
-    }
-
-    internal sealed class TypedOwnerReference
-    {
-        public string? ApiVersion { get; set; }
-
-        public string? Kind { get; set; }
-
-        public string? Name { get; set; }
-
-        public string? Uid { get; set; }
-
-        public bool? Controller { get; set; }
-
-        public bool? BlockOwnerDeletion { get; set; }
-    }
-
-    internal sealed class TypedManagedFieldsEntry
-    {
-        public string? Manager { get; set; }
-
-        public string? Operation { get; set; }
-
-        public string? ApiVersion { get; set; }
-
-        public DateTime? Time { get; set; }
-
-        public string? FieldsType { get; set; }
-
-        public JsonElement? FieldsV1 { get; set; }
-
-        public string? Subresource { get; set; }
-    }
-
-    internal sealed class TypedEndpoint
-    {
-        public List<string>? Addresses { get; set; }
-
-        public TypedEndpointConditions? Conditions { get; set; }
-
-        public string? Hostname { get; set; }
-
-        public TypedObjectReference? TargetRef { get; set; }
-
-        public string? NodeName { get; set; }
-
-        public string? Zone { get; set; }
-
-        public TypedEndpointHints? Hints { get; set; }
-    }
-
-    internal sealed class TypedEndpointConditions
-    {
-        public bool? Ready { get; set; }
-
-        public bool? Serving { get; set; }
-
-        public bool? Terminating { get; set; }
-    }
-
-    internal sealed class TypedObjectReference
-    {
-        public string? Kind { get; set; }
-
-        public string? Namespace { get; set; }
-
-        public string? Name { get; set; }
-
-        public string? Uid { get; set; }
-
-        public string? ResourceVersion { get; set; }
-    }
-
-    internal sealed class TypedEndpointHints
-    {
-        public List<TypedForZone>? ForZones { get; set; }
-
-        public List<TypedForZone>? ForNodes { get; set; }
-    }
-
-    internal sealed class TypedForZone
-    {
-        public string? Name { get; set; }
-    }
-
-    internal sealed class TypedEndpointPort
-    {
-        public string? Name { get; set; }
-
-        public string? Protocol { get; set; }
-
-        public int? Port { get; set; }
-
-        public string? AppProtocol { get; set; }
-    }
-#pragma warning restore CA1812, CA2227, CA1002
 }

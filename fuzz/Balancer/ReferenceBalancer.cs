@@ -20,7 +20,8 @@ internal enum ModelPicker
 /// counts per key (draining keys included), and each picker's placement rule restated naively from its documentation:
 /// the interleaved weighted cycle for round robin (turn k of weight w due at (2k+1)/2w), a sorted list of replica
 /// points searched for the first at or after the key's point for the ring, the permutation fill of the Maglev paper
-/// for Maglev, and for bounded loads the capacity ⌈c·(total+1)·w/W⌉ with key-seeded probes then a sweep.
+/// for Maglev, and for bounded loads the capacity ⌈c·(total+1)·w/W⌉ (total: requests on the pickable endpoints of
+/// the current set) with key-seeded probes then a sweep.
 /// </summary>
 internal sealed class ReferenceBalancer
 {
@@ -190,8 +191,9 @@ internal sealed class ReferenceBalancer
             return _ordered[home].Key;
         }
 
-        // Bounded loads: the total counts the request being placed.
-        long total = _inFlight.Values.Sum() + 1L;
+        // Bounded loads: the total counts the request being placed and the requests on pickable endpoints of the
+        // current set only (balls in current bins): draining and weight-0 endpoints' requests are not in it.
+        long total = _pickable.Sum(i => (long)_inFlight.GetValueOrDefault(_ordered[i].Key)) + 1L;
         long totalWeight = _pickable.Sum(i => (long)_ordered[i].Weight);
         bool Fits(int index)
         {

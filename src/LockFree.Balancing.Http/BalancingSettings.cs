@@ -54,7 +54,10 @@ internal sealed class BalancingSettings
         ConfigurePodHandler = options.ConfigurePodHandler;
         MaxBufferedBodyBytes = options.LeaseRelease == LeaseRelease.ResponseEnd ? options.MaxBufferedBodyBytes : 0;
         FallbackEndpoint = options.FallbackEndpoint is null ? null : Endpoint.Parse(options.FallbackEndpoint);
+        PassThroughNonServiceHosts = options.PassThroughNonServiceHosts;
     }
+
+    public bool PassThroughNonServiceHosts { get; }
 
     public string DefaultNamespace { get; }
 

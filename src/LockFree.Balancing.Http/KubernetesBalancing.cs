@@ -27,6 +27,7 @@ public sealed class KubernetesBalancing : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Host, int Port), ServiceTarget> _targets = new();
     private readonly ConcurrentDictionary<ServiceReference, BalancedService> _services = new();
+    private readonly ConcurrentDictionary<(string Host, int Port), string> _notServices = new(); // host → why it is not a Service
     private readonly Lock _createGate = new();
     private ServiceTarget? _last;
     private bool _disposed;
@@ -117,28 +118,52 @@ public sealed class KubernetesBalancing : IDisposable
     /// <exception cref="ArgumentException">The URI is relative or its host is not a Service name.</exception>
     /// <exception cref="ObjectDisposedException">This object is disposed.</exception>
     internal ServiceTarget Resolve(Uri uri)
+        => TryResolve(uri, out ServiceTarget? target, out string? whyNot) ? target : throw new ArgumentException(whyNot, nameof(uri));
+
+    /// <summary>The target of a request URI, or why its host is not a Service; both cached by host and port.</summary>
+    /// <exception cref="ObjectDisposedException">This object is disposed.</exception>
+    internal bool TryResolve(Uri uri, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ServiceTarget? target, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? whyNot)
     {
         // PERF: one client talks to one Service almost always; the last hit avoids the dictionary's hashing.
         string host = uri.IdnHost;
         int port = uri.Port;
+        whyNot = null;
         ServiceTarget? last = Volatile.Read(ref _last);
         if (last is not null && last.Port == port && string.Equals(last.Host, host, StringComparison.Ordinal))
         {
-            return last;
+            target = last;
+            return true;
         }
 
-        if (!_targets.TryGetValue((host, port), out ServiceTarget? target))
+        if (!_targets.TryGetValue((host, port), out target))
         {
-            target = CreateTarget(uri, host, port);
+            if (_notServices.TryGetValue((host, port), out whyNot))
+            {
+                return false;
+            }
+
+            ServiceReference? service = Settings.FixedService ?? ToServiceReference(uri, host, out whyNot);
+            if (service is null)
+            {
+                // Bounded: a client reaches few distinct hosts; a hostile caller choosing hosts would fill it, so cap it.
+                whyNot ??= $"The request URI host '{host}' does not name a Kubernetes Service.";
+                if (_notServices.Count < 1024)
+                {
+                    _notServices.TryAdd((host, port), whyNot);
+                }
+
+                return false;
+            }
+
+            target = CreateTarget(service, uri, host, port);
         }
 
         Volatile.Write(ref _last, target);
-        return target;
+        return true;
     }
 
-    private ServiceTarget CreateTarget(Uri uri, string host, int port)
+    private ServiceTarget CreateTarget(ServiceReference service, Uri uri, string host, int port)
     {
-        ServiceReference service = Settings.FixedService ?? ToServiceReference(uri, host);
         lock (_createGate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -161,7 +186,7 @@ public sealed class KubernetesBalancing : IDisposable
         }
     }
 
-    private ServiceReference ToServiceReference(Uri uri, string host)
+    private ServiceReference? ToServiceReference(Uri uri, string host, out string? whyNot)
     {
         string text = host;
         if (Settings.PortName is string portName)
@@ -175,15 +200,14 @@ public sealed class KubernetesBalancing : IDisposable
 
         try
         {
+            whyNot = null;
             return ServiceReference.Parse(text, Settings.DefaultNamespace);
         }
         catch (ServiceReferenceFormatException ex)
         {
             Log.ServiceResolutionFailed(_logger, host, ex.Message);
-            throw new ArgumentException(
-                $"The request URI host '{host}' does not name a Kubernetes Service. Use 'name', 'name.namespace', 'name.namespace.svc' or 'name.namespace.svc.cluster.local' (lower-case DNS labels), or set KubernetesBalancingOptions.Service. {ex.Message}",
-                nameof(uri),
-                ex);
+            whyNot = $"The request URI host '{host}' does not name a Kubernetes Service. Use 'name', 'name.namespace', 'name.namespace.svc' or 'name.namespace.svc.cluster.local' (lower-case DNS labels), or set KubernetesBalancingOptions.Service; set KubernetesBalancingOptions.PassThroughNonServiceHosts to send such requests unbalanced. {ex.Message}";
+            return null;
         }
     }
 }

@@ -92,7 +92,16 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             throw new InvalidOperationException($"The request URI '{original}' is relative: set the HttpClient's BaseAddress to a URL of the Service such as http://orders.shop/.");
         }
 
-        ServiceTarget target = _balancing.Resolve(original);
+        if (!_balancing.TryResolve(original, out ServiceTarget? target, out string? whyNot))
+        {
+            if (_balancing.Settings.PassThroughNonServiceHosts)
+            {
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+
+            throw new HttpRequestException(HttpRequestError.NameResolutionError, whyNot);
+        }
+
         BalancedService service = target.Service;
         PodHandlers? pods = service.Pods;
         if (pods is not null && request.Version.Major >= 3)

@@ -112,4 +112,14 @@ public sealed class KubernetesBalancingOptions
 
     /// <summary>An endpoint (<c>host:port</c>, e.g. the Service's own DNS name <c>orders.shop.svc:80</c>) used while the Service has no ready pod; <see langword="null"/> (default): such requests fail with <see cref="HttpRequestException"/>.</summary>
     public string? FallbackEndpoint { get; set; }
+
+    /// <summary>
+    /// What a request whose host does not name a Kubernetes Service (e.g. <c>api.github.com</c>, an IP literal) does:
+    /// <see langword="false"/> (default), it fails with an <see cref="HttpRequestException"/> whose
+    /// <see cref="HttpRequestException.HttpRequestError"/> is <see cref="HttpRequestError.NameResolutionError"/> and whose
+    /// message says which names are accepted; <see langword="true"/>, it is sent unchanged through the next handler (the
+    /// client's primary handler), unbalanced. Turn it on when the balancing handler is added to every client
+    /// (<c>ConfigureHttpClientDefaults</c>) and some clients call hosts outside the cluster.
+    /// </summary>
+    public bool PassThroughNonServiceHosts { get; set; }
 }

@@ -89,7 +89,7 @@ public sealed class ConsistentHashBalancer : LoadBalancer
         return PlaceByKey(snapshot, scope, new RingLocator(ring), keyHash, out outcome);
     }
 
-    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
+    private protected override PlacementResult TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
         => _boundedLoads is null
             ? base.TryAcquireIn(snapshot, scope, keyHash, lastResort, out lease)
             : _boundedLoads.TryPlace(snapshot, scope, new RingLocator(Unsafe.As<RingScope>(scope).Ring), keyHash, lastResort, out lease);

@@ -11,7 +11,15 @@ namespace LockFree.Balancing;
 /// A lease is a struct so that acquiring allocates nothing. Disposing a lease variable releases
 /// the count once; disposing the same variable again does nothing. Copies of a lease share the one
 /// release: dispose exactly one of them (for example, keep the lease in one field or local and
-/// pass the <see cref="Endpoint"/> around instead).
+/// pass the <see cref="Endpoint"/> around instead). Do not keep a lease in a <see langword="readonly"/>
+/// field or pass it as an <see langword="in"/> parameter: C# disposes a defensive copy there.
+/// </para>
+/// <para>
+/// A duplicate release (a copy disposed too, or two threads disposing one variable at once) cannot drive
+/// the count below 0: a release that finds it at 0 is refused and counted in
+/// <see cref="EndpointStatus.IgnoredReleases"/>. While other requests are in flight on the endpoint a
+/// duplicate still takes one of their counts early (the struct copies cannot be told apart), so a
+/// non-zero <see cref="EndpointStatus.IgnoredReleases"/> means the caller's lease handling needs fixing.
 /// </para>
 /// <para>
 /// The release goes to the counter the lease was taken from, so it is correct even when the

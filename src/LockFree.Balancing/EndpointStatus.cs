@@ -3,8 +3,9 @@ namespace LockFree.Balancing;
 /// <summary>What a balancer knows about one endpoint at the moment <see cref="LoadBalancer.GetStatus"/> was called.</summary>
 public sealed class EndpointStatus
 {
-    internal EndpointStatus(Endpoint endpoint, int inFlight, double reportedLoad, double? recentRequests, bool isDraining, TimeSpan? ejectionRemaining, int consecutiveFailures, bool isLocal)
+    internal EndpointStatus(Endpoint endpoint, int inFlight, double reportedLoad, double? recentRequests, bool isDraining, TimeSpan? ejectionRemaining, int consecutiveFailures, bool isLocal, long ignoredReleases)
     {
+        IgnoredReleases = ignoredReleases;
         IsLocal = isLocal;
         Endpoint = endpoint;
         InFlight = inFlight;
@@ -45,7 +46,15 @@ public sealed class EndpointStatus
     /// <summary>Failures reported in a row since its last success or ejection.</summary>
     public int ConsecutiveFailures { get; }
 
+    /// <summary>
+    /// Releases refused because they found its in-flight count at 0: a lease disposed (or failed) twice, through a
+    /// copy of the struct, a <see langword="readonly"/> field (C# disposes a defensive copy, so the field stays held)
+    /// or two threads disposing one variable. Above 0 means a caller's lease handling is wrong; the count itself
+    /// never goes below 0. Cumulative while the balancer tracks the endpoint.
+    /// </summary>
+    public long IgnoredReleases { get; }
+
     /// <inheritdoc/>
     public override string ToString()
-        => $"{Endpoint.Key} in-flight={InFlight}{(IsDraining ? " draining" : "")}{(IsEjected ? $" ejected for {EjectionRemaining}" : "")}";
+        => $"{Endpoint.Key} in-flight={InFlight}{(IgnoredReleases > 0 ? $" ignored-releases={IgnoredReleases}" : "")}{(IsDraining ? " draining" : "")}{(IsEjected ? $" ejected for {EjectionRemaining}" : "")}";
 }

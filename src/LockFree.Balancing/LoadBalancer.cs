@@ -47,6 +47,9 @@ public abstract class LoadBalancer
     // Random probes for an available endpoint before sweeping the list, when the first choice is ejected.
     private const int MaxAvailabilityProbes = 16;
 
+    // Weighted redraws for an available endpoint before drawing from the table of available endpoints only.
+    private const int MaxAvailabilityRedraws = 8;
+
     private readonly bool _placesByKey;
     private readonly EndpointState? _fallback;
     private readonly TopologyOptions? _topology;
@@ -147,7 +150,7 @@ public abstract class LoadBalancer
 
     /// <summary>Picks an endpoint without a key and without counting a request in flight.</summary>
     /// <param name="endpoint">The endpoint, when one is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     /// <remarks>Pickers that place by key spread keyless picks over the ring as if each carried a fresh key.</remarks>
     public bool TryPick([NotNullWhen(true)] out Endpoint? endpoint)
         => TryPickByHash(_placesByKey ? NextKeylessHash() : 0, out endpoint);
@@ -155,70 +158,73 @@ public abstract class LoadBalancer
     /// <summary>Picks the endpoint for a key without counting a request in flight.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <param name="endpoint">The endpoint, when one is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryPick(ReadOnlySpan<byte> key, [NotNullWhen(true)] out Endpoint? endpoint)
         => TryPickByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out endpoint);
 
     /// <summary>Picks the endpoint for a text key (hashed as UTF-8) without counting a request in flight.</summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="endpoint">The endpoint, when one is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryPick(ReadOnlySpan<char> key, [NotNullWhen(true)] out Endpoint? endpoint)
         => TryPickByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out endpoint);
 
     /// <summary>Picks an endpoint without a key and without counting a request in flight.</summary>
     /// <returns>The endpoint.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
     public Endpoint Pick() => TryPick(out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
 
     /// <summary>Picks the endpoint for a key without counting a request in flight.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <returns>The endpoint.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
     public Endpoint Pick(ReadOnlySpan<byte> key) => TryPick(key, out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
 
     /// <summary>Picks the endpoint for a text key (hashed as UTF-8) without counting a request in flight.</summary>
     /// <param name="key">The affinity key.</param>
     /// <returns>The endpoint.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
     public Endpoint Pick(ReadOnlySpan<char> key) => TryPick(key, out Endpoint? endpoint) ? endpoint : throw NoEndpoints();
 
     /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
     /// <param name="lease">The lease, when an endpoint is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryAcquire(out EndpointLease lease)
-        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryAcquire(ReadOnlySpan<byte> key, out EndpointLease lease)
-        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="lease">The lease, when an endpoint is available.</param>
-    /// <returns><see langword="false"/> when no endpoint is available.</returns>
+    /// <returns><see langword="false"/> when no endpoint is available (<see cref="GetUnavailableReason"/> says why).</returns>
     public bool TryAcquire(ReadOnlySpan<char> key, out EndpointLease lease)
-        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease);
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out lease) == PlacementResult.Placed;
 
     /// <summary>Places a request without a key and counts it in flight until the lease is disposed.</summary>
     /// <returns>The lease; dispose it when the request completes.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
-    public EndpointLease Acquire() => TryAcquire(out EndpointLease lease) ? lease : throw NoEndpoints();
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
+    public EndpointLease Acquire()
+        => AcquireOrFallback(_placesByKey ? NextKeylessHash() : 0, out EndpointLease lease) is var result && result == PlacementResult.Placed ? lease : throw NoEndpoints(result);
 
     /// <summary>Places a request by key and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key, hashed as given.</param>
     /// <returns>The lease; dispose it when the request completes.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
-    public EndpointLease Acquire(ReadOnlySpan<byte> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
+    public EndpointLease Acquire(ReadOnlySpan<byte> key)
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out EndpointLease lease) is var result && result == PlacementResult.Placed ? lease : throw NoEndpoints(result);
 
     /// <summary>Places a request by text key (hashed as UTF-8) and counts it in flight until the lease is disposed.</summary>
     /// <param name="key">The affinity key.</param>
     /// <returns>The lease; dispose it when the request completes.</returns>
-    /// <exception cref="NoEndpointsException">No endpoint is available.</exception>
-    public EndpointLease Acquire(ReadOnlySpan<char> key) => TryAcquire(key, out EndpointLease lease) ? lease : throw NoEndpoints();
+    /// <exception cref="NoEndpointsException">No endpoint is available; <see cref="NoEndpointsException.Reason"/> says whether the set is empty or every endpoint is ejected.</exception>
+    public EndpointLease Acquire(ReadOnlySpan<char> key)
+        => AcquireOrFallback(_placesByKey ? KeyHasher.Hash(key) : 0, out EndpointLease lease) is var result && result == PlacementResult.Placed ? lease : throw NoEndpoints(result);
 
     /// <summary>
     /// Records a load the endpoint reported about itself (for example CPU utilization or queue length,
@@ -246,6 +252,42 @@ public abstract class LoadBalancer
 
         snapshot.States[index].ReportLoad(load, Time.GetTimestamp());
         return true;
+    }
+
+    /// <summary>
+    /// Why a pick or acquire would find nothing right now, for a caller whose <c>TryPick</c>/<c>TryAcquire</c>
+    /// returned <see langword="false"/>: <see cref="NoEndpointsReason.NoEndpoints"/> (empty set or every weight 0),
+    /// <see cref="NoEndpointsReason.AllEjected"/>, or <see langword="null"/> when an endpoint is available.
+    /// </summary>
+    /// <returns>The reason, or <see langword="null"/> when an endpoint is available.</returns>
+    /// <remarks>
+    /// Reads the current snapshot and the clock: the answer describes this moment, which may differ from the moment
+    /// of the failed call. Allocation-free and lock-free, O(n) while endpoints are ejected. Bounded placements never
+    /// fail for capacity (<see cref="PickOutcome.OverCapacity"/>), so <see cref="NoEndpointsReason.AllOverCapacity"/>
+    /// is never the answer.
+    /// </remarks>
+    public NoEndpointsReason? GetUnavailableReason()
+    {
+        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Pickable.Length == 0)
+        {
+            return NoEndpointsReason.NoEndpoints;
+        }
+
+        if (!ChecksEjections(out long now))
+        {
+            return null;
+        }
+
+        foreach (int index in snapshot.Pickable)
+        {
+            if (!IsEjected(snapshot, index, now))
+            {
+                return null;
+            }
+        }
+
+        return NoEndpointsReason.AllEjected;
     }
 
     /// <summary>
@@ -329,21 +371,27 @@ public abstract class LoadBalancer
     /// <summary>
     /// Places a request among <paramref name="scope"/>'s endpoints and counts it. Pickers that bound loads
     /// override this; <paramref name="lastResort"/> is false for the local scope, which may give up early (full)
-    /// because the request can still go to every endpoint.
+    /// because the request can still go to every endpoint. <see cref="PlacementResult.Stale"/>: the chosen
+    /// endpoint left the pickable set after <paramref name="snapshot"/> was read; nothing was counted.
     /// </summary>
-    private protected virtual bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
+    private protected virtual PlacementResult TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
     {
         int index = PickIn(snapshot, scope, keyHash, out PickOutcome outcome);
         if (index < 0)
         {
             lease = default;
-            return false;
+            return scope.Pickable.Length == 0 ? PlacementResult.NoEndpoints : PlacementResult.AllEjected;
         }
 
         EndpointState state = snapshot.States[index];
-        state.Add();
+        if (!state.TryAdd())
+        {
+            lease = default;
+            return PlacementResult.Stale;
+        }
+
         lease = new EndpointLease(snapshot.Endpoints[index], state, outcome);
-        return true;
+        return PlacementResult.Placed;
     }
 
     /// <summary>
@@ -380,6 +428,37 @@ public abstract class LoadBalancer
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// An endpoint of <paramref name="scope"/> that is not ejected at <paramref name="now"/>, drawn by weight among the
+    /// available ones, for a pick whose first choice is ejected; -1 when every one is ejected. Only after
+    /// <see cref="ChecksEjections"/> returned true.
+    /// </summary>
+    /// <remarks>
+    /// Step 1 – rejection sampling: redraw from the scope's own weighted index (alias table, cycle) a bounded number
+    /// of times; the first available draw is distributed exactly as the weights restricted to the available endpoints.
+    /// Step 2 – when most of the weight is ejected, draw from the scope's cached table of available endpoints, rebuilt
+    /// only when the ejection set changed. Either way the ejected endpoints' traffic spreads by weight over every
+    /// available endpoint; a linear walk from the ejected one poured it onto its neighbour in key order (pods of one
+    /// node sort together, so a node failure did exactly that). O(1) amortised, allocation-free between changes.
+    /// </remarks>
+    private protected int RedrawAvailable(BalancerSnapshot snapshot, PickScope scope, ulong random, long now)
+    {
+        for (int attempt = 0; attempt < MaxAvailabilityRedraws; attempt++)
+        {
+            random = KeyHasher.Mix(random + ProbeSequence.GoldenGamma);
+            int candidate = scope.DrawByWeight(random);
+            if (!IsEjected(snapshot, candidate, now))
+            {
+                return candidate;
+            }
+        }
+
+        int drawn = scope.DrawAvailable(snapshot, Ejection!, now, KeyHasher.Mix(random + ProbeSequence.GoldenGamma));
+
+        // Another thread may have ejected the drawn endpoint since the table was built (the next pick rebuilds it).
+        return drawn < 0 || !IsEjected(snapshot, drawn, now) ? drawn : FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)random), now);
     }
 
     /// <summary>
@@ -434,35 +513,49 @@ public abstract class LoadBalancer
         return endpoint is not null;
     }
 
-    private bool AcquireOrFallback(ulong keyHash, out EndpointLease lease)
+    // Placed (on an endpoint or the fallback), or why not.
+    private PlacementResult AcquireOrFallback(ulong keyHash, out EndpointLease lease)
     {
-        BalancerSnapshot snapshot = Volatile.Read(ref _snapshot);
+        PlacementResult result;
+        do
+        {
+            // A stale attempt counted nothing: the endpoint it chose was detached after our read, which a writer
+            // does only after publishing a newer snapshot, so the next read makes progress.
+            result = AcquireOnce(Volatile.Read(ref _snapshot), keyHash, out lease);
+        }
+        while (result == PlacementResult.Stale);
+
+        if (result == PlacementResult.Placed || _fallback is not EndpointState fallback)
+        {
+            return result;
+        }
+
+        fallback.TryAdd(); // the fallback's state is never detached
+        lease = new EndpointLease(fallback.Endpoint, fallback, PickOutcome.Fallback);
+        return PlacementResult.Placed;
+    }
+
+    private PlacementResult AcquireOnce(BalancerSnapshot snapshot, ulong keyHash, out EndpointLease lease)
+    {
         if (snapshot.Local is not { } local)
         {
-            if (TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease))
-            {
-                return true;
-            }
+            return TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease);
         }
-        else if (TryAcquireIn(snapshot, local, keyHash, lastResort: false, out lease))
+
+        PlacementResult result = TryAcquireIn(snapshot, local, keyHash, lastResort: false, out lease);
+        if (result is PlacementResult.Placed or PlacementResult.Stale)
         {
-            return true;
+            return result;
         }
-        else if (TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease))
+
+        result = TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease);
+        if (result == PlacementResult.Placed)
         {
             // Out of line: only requests that left the local set pay for the membership search.
             lease = SpilledFromLocal(snapshot, lease);
-            return true;
         }
 
-        if (_fallback is not EndpointState fallback)
-        {
-            return false;
-        }
-
-        fallback.Add();
-        lease = new EndpointLease(fallback.Endpoint, fallback, PickOutcome.Fallback);
-        return true;
+        return result;
     }
 
     // A request the local set could not take, placed among all endpoints: Remote unless it landed on a local one
@@ -481,8 +574,18 @@ public abstract class LoadBalancer
     // covers the 64-bit space evenly, so keyless load follows each endpoint's share of the ring.
     private ulong NextKeylessHash() => KeyHasher.Mix((ulong)(uint)Interlocked.Increment(ref _keylessCursor.Value));
 
+    // A pick found nothing: no pickable endpoint at all, else every one was ejected.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static NoEndpointsException NoEndpoints() => new();
+    private NoEndpointsException NoEndpoints()
+        => new(Volatile.Read(ref _snapshot).Pickable.Length == 0 ? NoEndpointsReason.NoEndpoints : NoEndpointsReason.AllEjected);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static NoEndpointsException NoEndpoints(PlacementResult result) => new(result switch
+    {
+        PlacementResult.AllEjected => NoEndpointsReason.AllEjected,
+        PlacementResult.AllOverCapacity => NoEndpointsReason.AllOverCapacity,
+        _ => NoEndpointsReason.NoEndpoints,
+    });
 
     private EndpointStatus Describe(EndpointState state, long now, bool isDraining, bool isLocal)
         => new(
@@ -493,7 +596,8 @@ public abstract class LoadBalancer
             isDraining,
             Ejection?.Remaining(state, now),
             Volatile.Read(ref state.ConsecutiveFailures),
-            isLocal);
+            isLocal,
+            state.IgnoredReleases);
 
     private bool Publish(Endpoint[] next)
     {
@@ -556,23 +660,43 @@ public abstract class LoadBalancer
 
         // Step 5 – register the new states and refresh the attributes of staying ones; readers of the
         // old snapshot still hold the same state objects, so their releases land on the right counter.
+        // A pickable endpoint's state is attached (admits requests, its count is in the bounded-load total) before
+        // any reader can pick it: a key that comes back while draining rejoins here.
         for (int i = 0; i < next.Length; i++)
         {
             _statesByKey[next[i].Key] = states[i];
             states[i].Endpoint = next[i];
+            if (next[i].Weight > 0)
+            {
+                states[i].Attach();
+            }
         }
 
         // Step 6 – publish: one reference write makes the whole snapshot visible at once.
         Volatile.Write(ref _snapshot, snapshot);
 
-        // Step 7 – forget removed keys that have nothing in flight; keep the others (draining) so that
-        // their count is found again if the key returns while requests are still out. A removed endpoint
-        // receives no new requests, so its ejection, if any, no longer counts.
+        // Step 7 – detach every state that is not pickable in the new snapshot (removed, or weight 0): it admits
+        // nothing from now on, so a picker still holding the old snapshot is refused and retries on this one, and
+        // its requests leave the bounded-load total (the capacity counts requests in current bins only). Only
+        // after publication: detached before it, readers of the still-current old snapshot would retry in vain.
+        for (int i = 0; i < next.Length; i++)
+        {
+            if (next[i].Weight == 0)
+            {
+                states[i].Detach();
+            }
+        }
+
+        // Step 8 – forget removed keys that have nothing in flight; keep the others (draining) so that
+        // their count is found again if the key returns while requests are still out. A detached count at 0
+        // stays 0, so nothing is lost by forgetting it. A removed endpoint receives no new requests, so its
+        // ejection, if any, no longer counts.
         List<string>? idle = null;
         foreach ((string key, EndpointState state) in _statesByKey)
         {
             if (!nextIndexByKey.ContainsKey(key))
             {
+                state.Detach();
                 Ejection?.Forget(state);
                 if (state.InFlight == 0)
                 {

@@ -67,7 +67,7 @@ public sealed class MaglevBalancer : LoadBalancer
         return PlaceByKey(snapshot, scope, new TableLocator(table), keyHash, out outcome);
     }
 
-    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
+    private protected override PlacementResult TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
         => _boundedLoads is null
             ? base.TryAcquireIn(snapshot, scope, keyHash, lastResort, out lease)
             : _boundedLoads.TryPlace(snapshot, scope, new TableLocator(Unsafe.As<TableScope>(scope).Table), keyHash, lastResort, out lease);

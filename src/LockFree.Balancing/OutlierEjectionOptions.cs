@@ -8,7 +8,8 @@ namespace LockFree.Balancing;
 /// The n-th ejection of an endpoint lasts <see cref="BaseEjectionTime"/> · 2^(n−1), at most
 /// <see cref="MaxEjectionTime"/>; the count starts over once the endpoint has served without ejection for
 /// <see cref="MaxEjectionTime"/>. Never more than <see cref="MaxEjectedShare"/> of the endpoints are ejected
-/// at once, so a failure that is the caller's own (or the network's) cannot empty the set.
+/// at once (rounded down, but at least one endpoint, as Envoy's <c>max_ejection_percent</c>), so a failure that is
+/// the caller's own (or the network's) cannot empty a set of several endpoints.
 /// </remarks>
 public sealed class OutlierEjectionOptions
 {
@@ -21,7 +22,11 @@ public sealed class OutlierEjectionOptions
     /// <summary>The longest ejection: 5 min unless set; at least <see cref="BaseEjectionTime"/>, at most 1 day.</summary>
     public TimeSpan MaxEjectionTime { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The largest share of endpoints ejected at once: 0.5 unless set; above 0, at most 1.</summary>
+    /// <summary>
+    /// The largest share of endpoints ejected at once: 0.5 unless set; above 0, at most 1. The cap is
+    /// ⌊share · n⌋ endpoints of the n pickable ones, computed exactly (the share is taken to six decimals), and
+    /// never below 1: one endpoint may always be ejected, even the only one.
+    /// </summary>
     public double MaxEjectedShare { get; set; } = 0.5;
 
     internal void Validate(string parameterName)

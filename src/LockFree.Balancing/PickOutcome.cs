@@ -20,4 +20,11 @@ public enum PickOutcome
 
     /// <summary>The configured <see cref="LoadBalancerOptions.FallbackEndpoint"/>, because no endpoint was available.</summary>
     Fallback = 3,
+
+    /// <summary>
+    /// With bounded loads: no endpoint had room against any total the placement could read (other threads kept
+    /// placing requests, or counts disagree with the total), so the request went over capacity on the least loaded
+    /// available endpoint rather than fail while endpoints are available. Rare; worth a metric.
+    /// </summary>
+    OverCapacity = 4,
 }

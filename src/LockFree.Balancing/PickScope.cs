@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using LockFree.Balancing.Load;
+using LockFree.Balancing.Randomness;
+
 namespace LockFree.Balancing;
 
 /// <summary>
@@ -5,9 +9,15 @@ namespace LockFree.Balancing;
 /// or the caller's local set under topology preference. Pickers derive from it to add their index (ring, Maglev
 /// table, cycle, draw table), built over these endpoints only; indexes everywhere are the snapshot's.
 /// </summary>
-/// <remarks>Immutable after construction, like the snapshot that holds it.</remarks>
+/// <remarks>
+/// Immutable after construction, like the snapshot that holds it, except for one cache: the draw table over the
+/// endpoints not currently ejected (<see cref="AvailableDraws"/>), rebuilt when the ejection set changes and
+/// published by one reference write.
+/// </remarks>
 internal class PickScope
 {
+    private AvailableDraws? _available;
+
     public PickScope(Endpoint[] endpoints, int[] pickable)
     {
         Pickable = pickable;
@@ -32,6 +42,36 @@ internal class PickScope
 
     /// <summary><c>value % Pickable.Length</c> without a division.</summary>
     public int Modulo(uint value) => FastModulo.Reduce(value, Pickable.Length, FastModMultiplier);
+
+    /// <summary>
+    /// A snapshot index drawn with probability proportional to its weight from one random value. Pickers with a
+    /// weighted index (alias table, cycle) override this; the default draws uniformly, right for equal weights.
+    /// </summary>
+    public virtual int DrawByWeight(ulong random) => Pickable[Modulo((uint)(random >> 32))];
+
+    /// <summary>
+    /// A snapshot index drawn by weight among the endpoints not ejected at <paramref name="now"/>, or -1 when every one
+    /// is ejected; O(1) while the ejection set is unchanged, O(n) with an allocation once after each change.
+    /// </summary>
+    public int DrawAvailable(BalancerSnapshot snapshot, OutlierDetector ejection, long now, ulong random)
+    {
+        long epoch = ejection.Epoch;
+        AvailableDraws? available = Volatile.Read(ref _available);
+        if (available is null || !available.IsCurrent(epoch, now))
+        {
+            available = RebuildAvailable(snapshot, epoch, now);
+        }
+
+        return available.Draws.Count == 0 ? -1 : available.Draws.Draw(random);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private AvailableDraws RebuildAvailable(BalancerSnapshot snapshot, long epoch, long now)
+    {
+        AvailableDraws built = AvailableDraws.Build(snapshot, this, epoch, now);
+        Volatile.Write(ref _available, built);
+        return built;
+    }
 
     /// <summary>The weights of <see cref="Pickable"/>, in the same order.</summary>
     public int[] Weights(Endpoint[] endpoints)

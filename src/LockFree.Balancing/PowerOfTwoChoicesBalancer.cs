@@ -18,9 +18,9 @@ namespace LockFree.Balancing;
 /// </remarks>
 public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
 {
-    // Redraws before falling back to the next pickable endpoint, when the two draws keep colliding
-    // (one endpoint holding almost all the weight).
-    private const int DistinctDrawAttempts = 4;
+    // Redraws of the second candidate before an exact O(n) weighted draw over the others, when draws keep
+    // colliding with the first (one endpoint holding almost all the weight) or landing on ejected endpoints.
+    private const int DistinctDrawAttempts = 8;
 
     private readonly PickRandom _random;
     private readonly LoadMeasure _measure;
@@ -88,53 +88,72 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
             return ChecksEjections(out long whenAlone) && IsEjected(snapshot, only, whenAlone) ? -1 : only;
         }
 
+        // Step 1 – the first candidate, by weight; if it is ejected, redrawn by weight among the available endpoints.
         ulong random = _random.Next();
-        ulong firstRandom = random;
         int first = draws.Draw(random);
-        int second = first;
-        for (int attempt = 0; attempt < DistinctDrawAttempts && second == first; attempt++)
+        bool checksEjections = ChecksEjections(out long now);
+        if (checksEjections && IsEjected(snapshot, first, now))
+        {
+            outcome = PickOutcome.Overflow;
+            first = RedrawAvailable(snapshot, scope, random, now);
+            if (first < 0)
+            {
+                return -1;
+            }
+        }
+
+        // Step 2 – the second candidate, by weight among the available endpoints other than the first: redraws,
+        // then (one endpoint holding almost all the weight, or most of it ejected) an exact weighted draw over the
+        // others. A fixed neighbour here would pair the heavy endpoint with the same partner every time.
+        int second = -1;
+        random = KeyHasher.Mix(~random); // a sequence apart from the redraws of Step 1
+        for (int attempt = 0; attempt < DistinctDrawAttempts; attempt++)
         {
             random = KeyHasher.Mix(random + ProbeSequence.GoldenGamma);
-            second = draws.Draw(random);
-        }
+            int candidate = draws.Draw(random);
+            if (candidate == first)
+            {
+                continue;
+            }
 
-        if (second == first)
-        {
-            second = NextPickable(scope, first);
-        }
-
-        if (ChecksEjections(out long now))
-        {
-            // An ejected candidate is replaced by the next available endpoint from a random start. Either
-            // replacement can come back empty (-1) if other threads eject the rest meanwhile.
-            bool firstEjected = IsEjected(snapshot, first, now);
-            bool secondEjected = IsEjected(snapshot, second, now);
-            if (firstEjected || secondEjected)
+            if (checksEjections && IsEjected(snapshot, candidate, now))
             {
                 outcome = PickOutcome.Overflow;
-                first = firstEjected ? FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)firstRandom), now) : first;
-                second = secondEjected ? FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)random), now) : second;
-                if (first < 0 || second < 0)
-                {
-                    return Math.Max(first, second);
-                }
+                continue;
+            }
+
+            second = candidate;
+            break;
+        }
+
+        if (second < 0)
+        {
+            second = DrawOther(snapshot, scope, first, KeyHasher.Mix(random + ProbeSequence.GoldenGamma), checksEjections, now);
+            if (second < 0)
+            {
+                return first; // the first is the only available endpoint
             }
         }
 
         return LessLoaded(snapshot, first, second);
     }
 
-    private protected override bool TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
+    private protected override PlacementResult TryAcquireIn(BalancerSnapshot snapshot, PickScope scope, ulong keyHash, bool lastResort, out EndpointLease lease)
     {
         int index = PickIn(snapshot, scope, keyHash, out PickOutcome outcome);
         if (index < 0)
         {
             lease = default;
-            return false;
+            return scope.Pickable.Length == 0 ? PlacementResult.NoEndpoints : PlacementResult.AllEjected;
         }
 
         EndpointState state = snapshot.States[index];
-        state.Add();
+        if (!state.TryAdd())
+        {
+            lease = default;
+            return PlacementResult.Stale;
+        }
+
         if (_measure == LoadMeasure.RequestRate)
         {
             // Only acquired requests count toward the rate: a Pick without a lease sends nothing we know of.
@@ -142,7 +161,7 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
         }
 
         lease = new EndpointLease(snapshot.Endpoints[index], state, outcome);
-        return true;
+        return PlacementResult.Placed;
     }
 
     private int LessLoaded(BalancerSnapshot snapshot, int first, int second)
@@ -165,10 +184,38 @@ public sealed class PowerOfTwoChoicesBalancer : LoadBalancer
     private protected override double? RecentRequests(EndpointState state, long now)
         => _measure == LoadMeasure.RequestRate ? state.DecayedRequests(now, _decayPerTick) : null;
 
-    private static int NextPickable(PickScope scope, int index)
+    // The cold path of Step 2: a weighted draw over the scope's available endpoints other than `excluded`, O(n);
+    // -1 when there is none.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int DrawOther(BalancerSnapshot snapshot, PickScope scope, int excluded, ulong random, bool checksEjections, long now)
     {
-        int[] pickable = scope.Pickable;
-        int position = Array.BinarySearch(pickable, index);
-        return pickable[position + 1 == pickable.Length ? 0 : position + 1];
+        long total = 0;
+        foreach (int index in scope.Pickable)
+        {
+            total += Eligible(index) ? snapshot.Endpoints[index].Weight : 0;
+        }
+
+        if (total == 0)
+        {
+            return -1;
+        }
+
+        // A uniform value in [0, total) by multiply-shift, then the endpoint whose weight interval holds it.
+        long target = (long)(((UInt128)random * (ulong)total) >> 64);
+        foreach (int index in scope.Pickable)
+        {
+            if (Eligible(index))
+            {
+                target -= snapshot.Endpoints[index].Weight;
+                if (target < 0)
+                {
+                    return index;
+                }
+            }
+        }
+
+        return -1; // unreachable: the weights were summed from the same immutable snapshot
+
+        bool Eligible(int index) => index != excluded && !(checksEjections && IsEjected(snapshot, index, now));
     }
 }

@@ -52,7 +52,7 @@ public sealed class RandomBalancer : LoadBalancer
         if (ChecksEjections(out long now) && IsEjected(snapshot, index, now))
         {
             outcome = PickOutcome.Overflow;
-            return FirstAvailable(snapshot, scope.Pickable, scope.Modulo((uint)random), now);
+            return RedrawAvailable(snapshot, scope, random, now);
         }
 
         outcome = PickOutcome.Home;

@@ -63,12 +63,12 @@ public sealed class RoundRobinBalancer : LoadBalancer
         int position = FastModulo.Reduce(turn, cycle.Length, cycleScope.CycleFastModMultiplier);
         int index = cycle[position];
 
-        // An ejected endpoint's turns go to the next available endpoint from a start mixed from the turn, so
-        // they spread over the cycle instead of doubling the load of its neighbour.
+        // An ejected endpoint's turns are redrawn by weight among the available endpoints (randomness mixed from the
+        // turn), so they spread over all of them instead of doubling the load of its neighbour in the cycle.
         if (ChecksEjections(out long now) && IsEjected(snapshot, index, now))
         {
             outcome = PickOutcome.Overflow;
-            return FirstAvailable(snapshot, cycle, FastModulo.Reduce((uint)KeyHasher.Mix(turn), cycle.Length, cycleScope.CycleFastModMultiplier), now);
+            return RedrawAvailable(snapshot, scope, KeyHasher.Mix(turn), now);
         }
 
         outcome = PickOutcome.Home;
@@ -88,5 +88,9 @@ public sealed class RoundRobinBalancer : LoadBalancer
         public int[] Cycle { get; }
 
         public ulong CycleFastModMultiplier { get; }
+
+        /// <inheritdoc/>
+        /// <remarks>A uniform position in the cycle, which lists each endpoint in proportion to its weight.</remarks>
+        public override int DrawByWeight(ulong random) => Cycle[FastModulo.Reduce((uint)(random >> 32), Cycle.Length, CycleFastModMultiplier)];
     }
 }

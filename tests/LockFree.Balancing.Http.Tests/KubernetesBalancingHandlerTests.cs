@@ -419,13 +419,14 @@ public abstract class KubernetesBalancingHandlerTests(BalancingTransport transpo
     }
 
     [Fact]
-    public async Task HostThatIsNotAService_ThrowsArgumentExceptionNamingIt()
+    public async Task HostThatIsNotAService_ThrowsHttpRequestExceptionNamingIt()
     {
         Cluster cluster = await Cluster.StartAsync(0);
         await using Setup s = await StartAsync(cluster);
 
-        var exception = await Assert.ThrowsAsync<ArgumentException>(() => s.Client.GetAsync("http://Not_A_Service.example.com/", Cluster.Limit()));
+        var exception = await Assert.ThrowsAsync<HttpRequestException>(() => s.Client.GetAsync("http://Not_A_Service.example.com/", Cluster.Limit()));
 
+        Assert.Equal(HttpRequestError.NameResolutionError, exception.HttpRequestError);
         Assert.Contains("does not name a Kubernetes Service", exception.Message, StringComparison.Ordinal);
     }
 

@@ -83,7 +83,7 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
 
         // Raise one endpoint's count directly: the picker itself would (rightly) not do it.
         global::LockFree.Balancing.Load.EndpointState busyState = balancer.CurrentSnapshot.States[0];
-        busyState.Add();
+        Assert.True(busyState.TryAdd());
 
         Assert.DoesNotContain(Enumerable.Range(0, 2000).Select(_ => balancer.Pick()), e => e.Equals(busy));
         busyState.Release();
@@ -222,5 +222,30 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
         }
 
         return totalLatency / (double)requests;
+    }
+
+    [Fact]
+    public void Pick_DrawsKeepCollidingOnHeavyEndpoint_SecondCandidateSpreadsOverTheOthers()
+    {
+        // The first endpoint in key order holds almost all the weight, so the second draw collides with it most of
+        // the time; the second candidate must still be drawn by weight among the others, not be its fixed neighbour.
+        // The heavy endpoint reports a high load, so whenever it is drawn the second candidate gets the request.
+        PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { Seed = 11, LoadMeasure = LoadMeasure.Reported, TimeProvider = new ManualTimeProvider() });
+        Endpoint[] endpoints = TestEndpoints.Sequential(5);
+        balancer.Update([endpoints[0].WithWeight(1000), .. endpoints[1..]]);
+        Endpoint heavy = balancer.Endpoints[0];
+        balancer.ReportLoad(heavy, 1000);
+        Dictionary<string, int> others = [];
+        for (int i = 0; i < 20_000; i++)
+        {
+            Endpoint picked = balancer.Pick();
+            if (!picked.Equals(heavy))
+            {
+                others[picked.Key] = others.GetValueOrDefault(picked.Key) + 1;
+            }
+        }
+
+        Assert.Equal(4, others.Count);
+        Assert.True(others.Values.Max() < 1.3 * others.Values.Min(), string.Join(", ", others.Select(o => $"{o.Key}={o.Value}")));
     }
 }

@@ -1,6 +1,7 @@
 using LockFree.Balancing.Http;
 using LockFree.Balancing.Http.DependencyInjection;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,11 @@ public static class KubernetesBalancingHttpClientBuilderExtensions
     public static IHttpClientBuilder AddKubernetesBalancing(this IHttpClientBuilder builder, Action<KubernetesBalancingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Name is null)
+        {
+            return AddToEveryClient(builder, configure is null ? null : o => configure(o));
+        }
+
         OptionsBuilder<KubernetesBalancingOptions> options = builder.Services.AddOptions<KubernetesBalancingOptions>(builder.Name);
         if (configure is not null)
         {
@@ -40,6 +46,15 @@ public static class KubernetesBalancingHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
+        if (builder.Name is null)
+        {
+            return AddToEveryClient(builder, o =>
+            {
+                configuration.Bind(o);
+                configure?.Invoke(o);
+            });
+        }
+
         OptionsBuilder<KubernetesBalancingOptions> options = builder.Services.AddOptions<KubernetesBalancingOptions>(builder.Name)
             .Configure(o => configuration.Bind(o));
         if (configure is not null)
@@ -55,6 +70,38 @@ public static class KubernetesBalancingHttpClientBuilderExtensions
         options.ValidateOnStart();
         builder.Services.AddKubernetesBalancingCore();
         string name = builder.Name;
+        // A client balanced explicitly is skipped by the every-client registration below: one balancing handler per client.
+        builder.Services.AddSingleton(new ExplicitlyBalancedClient(name));
         return builder.AddHttpMessageHandler(sp => new KubernetesBalancingHandler(sp.GetRequiredService<KubernetesBalancingProvider>().Get(name)));
+    }
+
+    // ConfigureHttpClientDefaults(b => b.AddKubernetesBalancing(...)): the builder has no name, and a handler factory
+    // registered through it would not learn which client it builds for. The factory's options do: each client gets the
+    // balancing set of its own name, whose options are the every-client settings (ConfigureAll) plus its own.
+    private static IHttpClientBuilder AddToEveryClient(IHttpClientBuilder builder, Action<KubernetesBalancingOptions>? configure)
+    {
+        IServiceCollection services = builder.Services;
+        if (configure is not null)
+        {
+            services.ConfigureAll(configure);
+        }
+
+        // The default name receives every ConfigureAll action: validating it at start checks the shared settings.
+        services.AddOptions<KubernetesBalancingOptions>().ValidateOnStart();
+        services.AddKubernetesBalancingCore();
+        services.ConfigureAll<HttpClientFactoryOptions>(factory => factory.HttpMessageHandlerBuilderActions.Add(static handlers =>
+        {
+            string name = handlers.Name ?? Microsoft.Extensions.Options.Options.DefaultName;
+            foreach (ExplicitlyBalancedClient client in handlers.Services.GetServices<ExplicitlyBalancedClient>())
+            {
+                if (string.Equals(client.Name, name, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+
+            handlers.AdditionalHandlers.Add(new KubernetesBalancingHandler(handlers.Services.GetRequiredService<KubernetesBalancingProvider>().Get(name)));
+        }));
+        return builder;
     }
 }

@@ -30,10 +30,17 @@ internal sealed class BoundedLoadPlacer
     // ProbeForRoom's answer when every endpoint is ejected: no amount of retrying finds room.
     private const int NoneAvailable = -2;
 
-    // Rounds of the overflow loop before a placement gives up (releasing its reservation) rather than place a
-    // request above a capacity. Each failed round means other threads placed requests or ejections changed the
-    // set; a thousand in a row only happen under pathological churn.
-    private const int MaxOverflowRounds = 1000;
+    // ProbeForRoom's and PlaceOverflow's answer when an endpoint's state was detached since the snapshot was read.
+    private const int StaleSnapshot = -3;
+
+    // Rounds of the overflow loop before a last-resort placement goes over capacity on the least loaded available
+    // endpoint (PickOutcome.OverCapacity) rather than fail while endpoints are available. Each failed round means
+    // other threads placed requests or ejections changed the set (or counts disagree with the total); 64 in a row
+    // only happen under pathological churn, and bound the placement's time at 64 sweeps.
+    private const int MaxOverflowRounds = 64;
+
+    // PlaceOverflow's answer when it placed over capacity on the least loaded endpoint, added to that index.
+    private const int OverCapacityBase = 1 << 30;
 
     private readonly long _loadFactorThousandths;
     private readonly OutlierDetector? _ejection;
@@ -70,7 +77,7 @@ internal sealed class BoundedLoadPlacer
         return (long)Math.Round(c * 1000);
     }
 
-    /// <summary>Requests in flight on every endpoint of the balancer, draining ones included.</summary>
+    /// <summary>Requests in flight on the pickable endpoints of the current set (draining ones excluded), plus reservations.</summary>
     public InFlightTotal Total { get; }
 
     /// <summary>The factor c as applied, rounded to 0.001.</summary>
@@ -88,25 +95,24 @@ internal sealed class BoundedLoadPlacer
 
     /// <summary>
     /// Places one request among <paramref name="scope"/>'s endpoints, under capacities computed over the whole
-    /// snapshot; false when the scope has no pickable endpoint, every one is ejected, or (<paramref name="lastResort"/>
-    /// false: the local scope of a topology preference) none has room after one round, so that the request can go
-    /// to every endpoint instead of waiting here for room.
+    /// snapshot; not placed when the scope has no pickable endpoint, every one is ejected, none has room (after one
+    /// round when <paramref name="lastResort"/> is false: the local scope of a topology preference, so that the
+    /// request can go to every endpoint instead of waiting here for room), or the snapshot is stale.
     /// </summary>
-    public bool TryPlace<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, bool lastResort, out EndpointLease lease)
+    public PlacementResult TryPlace<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, bool lastResort, out EndpointLease lease)
         where TLocator : struct, IKeyLocator
     {
+        lease = default;
         if (scope.Pickable.Length == 0)
         {
-            lease = default;
-            return false;
+            return PlacementResult.NoEndpoints;
         }
 
         // While none is ejected this is one field read and no clock read.
         Availability availability = Availability.Now(_ejection, snapshot);
         if (availability.TotalWeight == 0)
         {
-            lease = default;
-            return false; // every endpoint is ejected
+            return PlacementResult.AllEjected;
         }
 
         // Step 1 – reserve a slot in the total first, so the total read for the capacity includes this
@@ -115,23 +121,32 @@ internal sealed class BoundedLoadPlacer
 
         // Step 2 – the home endpoint, which takes almost every request when loads are balanced.
         int home = locator.Locate(keyHash);
-        if (TryTake(snapshot, home, reservedTotal, availability))
+        bool stale = false;
+        if (TryTake(snapshot, home, reservedTotal, availability, ref stale))
         {
             lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home], PickOutcome.Home);
-            return true;
+            return PlacementResult.Placed;
         }
 
         // Step 3 – overflow, out of line so the common path stays small.
-        int index = PlaceOverflow(snapshot, scope, locator, keyHash, home, reservedTotal, availability, lastResort ? MaxOverflowRounds : 1);
+        int index = stale
+            ? StaleSnapshot
+            : PlaceOverflow(snapshot, scope, locator, keyHash, home, reservedTotal, availability, lastResort);
         if (index < 0)
         {
             Total.Release();
-            lease = default;
-            return false;
+            return index switch
+            {
+                StaleSnapshot => PlacementResult.Stale,
+                NoneAvailable => PlacementResult.AllEjected,
+                _ => PlacementResult.AllOverCapacity,
+            };
         }
 
-        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index], index == home ? PickOutcome.Home : PickOutcome.Overflow);
-        return true;
+        PickOutcome outcome = index >= OverCapacityBase ? PickOutcome.OverCapacity : index == home ? PickOutcome.Home : PickOutcome.Overflow;
+        index &= OverCapacityBase - 1;
+        lease = new EndpointLease(snapshot.Endpoints[index], snapshot.States[index], outcome);
+        return PlacementResult.Placed;
     }
 
     /// <summary>The capacity of an endpoint of <paramref name="weight"/> for a total that includes the request being placed.</summary>
@@ -141,9 +156,10 @@ internal sealed class BoundedLoadPlacer
         => new(_loadFactorThousandths * totalIncludingThis * weight, 1000 * totalWeight);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability, int maxRounds)
+    private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability, bool lastResort)
         where TLocator : struct, IKeyLocator
     {
+        int maxRounds = lastResort ? MaxOverflowRounds : 1;
         int words = (snapshot.Endpoints.Length + 63) / 64;
         Span<ulong> rejected = words <= StackallocBitmapWords
             ? stackalloc ulong[StackallocBitmapWords]
@@ -155,14 +171,9 @@ internal sealed class BoundedLoadPlacer
             rejected.Clear();
             Reject(rejected, home);
             int index = ProbeForRoom(snapshot, scope, locator, keyHash, totalRead, rejected, availability);
-            if (index >= 0)
+            if (index >= 0 || index == NoneAvailable || index == StaleSnapshot)
             {
                 return index;
-            }
-
-            if (index == NoneAvailable)
-            {
-                return -1;
             }
 
             // Every endpoint was full against capacities computed from a total that other threads have since
@@ -173,16 +184,65 @@ internal sealed class BoundedLoadPlacer
             availability = Availability.Now(_ejection, snapshot);
             if (availability.TotalWeight == 0)
             {
-                return -1;
+                return NoneAvailable;
             }
 
-            if (TryTake(snapshot, home, totalRead, availability))
+            bool stale = false;
+            if (TryTake(snapshot, home, totalRead, availability, ref stale))
             {
                 return home;
             }
+
+            if (stale)
+            {
+                return StaleSnapshot;
+            }
         }
 
-        return -1;
+        return lastResort ? PlaceOverCapacity(snapshot, scope, availability) : -1;
+    }
+
+    // The last resort: the available endpoint with the least load per unit of weight takes the request above its
+    // capacity. O(n), only after MaxOverflowRounds failed rounds.
+    private static int PlaceOverCapacity(BalancerSnapshot snapshot, PickScope scope, Availability availability)
+    {
+        while (true)
+        {
+            int best = -1;
+            long bestLoad = 0;
+            int bestWeight = 1;
+            foreach (int index in scope.Pickable)
+            {
+                if (availability.IsEjected(snapshot, index))
+                {
+                    continue;
+                }
+
+                // load / weight < bestLoad / bestWeight without dividing.
+                long load = snapshot.States[index].InFlight;
+                int weight = snapshot.Endpoints[index].Weight;
+                if (best < 0 || load * bestWeight < bestLoad * weight)
+                {
+                    (best, bestLoad, bestWeight) = (index, load, weight);
+                }
+            }
+
+            if (best < 0)
+            {
+                return NoneAvailable;
+            }
+
+            EndpointState state = snapshot.States[best];
+            if (state.TryAdd())
+            {
+                return OverCapacityBase + best;
+            }
+
+            if (state.IsDetached)
+            {
+                return StaleSnapshot;
+            }
+        }
     }
 
     private static ulong[] LargeBitmap(int words)
@@ -211,9 +271,15 @@ internal sealed class BoundedLoadPlacer
                 continue;
             }
 
-            if (TryTake(snapshot, candidate, totalRead, availability))
+            bool stale = false;
+            if (TryTake(snapshot, candidate, totalRead, availability, ref stale))
             {
                 return candidate;
+            }
+
+            if (stale)
+            {
+                return StaleSnapshot;
             }
 
             Reject(rejected, candidate);
@@ -229,9 +295,15 @@ internal sealed class BoundedLoadPlacer
             int position = start + step;
             int candidate = pickable[position >= pickable.Length ? position - pickable.Length : position];
             anyAvailable |= !availability.IsEjected(snapshot, candidate);
-            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead, availability))
+            bool stale = false;
+            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead, availability, ref stale))
             {
                 return candidate;
+            }
+
+            if (stale)
+            {
+                return StaleSnapshot;
             }
 
             Reject(rejected, candidate);
@@ -240,9 +312,24 @@ internal sealed class BoundedLoadPlacer
         return anyAvailable ? -1 : NoneAvailable;
     }
 
-    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability)
-        => !availability.IsEjected(snapshot, index)
-           && snapshot.States[index].TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, availability.TotalWeight));
+    // True when the endpoint took the request; false with `stale` set when its state was detached (removed or
+    // reweighted to 0 after the snapshot was read): the placement must start over on the current snapshot.
+    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability, ref bool stale)
+    {
+        if (availability.IsEjected(snapshot, index))
+        {
+            return false;
+        }
+
+        EndpointState state = snapshot.States[index];
+        if (state.TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, availability.TotalWeight)))
+        {
+            return true;
+        }
+
+        stale = state.IsDetached;
+        return false;
+    }
 
     /// <summary>
     /// Ejections as seen by one placement: the detector and the clock read once (or none), and the total

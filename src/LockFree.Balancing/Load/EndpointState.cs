@@ -7,7 +7,8 @@ namespace LockFree.Balancing.Load;
 /// </summary>
 /// <remarks>
 /// Concurrency: <see cref="Endpoint"/> is written only by the balancer's serialized writer and
-/// read by anyone; the counter is changed only with interlocked operations.
+/// read by anyone; the counter word (count and detached flag) is changed only with compare-and-swap:
+/// acquires and releases by anyone, <see cref="Attach"/> and <see cref="Detach"/> by the writer.
 /// </remarks>
 internal sealed partial class EndpointState
 {
@@ -15,6 +16,7 @@ internal sealed partial class EndpointState
     private readonly OutlierDetector? _ejection;
     private PaddedCounter _inFlight;
     private Endpoint _endpoint;
+    private long _ignoredReleases;
 
     // The other load measures. Doubles are stored as their bits so they can be read and written
     // atomically on every platform; the request-rate pair is updated without a lock (see RecordRequest).
@@ -45,21 +47,27 @@ internal sealed partial class EndpointState
         set => Volatile.Write(ref _endpoint, value);
     }
 
-    /// <summary>Requests acquired on this endpoint and not yet released.</summary>
-    public int InFlight => Volatile.Read(ref _inFlight.Value);
+    // The counter word holds the in-flight count in its low 30 bits and, in bit 30, whether the state is detached:
+    // not a pickable endpoint of the current set (removed and draining, forgotten, or weight 0). One word, so that
+    // every acquire and release sees membership and count together: an acquire on a detached state is refused,
+    // and a release knows atomically whether its request is still in the balancer's total.
+    private const int DetachedFlag = 1 << 30;
+    private const int CountMask = DetachedFlag - 1;
 
-    /// <summary>Counts one more request in flight, unconditionally.</summary>
-    public void Add() => Interlocked.Increment(ref _inFlight.Value);
+    /// <summary>Requests acquired on this endpoint and not yet released.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight.Value) & CountMask;
+
+    /// <summary>True while the state is not a pickable endpoint of the current set: it admits no request.</summary>
+    public bool IsDetached => (Volatile.Read(ref _inFlight.Value) & DetachedFlag) != 0;
 
     /// <summary>
-    /// Counts one more request in flight only if <paramref name="capacity"/> admits it: the
-    /// compare-and-swap makes the bound exact for the capacity read, where a check-then-increment
-    /// would let two threads both take the last slot.
+    /// Counts one more request in flight unless the state is detached; false then, and the caller retries on the
+    /// current snapshot (it read one in which this endpoint was still pickable).
     /// </summary>
-    public bool TryAddWithin(LoadCapacity capacity)
+    public bool TryAdd()
     {
         int current = Volatile.Read(ref _inFlight.Value);
-        while (capacity.Admits(current))
+        while ((current & DetachedFlag) == 0)
         {
             int seen = Interlocked.CompareExchange(ref _inFlight.Value, current + 1, current);
             if (seen == current)
@@ -71,6 +79,66 @@ internal sealed partial class EndpointState
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Counts one more request in flight only if <paramref name="capacity"/> admits it and the state is not
+    /// detached: the compare-and-swap makes the bound exact for the capacity read, where a check-then-increment
+    /// would let two threads both take the last slot. A false answer with <see cref="IsDetached"/> true means stale.
+    /// </summary>
+    public bool TryAddWithin(LoadCapacity capacity)
+    {
+        int current = Volatile.Read(ref _inFlight.Value);
+        while ((current & DetachedFlag) == 0 && capacity.Admits(current))
+        {
+            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Writer only, after publishing a snapshot in which this endpoint is not pickable: from now on it admits
+    /// nothing, and its requests leave the balancer total (they are no longer balls in a current bin).
+    /// </summary>
+    public void Detach()
+    {
+        int current = Volatile.Read(ref _inFlight.Value);
+        while ((current & DetachedFlag) == 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current | DetachedFlag, current);
+            if (seen == current)
+            {
+                // Releases before the swap returned their total themselves; releases after it will not.
+                _total?.Add(-(current & CountMask));
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>Writer only, before publishing a snapshot in which this endpoint is pickable: its requests rejoin the total.</summary>
+    public void Attach()
+    {
+        int current = Volatile.Read(ref _inFlight.Value);
+        while ((current & DetachedFlag) != 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current & CountMask, current);
+            if (seen == current)
+            {
+                _total?.Add(current & CountMask);
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     /// <summary>The last load the backend reported for itself (0 until one is reported), before any decay.</summary>
@@ -122,11 +190,47 @@ internal sealed partial class EndpointState
         return elapsed <= 0 || value == 0 ? value : value * Math.Exp(-elapsed * decayPerTick);
     }
 
-    /// <summary>Ends one request: the endpoint count and, when kept, the balancer total; reports the outcome to ejection.</summary>
+    /// <summary>
+    /// Releases that found the count at 0 and were refused: a lease released twice (through a copy, a
+    /// <see langword="readonly"/> field's defensive copy, or two threads disposing one variable). Diagnostics only.
+    /// </summary>
+    public long IgnoredReleases => Interlocked.Read(ref _ignoredReleases);
+
+    /// <summary>
+    /// Ends one request: the endpoint count and, when kept, the balancer total; reports the outcome to ejection.
+    /// A release that finds the count at 0 is a duplicate: it is refused and counted in <see cref="IgnoredReleases"/>,
+    /// and changes nothing else.
+    /// </summary>
     public void Release(bool failed = false)
     {
-        Interlocked.Decrement(ref _inFlight.Value);
-        _total?.Release();
+        // A plain decrement would take the count to −1 on a duplicate release, and the bounded-load check reads
+        // a negative load as a huge unsigned one: the endpoint would get nothing from then on. The CAS refuses to
+        // go below 0. A lease is a struct, so copies cannot be told apart; a duplicate while other requests are in
+        // flight takes one of theirs, and that request's own release is then the one refused and counted.
+        int current = Volatile.Read(ref _inFlight.Value);
+        while (true)
+        {
+            if ((current & CountMask) == 0)
+            {
+                Interlocked.Increment(ref _ignoredReleases);
+                return;
+            }
+
+            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current - 1, current);
+            if (seen == current)
+            {
+                break;
+            }
+
+            current = seen;
+        }
+
+        // The total holds the requests of attached states only: Detach took this one out if it ran first.
+        if ((current & DetachedFlag) == 0)
+        {
+            _total?.Release();
+        }
+
         if (_ejection is not null)
         {
             if (failed)

@@ -1,12 +1,14 @@
 namespace LockFree.Balancing.Load;
 
 /// <summary>
-/// The balancer-wide number of requests in flight, kept as one counter so the bounded-load
+/// The number of requests in flight on the pickable endpoints of the current set (plus reservations of placements
+/// in progress), kept as one counter so the bounded-load
 /// capacity check is O(1) (HAProxy keeps its <c>served</c> total the same way).
 /// </summary>
 /// <remarks>
 /// Shared by every <see cref="EndpointState"/> of one balancer and by every snapshot it publishes,
-/// so it survives snapshot swaps. Only balancers that bound loads keep it: for the others the
+/// so it survives snapshot swaps. Requests on removed (draining) or weight-0 endpoints are not in it:
+/// <see cref="EndpointState.Detach"/> takes them out, and their releases do not return a slot. Only balancers that bound loads keep it: for the others the
 /// two extra atomic operations per request would buy nothing.
 /// </remarks>
 internal sealed class InFlightTotal
@@ -18,6 +20,9 @@ internal sealed class InFlightTotal
 
     /// <summary>Reserves one slot and returns the total including it.</summary>
     public int Reserve() => Interlocked.Increment(ref _value.Value);
+
+    /// <summary>Adds the requests of an endpoint that joined (positive) or left (negative) the pickable set.</summary>
+    public void Add(int delta) => Interlocked.Add(ref _value.Value, delta);
 
     /// <summary>Returns one slot.</summary>
     public void Release() => Interlocked.Decrement(ref _value.Value);

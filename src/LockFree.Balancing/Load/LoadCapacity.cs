@@ -23,12 +23,16 @@ internal readonly struct LoadCapacity
         _scale = (ulong)scale;
     }
 
-    /// <summary>True when one more request fits: the load is below the capacity, or 0 (the capacity is never 0).</summary>
+    /// <summary>
+    /// True when one more request fits: the load is below the capacity, or 0 (the capacity is never 0). A load
+    /// below 0 cannot happen (releases never go below 0); were it to, it admits rather than read as a huge
+    /// unsigned load that would shut the endpoint out for good.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Admits(int load)
     {
         ulong high = Math.BigMul((ulong)load, _scale, out ulong low);
-        return load == 0 || (high == 0 && low < _limit);
+        return load <= 0 || (high == 0 && low < _limit);
     }
 
     /// <summary>The capacity as a number, for diagnostics and tests.</summary>

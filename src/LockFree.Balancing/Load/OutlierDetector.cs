@@ -27,19 +27,22 @@ internal sealed class OutlierDetector
     private readonly int _threshold;
     private readonly long _baseTicks;
     private readonly long _maxTicks;
-    private readonly double _maxShare;
+    // The share cap in millionths, rounded once: the cap is then exact integer arithmetic (floor(0.29 · 100) in
+    // floating point is 28, because 0.29 is stored as 0.28999…).
+    private readonly long _maxShareMillionths;
     private readonly TimeProvider _time;
     private readonly Func<BalancerSnapshot> _currentSnapshot;
     private readonly Action<EndpointEjection>? _onEjected;
     private PaddedCounter _active;                         // _ejected.Count, written under _gate
     private long _latestEnd;                               // written under _gate
+    private long _epoch;                                   // written under _gate
 
     public OutlierDetector(OutlierEjectionOptions options, TimeProvider time, Func<BalancerSnapshot> currentSnapshot, Action<EndpointEjection>? onEjected = null)
     {
         _threshold = options.ConsecutiveFailures;
         _baseTicks = ToTicks(options.BaseEjectionTime, time);
         _maxTicks = ToTicks(options.MaxEjectionTime, time);
-        _maxShare = options.MaxEjectedShare;
+        _maxShareMillionths = (long)Math.Round(options.MaxEjectedShare * 1_000_000);
         _time = time;
         _currentSnapshot = currentSnapshot;
         _onEjected = onEjected;
@@ -51,6 +54,13 @@ internal sealed class OutlierDetector
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Volatile.Read(ref _active.Value) != 0;
     }
+
+    /// <summary>
+    /// Changes whenever the set of ejected endpoints changes by an ejection, a removal or a prune (always after the
+    /// end times it reflects are written), so a table of available endpoints built after reading it is current
+    /// while it stays equal and no excluded ejection has ended by time.
+    /// </summary>
+    public long Epoch => Volatile.Read(ref _epoch);
 
     /// <summary>Reads the clock for a pick; once every ejection has ended, prunes them if the lock is free.</summary>
     public long Refresh()
@@ -135,9 +145,9 @@ internal sealed class OutlierDetector
                 ejected += IsEjected(candidate, now) ? 1 : 0;
             }
 
-            if (!present || ejected + 1 > (int)Math.Floor(_maxShare * snapshot.Pickable.Length))
+            if (!present || ejected + 1 > MaxEjected(snapshot.Pickable.Length))
             {
-                // Declined (share cap, lone endpoint, draining): the run starts over, so that each later failure
+                // Declined (share cap, draining): the run starts over, so that each later failure
                 // does not take this lock and scan the set again.
                 Volatile.Write(ref state.ConsecutiveFailures, 0);
                 return null;
@@ -167,6 +177,7 @@ internal sealed class OutlierDetector
 
             Volatile.Write(ref _latestEnd, Math.Max(until, Volatile.Read(ref _latestEnd)));
             Volatile.Write(ref _active.Value, _ejected.Count);
+            Volatile.Write(ref _epoch, _epoch + 1);
             return new EndpointEjection(state.Endpoint, _time.GetElapsedTime(now, until), state.Ejections);
         }
     }
@@ -190,12 +201,21 @@ internal sealed class OutlierDetector
 
                 Volatile.Write(ref _latestEnd, latest);
                 Volatile.Write(ref _active.Value, _ejected.Count);
+                Volatile.Write(ref _epoch, _epoch + 1);
             }
         }
     }
 
+    /// <summary>
+    /// How many of <paramref name="pickable"/> endpoints may be ejected at once: ⌊share · n⌋ in integer arithmetic,
+    /// and at least one, as Envoy does with <c>max_ejection_percent</c> (a share below one endpoint would otherwise
+    /// eject nothing, silently, in a small set).
+    /// </summary>
+    internal int MaxEjected(int pickable) => (int)Math.Max(1, pickable * _maxShareMillionths / 1_000_000);
+
     private void Prune(long now)
     {
+        int before = _ejected.Count;
         for (int i = _ejected.Count - 1; i >= 0; i--)
         {
             if (!IsEjected(_ejected[i], now))
@@ -205,6 +225,10 @@ internal sealed class OutlierDetector
         }
 
         Volatile.Write(ref _active.Value, _ejected.Count);
+        if (_ejected.Count != before)
+        {
+            Volatile.Write(ref _epoch, _epoch + 1);
+        }
     }
 
     private static long ToTicks(TimeSpan duration, TimeProvider time)

@@ -9,4 +9,7 @@ internal sealed class DrawScope : PickScope
 
     /// <summary>Draws a snapshot index with probability proportional to its weight.</summary>
     public AliasTable Draws { get; }
+
+    /// <inheritdoc/>
+    public override int DrawByWeight(ulong random) => Draws.Draw(random);
 }

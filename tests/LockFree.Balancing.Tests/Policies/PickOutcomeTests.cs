@@ -107,16 +107,18 @@ public sealed class PickOutcomeTests
     [Fact]
     public void Ejected_DeclinedByTheShareCap_IsNotCalled()
     {
+        // Share 0.5 of three endpoints: one may be ejected (a lone endpoint may be too, as in Envoy), the second is declined.
         List<EndpointEjection> ejections = [];
         LoadBalancer balancer = Create("round-robin", new ManualTimeProvider(), ejections.Add);
-        Endpoint only = new("10.0.0.1", 80);
-        balancer.Update([only]);
+        balancer.Update(TestEndpoints.Distinct(3, seed: 6));
 
-        balancer.Acquire().Fail();
-        balancer.Acquire().Fail();
+        for (int i = 0; i < 6; i++)
+        {
+            balancer.Acquire().Fail();
+        }
 
-        Assert.Empty(ejections);
-        Assert.False(balancer.GetStatus()[0].IsEjected);
+        Assert.Single(ejections);
+        Assert.Single(balancer.GetStatus(), s => s.IsEjected);
     }
 
     [Fact]

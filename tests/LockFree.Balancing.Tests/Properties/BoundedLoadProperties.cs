@@ -63,7 +63,9 @@ public sealed class BoundedLoadProperties
                         break;
                     }
 
-                    int totalIncludingThis = outstanding.Count + 1;
+                    // Requests on removed (draining) or weight-0 endpoints are not in the total: balls in current bins only.
+                    HashSet<string> pickable = live.Where(e => e.Weight > 0).Select(e => e.Key).ToHashSet();
+                    int totalIncludingThis = outstanding.Count(l => pickable.Contains(l.Endpoint.Key)) + 1;
                     Endpoint home = balancer.Pick($"key-{step % 50}");
                     EndpointLease lease = balancer.Acquire($"key-{step % 50}");
                     Endpoint placed = lease.Endpoint;

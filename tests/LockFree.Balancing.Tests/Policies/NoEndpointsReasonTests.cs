@@ -1,0 +1,47 @@
+using Xunit;
+
+namespace LockFree.Balancing.Tests.Policies;
+
+/// <summary>
+/// The exception of <c>Pick</c> and <c>Acquire</c>, and <see cref="LoadBalancer.GetUnavailableReason"/> after a failed
+/// <c>Try</c> call, say why nothing was available: an empty set or every endpoint ejected.
+/// </summary>
+public sealed class NoEndpointsReasonTests
+{
+    [Theory]
+    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
+    public void PickAndAcquire_EmptySet_ReasonIsNoEndpoints(string picker)
+    {
+        LoadBalancer balancer = LoadBalancerTests.Create(picker);
+
+        Assert.Equal(NoEndpointsReason.NoEndpoints, Assert.Throws<NoEndpointsException>(() => balancer.Acquire("k")).Reason);
+        Assert.Equal(NoEndpointsReason.NoEndpoints, Assert.Throws<NoEndpointsException>(() => balancer.Pick()).Reason);
+        Assert.Contains("empty", Assert.Throws<NoEndpointsException>(() => balancer.Acquire()).Message, StringComparison.Ordinal);
+        Assert.False(balancer.TryAcquire("k", out _));
+        Assert.Equal(NoEndpointsReason.NoEndpoints, balancer.GetUnavailableReason());
+    }
+
+    [Theory]
+    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
+    public void PickAndAcquire_AllEjected_ReasonIsAllEjected(string picker)
+    {
+        LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
+        {
+            options.TimeProvider = new ManualTimeProvider();
+            options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 1 };
+        });
+        balancer.Update(TestEndpoints.Distinct(3, seed: 95));
+        Assert.Null(balancer.GetUnavailableReason());
+        foreach (LockFree.Balancing.Load.EndpointState state in balancer.CurrentSnapshot.States)
+        {
+            balancer.EjectionForTests!.RecordFailure(state);
+        }
+
+        NoEndpointsException acquired = Assert.Throws<NoEndpointsException>(() => balancer.Acquire("k"));
+        Assert.Equal(NoEndpointsReason.AllEjected, acquired.Reason);
+        Assert.Contains("ejected", acquired.Message, StringComparison.Ordinal);
+        Assert.Equal(NoEndpointsReason.AllEjected, Assert.Throws<NoEndpointsException>(() => balancer.Pick("k")).Reason);
+        Assert.False(balancer.TryPick(out _));
+        Assert.Equal(NoEndpointsReason.AllEjected, balancer.GetUnavailableReason());
+    }
+}
