@@ -21,7 +21,7 @@ public sealed class DependencyInjectionTests
 
         Assert.Equal("kubernetes", Assert.Single(provider.GetServices<ResolverFactory>()).Name);
         string[] policies = [.. provider.GetServices<LoadBalancerFactory>().Select(f => f.Name)];
-        Assert.Subset(policies.ToHashSet(), new HashSet<string> { LockFreePolicyNames.PowerOfTwoChoices, LockFreePolicyNames.RoundRobin, LockFreePolicyNames.ConsistentHash, LockFreePolicyNames.Maglev });
+        Assert.Subset(policies.ToHashSet(), new HashSet<string> { LockFreePolicyNames.PowerOfTwoChoices, LockFreePolicyNames.RoundRobin, LockFreePolicyNames.ConsistentHash, LockFreePolicyNames.Maglev, "ring_hash" });
         Assert.Equal(policies.Length, policies.Distinct().Count()); // each once, although AddKubernetesGrpcBalancing ran twice
         Assert.Same(provider.GetRequiredService<KubernetesWatchRegistry>(), provider.GetRequiredService<KubernetesWatchRegistry>());
         Assert.Equal("zone-a", provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<KubernetesGrpcBalancingOptions>>().Value.LocalZone);

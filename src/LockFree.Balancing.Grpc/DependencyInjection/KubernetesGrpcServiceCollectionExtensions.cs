@@ -10,7 +10,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class KubernetesGrpcServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the <c>kubernetes</c> resolver, the <c>lockfree_*</c> policies and the shared
+    /// Registers the <c>kubernetes</c> resolver, the <c>lockfree_*</c> policies, <c>ring_hash</c> and the shared
     /// <see cref="KubernetesWatchRegistry"/>, so that <c>AddGrpcClient</c> and <c>GrpcChannel.ForAddress</c> (with
     /// <c>ServiceProvider</c>) accept <c>kubernetes:///service.namespace:port</c> addresses. Calling it again only
     /// applies <paramref name="configure"/>.
@@ -44,7 +44,7 @@ public static class KubernetesGrpcServiceCollectionExtensions
             services.AddSingleton<LoadBalancerFactory>(sp => new LockFreeLoadBalancerFactory(policy, sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value));
         }
 
-        // services.AddSingleton<LoadBalancerFactory, LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory>(); // TODO(merge): ring_hash
+        services.AddSingleton<LoadBalancerFactory>(static _ => new LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory()); // gRFC A42 ring_hash
         return services;
     }
 }
