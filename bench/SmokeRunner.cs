@@ -89,6 +89,7 @@ internal static class SmokeRunner
             }
 
             checker?.CheckAfterCalls(method.Name);
+            Invoke(instance, SetupMethods<GlobalCleanupAttribute>(type, method.Name, a => a.Targets)); // servers and channels
             double nsPerOp = measured.TotalNanoseconds / ((double)calls * operationsPerInvoke);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ok    {name,-50} {calls,5} calls x {operationsPerInvoke,2} ops  ~{FormatNs(nsPerOp)}/op"));
