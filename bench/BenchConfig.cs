@@ -29,7 +29,10 @@ internal static class BenchConfig
             .AddAnalyser([.. DefaultConfig.Instance.GetAnalysers()])
             .AddValidator([.. DefaultConfig.Instance.GetValidators()])
             .WithOrderer(new DefaultOrderer(SummaryOrderPolicy.Declared, MethodOrderPolicy.Declared))
-            .WithSummaryStyle(SummaryStyle.Default.WithSizeUnit(SizeUnit.B)); // exact bytes: the targets are in bytes
+            .WithSummaryStyle(SummaryStyle.Default.WithSizeUnit(SizeUnit.B)) // exact bytes: the targets are in bytes
+            // The generated project builds the whole bench (Grpc.Tools' protoc, ASP.NET Core): on a busy 2-core machine
+            // that took over BenchmarkDotNet's default two minutes.
+            .WithBuildTimeout(TimeSpan.FromMinutes(10));
 
         return job is null ? config : config.AddJob(job);
     }
