@@ -29,6 +29,7 @@ public class ConcurrencyBenchmarks : ISmokeChecked
     private HashSet<Endpoint> _members = [];
     private ThreadGang _gang = null!;
     private Endpoint?[] _lastPicked = [];
+    private long[] _cpuNanoseconds = [];
     private MutexCrcRing _mutexRing = null!;
     private RoundRobinBalancer _roundRobin = null!;
     private RandomBalancer _random = null!;
@@ -54,6 +55,19 @@ public class ConcurrencyBenchmarks : ISmokeChecked
 
     private int PicksPerThread => PicksPerCall / Threads;
 
+    /// <summary>CPU time the threads spent in their shares since the last call, summed (Linux; 0 elsewhere). Resets it.</summary>
+    internal long TakeCpuNanoseconds()
+    {
+        long total = 0;
+        for (int thread = 0; thread < Threads; thread++)
+        {
+            total += _cpuNanoseconds[thread * 16];
+            _cpuNanoseconds[thread * 16] = 0;
+        }
+
+        return total;
+    }
+
     /// <summary>Builds every picker once and starts the threads.</summary>
     [GlobalSetup]
     public void Setup()
@@ -62,6 +76,7 @@ public class ConcurrencyBenchmarks : ISmokeChecked
         Endpoint[] endpoints = TestCluster.Endpoints(Endpoints);
         _members = [.. endpoints];
         _lastPicked = new Endpoint?[Threads * 16]; // one slot per thread, 16 apart (128 bytes): no false sharing
+        _cpuNanoseconds = new long[Threads * 16];
         _mutexRing = new MutexCrcRing(MutexCrcRing.DefaultReplicas, TestCluster.LoadFactor);
         _mutexRing.Add(endpoints);
         _roundRobin = new RoundRobinBalancer();
@@ -176,6 +191,7 @@ public class ConcurrencyBenchmarks : ISmokeChecked
 
     private void MutexRingShare(int thread)
     {
+        long cpuStart = ThreadCpuTime.NowNanoseconds();
         byte[][] keys = _keys;
         MutexCrcRing ring = _mutexRing;
         int offset = thread * (KeyPool.Size / 2);
@@ -186,22 +202,26 @@ public class ConcurrencyBenchmarks : ISmokeChecked
             ring.Put(picked!);
         }
 
+        _cpuNanoseconds[thread * 16] += ThreadCpuTime.NowNanoseconds() - cpuStart;
         _lastPicked[thread * 16] = picked;
     }
 
     private void KeylessPickShare(LoadBalancer balancer, int thread)
     {
+        long cpuStart = ThreadCpuTime.NowNanoseconds();
         Endpoint? picked = null;
         for (int i = 0; i < PicksPerThread; i++)
         {
             balancer.TryPick(out picked);
         }
 
+        _cpuNanoseconds[thread * 16] += ThreadCpuTime.NowNanoseconds() - cpuStart;
         _lastPicked[thread * 16] = picked;
     }
 
     private void KeylessAcquireShare(LoadBalancer balancer, int thread)
     {
+        long cpuStart = ThreadCpuTime.NowNanoseconds();
         Endpoint? picked = null;
         for (int i = 0; i < PicksPerThread; i++)
         {
@@ -212,11 +232,13 @@ public class ConcurrencyBenchmarks : ISmokeChecked
             }
         }
 
+        _cpuNanoseconds[thread * 16] += ThreadCpuTime.NowNanoseconds() - cpuStart;
         _lastPicked[thread * 16] = picked;
     }
 
     private void KeyedPickShare(LoadBalancer balancer, int thread)
     {
+        long cpuStart = ThreadCpuTime.NowNanoseconds();
         byte[][] keys = _keys;
         int offset = thread * (KeyPool.Size / 2);
         Endpoint? picked = null;
@@ -225,11 +247,13 @@ public class ConcurrencyBenchmarks : ISmokeChecked
             balancer.TryPick(keys[(offset + i) & KeyPool.Mask], out picked);
         }
 
+        _cpuNanoseconds[thread * 16] += ThreadCpuTime.NowNanoseconds() - cpuStart;
         _lastPicked[thread * 16] = picked;
     }
 
     private void KeyedAcquireShare(LoadBalancer balancer, int thread)
     {
+        long cpuStart = ThreadCpuTime.NowNanoseconds();
         byte[][] keys = _keys;
         int offset = thread * (KeyPool.Size / 2);
         Endpoint? picked = null;
@@ -242,6 +266,7 @@ public class ConcurrencyBenchmarks : ISmokeChecked
             }
         }
 
+        _cpuNanoseconds[thread * 16] += ThreadCpuTime.NowNanoseconds() - cpuStart;
         _lastPicked[thread * 16] = picked;
     }
 }
