@@ -23,7 +23,10 @@ public class PickBenchmarks : ISmokeChecked
     private int _cursor;
     private HashSet<Endpoint> _members = [];
     private SortedArrayRing _sortedRing = null!;
+    private LowerBoundRing _lowerBoundRing = null!;
     private MutexCrcRing _mutexRing = null!;
+    private MutexCrcRing _mutexRingSystemCrc = null!;
+    private MutexCrcRing _mutexRingXxh3 = null!;
     private ConsistentHashBalancer _plain = null!;
     private ConsistentHashBalancer _bounded = null!;
     private RoundRobinBalancer _roundRobin = null!;
@@ -49,7 +52,12 @@ public class PickBenchmarks : ISmokeChecked
         _sortedRing = new SortedArrayRing(endpoints, TestCluster.VirtualNodes);
         _mutexRing = new MutexCrcRing(MutexCrcRing.DefaultReplicas, TestCluster.LoadFactor);
         _mutexRing.Add(endpoints);
+        _mutexRingSystemCrc = new MutexCrcRing(MutexCrcRing.DefaultReplicas, TestCluster.LoadFactor, MutexRingHash.SystemCrc32);
+        _mutexRingSystemCrc.Add(endpoints);
+        _mutexRingXxh3 = new MutexCrcRing(MutexCrcRing.DefaultReplicas, TestCluster.LoadFactor, MutexRingHash.Xxh3);
+        _mutexRingXxh3.Add(endpoints);
         _plain = TestCluster.Plain(endpoints);
+        _lowerBoundRing = new LowerBoundRing(_plain.CurrentRing);
         _bounded = TestCluster.Bounded(endpoints);
         _roundRobin = new RoundRobinBalancer();
         _roundRobin.Update(endpoints);
@@ -90,24 +98,38 @@ public class PickBenchmarks : ISmokeChecked
     }
 
     /// <summary>
+    /// A fairer textbook ring: the same sorted points searched by a branchless lower bound (conditional
+    /// moves, no mispredictions), same XXH3 key hash. Compare with <see cref="BinarySearchRing"/>.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public int BranchlessRing()
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        int folded = 0;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            folded += _lowerBoundRing.BranchlessOwnerOf((uint)(KeyHasher.Hash(keys[(start + i) & KeyPool.Mask]) >> 32)) + 1;
+        }
+
+        return folded;
+    }
+
+    /// <summary>
     /// dlespiau/balance's design: Get (lock, CRC-32, binary search, map lookup, bounded-load check,
     /// count) then Put (lock, CRC-32 of the endpoint's replica 0, uncount), 256 replicas, c = 1.25.
     /// Compare with <see cref="BoundedLoadAcquire"/>, which does the same job.
     /// </summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
-    public Endpoint? MutexRing()
-    {
-        byte[][] keys = _keys;
-        int start = NextBatch();
-        Endpoint? picked = null;
-        for (int i = 0; i < PicksPerInvoke; i++)
-        {
-            picked = _mutexRing.Get(keys[(start + i) & KeyPool.Mask]);
-            _mutexRing.Put(picked!);
-        }
+    public Endpoint? MutexRing() => MutexGetPut(_mutexRing);
 
-        return picked;
-    }
+    /// <summary><see cref="MutexRing"/> with System.IO.Hashing's vectorised <c>Crc32</c> (same points): the Go seed's hash at Go's speed or better.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? MutexRingSystemCrc32() => MutexGetPut(_mutexRingSystemCrc);
+
+    /// <summary><see cref="MutexRing"/> hashing with XXH3-64 like the library: what is left is the lock and the data structures.</summary>
+    [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
+    public Endpoint? MutexRingXxh3() => MutexGetPut(_mutexRingXxh3);
 
     /// <summary>The library's plain pick: <see cref="LoadBalancer.TryPick(ReadOnlySpan{byte}, out Endpoint?)"/>, no load counted.</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
@@ -244,6 +266,10 @@ public class PickBenchmarks : ISmokeChecked
                 throw new InvalidOperationException($"{benchmark} picked {endpoint} in {endpoint.Zone}, outside the caller's zone.");
             case Endpoint:
                 break;
+            case int folded when folded < PicksPerInvoke:
+                throw new InvalidOperationException($"{benchmark} folded {PicksPerInvoke} owner indices + 1 to {folded}.");
+            case int:
+                break;
             case ulong hash when hash == 0:
                 throw new InvalidOperationException($"{benchmark} folded {PicksPerInvoke} key hashes to 0.");
             case ulong:
@@ -255,9 +281,12 @@ public class PickBenchmarks : ISmokeChecked
 
     void ISmokeChecked.CheckAfterCalls(string benchmark)
     {
-        if (_mutexRing.TotalLoad != 0)
+        foreach (MutexCrcRing ring in new[] { _mutexRing, _mutexRingSystemCrc, _mutexRingXxh3 })
         {
-            throw new InvalidOperationException($"{benchmark}: the mutex ring's load is {_mutexRing.TotalLoad} after every Get was Put.");
+            if (ring.TotalLoad != 0)
+            {
+                throw new InvalidOperationException($"{benchmark}: a mutex ring's load is {ring.TotalLoad} after every Get was Put.");
+            }
         }
 
         foreach (Endpoint endpoint in _members)
@@ -272,10 +301,11 @@ public class PickBenchmarks : ISmokeChecked
 
         // The baseline must place keys exactly where the library does, or the ratio compares different work.
         int disagreements = 0;
+        Endpoint[] owners = _plain.CurrentSnapshot.Endpoints;
         foreach (byte[] key in _keys)
         {
             _plain.TryPick(key, out Endpoint? expected);
-            if (!Equals(_sortedRing.Pick(key), expected))
+            if (!Equals(_sortedRing.Pick(key), expected) || !Equals(owners[_lowerBoundRing.BranchlessOwnerOf((uint)(KeyHasher.Hash(key) >> 32))], expected))
             {
                 disagreements++;
             }
@@ -285,6 +315,20 @@ public class PickBenchmarks : ISmokeChecked
         {
             throw new InvalidOperationException($"{benchmark}: BinarySearchRing and ConsistentHashBalancer disagree on {disagreements} of {_keys.Length} keys.");
         }
+    }
+
+    private Endpoint? MutexGetPut(MutexCrcRing ring)
+    {
+        byte[][] keys = _keys;
+        int start = NextBatch();
+        Endpoint? picked = null;
+        for (int i = 0; i < PicksPerInvoke; i++)
+        {
+            picked = ring.Get(keys[(start + i) & KeyPool.Mask]);
+            ring.Put(picked!);
+        }
+
+        return picked;
     }
 
     private Endpoint? AcquireAndRelease(LoadBalancer balancer)

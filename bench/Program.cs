@@ -19,6 +19,17 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
     return Usage(Console.Error, exitCode: 2);
 }
 
+// Interleaved timings for a shared, noisy machine (bench/README.md): every variant once per round, medians over rounds.
+if (args is ["--ring-interleaved"])
+{
+    return RingLookupInterleaved.Run(Console.Out);
+}
+
+if (args is ["--concurrency-interleaved"])
+{
+    return ConcurrencyInterleaved.Run(Console.Out);
+}
+
 if (args.Length > 0 && !BenchCommand.IsOurs(args))
 {
     return PassThrough(switcher, args);

@@ -30,6 +30,11 @@ internal static class SmokeRunner
             uint crc = Crc32.Compute("123456789"u8);
             return crc == 0xCBF43926u ? null : $"got 0x{crc:X8}";
         });
+        failures += Check(output, "System.IO.Hashing.Crc32(\"123456789\") == 0xCBF43926", () =>
+        {
+            uint crc = System.IO.Hashing.Crc32.HashToUInt32("123456789"u8);
+            return crc == 0xCBF43926u ? null : $"got 0x{crc:X8}";
+        });
 
         Type[] classes = [.. typeof(SmokeRunner).Assembly.GetTypes()
             .Where(t => t.IsPublic && !t.IsAbstract && t.GetMethods().Any(m => m.IsDefined(typeof(BenchmarkAttribute))))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the Xxh3Tests reference vectors with the reference implementation (xxhsum 0.8.1, -H3 = XXH3-64, seed 0).
+# Regenerates the KeyHasherTests reference vectors with the reference implementation (xxhsum 0.8.1, -H3 = XXH3-64, seed 0).
 # Input byte i = ((i * 2654435761) mod 2^32) >> 24. xxhsum prints the canonical (big-endian) form, i.e. the ulong value in hex.
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

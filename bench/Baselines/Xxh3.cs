@@ -4,12 +4,12 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace LockFree.Balancing.Hashing;
+namespace LockFree.Balancing.Benchmarks.Baselines;
 
 /// <summary>
-/// XXH3-64 (the 64-bit variant of the xxHash 0.8 family) with seed 0 and the default 192-byte secret.
-/// The output is bit-exact with the reference implementation (<c>xxhsum -H3</c>, xxHash 0.8.1); the
-/// reference vectors in <c>Xxh3Tests</c> were produced with that tool.
+/// The library's own XXH3-64 port (src/LockFree.Balancing/Hashing/Xxh3.cs until the hash moved to
+/// System.IO.Hashing's <c>XxHash3</c>), kept here unchanged as the row <c>HashBenchmarks</c> compares the package with.
+/// Its original remarks follow.
 /// </summary>
 /// <remarks>
 /// <para>

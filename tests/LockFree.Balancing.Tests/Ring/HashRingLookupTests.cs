@@ -1,0 +1,172 @@
+using FsCheck;
+using FsCheck.Fluent;
+using LockFree.Balancing.Ring;
+using LockFree.Balancing.Tests.Properties;
+using Xunit;
+
+namespace LockFree.Balancing.Tests.Ring;
+
+/// <summary>
+/// The packed lookup (bucket index + (point bits, owner) entries) must answer exactly what the plain
+/// definition answers: the owner of the first point at or after the probe in the sorted points, found by
+/// binary search, wrapping to the first point. Any difference would move keys.
+/// </summary>
+public sealed class HashRingLookupTests
+{
+    [Fact]
+    public void OwnerOf_RandomHashesAndEdges_EqualsBinarySearchOverPointsAndOwners()
+    {
+        Gen<(int Endpoints, int VirtualNodes, int ZeroWeightEvery, int Seed)> rings =
+            from endpoints in Gen.Choose(1, 1200)
+            from virtualNodes in Gen.Choose(1, 200)
+            from zeroWeightEvery in Gen.Elements(0, 0, 2, 7, 50)
+            from seed in Gen.Choose(0, int.MaxValue)
+            select (endpoints, virtualNodes, zeroWeightEvery, seed);
+
+        SeededProperty.Check(
+            Prop.ForAll(rings.ToArbitrary(), Gen.ArrayOf(ArbMap.Default.GeneratorFor<uint>(), 400).ToArbitrary(), (shape, randomPoints) =>
+            {
+                HashRing ring = BuildRing(shape.Endpoints, shape.VirtualNodes, shape.ZeroWeightEvery, shape.Seed);
+                if (ring.Count == 0)
+                {
+                    return true;
+                }
+
+                return Probes(ring).Concat(randomPoints).All(point => ring.OwnerOf(point) == ReferenceOwner(ring, point)
+                    && ring.FindPosition(point) == ReferencePosition(ring.Points, point));
+            }),
+            maxTest: 80,
+            seed: 41);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 160)]
+    [InlineData(10, 160)]
+    [InlineData(100, 160)]
+    [InlineData(1000, 160)]
+    [InlineData(3, 10_000)]
+    public void OwnerOf_EveryPointNeighbourAndBucketEdge_EqualsBinarySearch(int endpoints, int virtualNodes)
+    {
+        // Exhaustive over the places where a lookup can go wrong: each point, one below and one above it
+        // (the successor changes there), the first and last value of every bucket, 0 and the top (wrap-around).
+        HashRing ring = BuildRing(endpoints, virtualNodes, zeroWeightEvery: 0, seed: endpoints);
+        int mismatches = 0;
+        foreach (uint point in Probes(ring))
+        {
+            if (ring.OwnerOf(point) != ReferenceOwner(ring, point))
+            {
+                mismatches++;
+            }
+        }
+
+        Assert.Equal(0, mismatches);
+    }
+
+    [Fact]
+    public void OwnerOf_CollidingPoints_IsTheFirstOwnerInKeyOrder()
+    {
+        // 400,000 points: 32-bit collisions are near certain, and the first of equal points (the lower owner) must win.
+        HashRing ring = BuildRing(1000, 400, zeroWeightEvery: 0, seed: 23);
+        ReadOnlySpan<uint> points = ring.Points;
+        int collisions = 0;
+        for (int i = 1; i < points.Length; i++)
+        {
+            if (points[i] == points[i - 1])
+            {
+                collisions++;
+                int first = i - 1;
+                while (first > 0 && points[first - 1] == points[i])
+                {
+                    first--;
+                }
+
+                Assert.Equal(ring.Owners[first], ring.OwnerOf(points[i]));
+            }
+        }
+
+        Assert.True(collisions > 0);
+    }
+
+    [Fact]
+    public void OwnerOf_OwnerIndicesWiderThanThePointCount_StillFitAndAnswer()
+    {
+        // One point owned by the last of 1,000 endpoints in key order (the others have weight 0): owner index 999
+        // needs 10 bits in an entry although one point alone would get 1 bucket bit.
+        Endpoint[] all = TestEndpoints.Distinct(1000, seed: 5);
+        string last = all.Select(e => e.Key).Max(StringComparer.Ordinal)!;
+        Endpoint[] endpoints = [.. all.Select(e => e.WithWeight(e.Key == last ? 1 : 0))];
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = 1 });
+        balancer.Update(endpoints);
+        HashRing ring = balancer.CurrentRing;
+
+        Assert.Equal(1, ring.Count);
+        Assert.Equal(999, ring.Owners[0]);
+        Assert.Equal(10, ring.BucketBits);
+        Assert.All(Probes(ring), point => Assert.Equal(ring.Owners[0], ring.OwnerOf(point)));
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1)]
+    [InlineData(1600, 9, 9)]
+    [InlineData(160_000, 999, 16)]
+    [InlineData(1, 999, 10)]
+    [InlineData(HashRing.MaxPoints, 0, 22)]
+    public void BucketBitsFor_PointsAndOwners_HalfAPointPerBucketAndRoomForTheOwner(int count, int maxOwner, int expected)
+        => Assert.Equal(expected, HashRing.BucketBitsFor(count, maxOwner));
+
+    [Fact]
+    public void BucketBitsFor_MoreOwnersThanEntriesHold_Throws()
+        => Assert.Throws<ArgumentException>(() => HashRing.BucketBitsFor(10, HashRing.MaxOwners));
+
+    private static HashRing BuildRing(int endpointCount, int virtualNodes, int zeroWeightEvery, int seed)
+    {
+        Endpoint[] endpoints = [.. TestEndpoints.Distinct(endpointCount, seed).Select((e, i) => zeroWeightEvery > 0 && i % zeroWeightEvery == 1 ? e.WithWeight(0) : e)];
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { VirtualNodesPerEndpoint = virtualNodes });
+        balancer.Update(endpoints);
+        return balancer.CurrentRing;
+    }
+
+    private static IEnumerable<uint> Probes(HashRing ring)
+    {
+        uint[] points = ring.Points.ToArray();
+        yield return 0;
+        yield return uint.MaxValue;
+        foreach (uint point in points)
+        {
+            yield return point - 1;
+            yield return point;
+            yield return point + 1;
+        }
+
+        int shift = 32 - ring.BucketBits;
+        for (long bucket = 0; bucket < 1L << ring.BucketBits; bucket++)
+        {
+            yield return (uint)(bucket << shift);
+            yield return (uint)(((bucket + 1) << shift) - 1);
+        }
+    }
+
+    // The definition: lower bound by binary search over the sorted points, wrapping past the last one.
+    private static int ReferencePosition(ReadOnlySpan<uint> points, uint point)
+    {
+        int low = 0;
+        int high = points.Length;
+        while (low < high)
+        {
+            int middle = (int)(((uint)low + (uint)high) >> 1);
+            if (points[middle] < point)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low == points.Length ? 0 : low;
+    }
+
+    private static int ReferenceOwner(HashRing ring, uint point) => ring.Owners[ReferencePosition(ring.Points, point)];
+}
