@@ -25,7 +25,7 @@ internal sealed class LockFreePicker : SubchannelPicker
 
     private readonly LoadBalancer _core;
     private readonly PolicySettings _settings;
-    private readonly Dictionary<string, Entry> _byKey;
+    private readonly Dictionary<Load.EndpointState, Entry> _byState;   // PERF: reference identity, no string hashing
     private readonly Entry[] _entries;
     private readonly PickResult _allEjected;
 
@@ -34,13 +34,13 @@ internal sealed class LockFreePicker : SubchannelPicker
         _core = core;
         _settings = settings;
         _entries = new Entry[ready.Count];
-        _byKey = new Dictionary<string, Entry>(ready.Count, StringComparer.Ordinal);
+        _byState = new Dictionary<Load.EndpointState, Entry>(ready.Count, ReferenceEqualityComparer.Instance);
         for (int i = 0; i < ready.Count; i++)
         {
-            (Endpoint endpoint, SubchannelCallTracker tracker) = ready[i];
+            (_, SubchannelCallTracker tracker) = ready[i];
             var entry = new Entry(PickResult.ForSubchannel(tracker.Subchannel, tracker), tracker);
             _entries[i] = entry;
-            _byKey[endpoint.Key] = entry;
+            _byState[tracker.State] = entry;
         }
 
         _allEjected = PickResult.ForFailure(new Status(StatusCode.Unavailable, $"Every ready endpoint is ejected by policy '{settings.Policy}'."));
@@ -68,10 +68,10 @@ internal sealed class LockFreePicker : SubchannelPicker
             return _allEjected;
         }
 
-        Endpoint endpoint = lease.Endpoint;
         Load.EndpointState? reserved = lease.TakeState();
-        // Step 1 – the subchannel of that endpoint in this picker's set.
-        if (_byKey.TryGetValue(endpoint.Key, out Entry? entry) && ReferenceEquals(reserved, entry.Tracker.State))
+        // Step 1 – the subchannel of that endpoint state in this picker's set.
+        Entry? entry = null;
+        if (reserved is not null && _byState.TryGetValue(reserved, out entry))
         {
             // Step 2 – keep the placement's reservation; the tracker's Start confirms it (or Reclaim returns it).
             entry.Tracker.Reserve();

@@ -17,25 +17,45 @@ namespace LockFree.Balancing.Hashing;
 /// key: KeyHasherTests checks this seam against <c>xxhsum -H3</c> vectors for every length class, and the
 /// golden placement files did not change.
 /// </remarks>
+[SkipLocalsInit]
 internal static class KeyHasher
 {
     // PERF: keys are usually short (ids, paths); up to this many chars the UTF-8 bytes live on the stack.
     private const int StackallocCharLimit = 256;
+
+    // PERF: the common case's buffer: 64 chars, 192 bytes on the stack.
+    private const int ShortCharLimit = 64;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Hash(ReadOnlySpan<byte> key) => XxHash3.HashToUInt64(key);
 
     public static ulong Hash(ReadOnlySpan<char> key)
     {
-        if (key.Length <= StackallocCharLimit)
+        // PERF: most keys (ids, names) are short: a small stack buffer, not zeroed (SkipLocalsInit), and the
+        // vectorized UTF-16 → UTF-8 transcoder without Encoding's virtual dispatch. Unpaired surrogates become U+FFFD,
+        // exactly as Encoding.UTF8.GetBytes writes them, so every path hashes the same bytes.
+        if (key.Length <= ShortCharLimit)
         {
-            // Every char encodes to at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 chars).
-            Span<byte> utf8 = stackalloc byte[StackallocCharLimit * 3];
-            int written = Encoding.UTF8.GetBytes(key, utf8);
-            return XxHash3.HashToUInt64(utf8[..written]);
+            Span<byte> utf8 = stackalloc byte[ShortCharLimit * 3];
+            return HashTranscoded(key, utf8);
         }
 
-        return HashLong(key);
+        return key.Length <= StackallocCharLimit ? HashMedium(key) : HashLong(key);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong HashTranscoded(ReadOnlySpan<char> key, Span<byte> utf8)
+    {
+        // Every char encodes to at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 chars), so this always completes.
+        System.Text.Unicode.Utf8.FromUtf16(key, utf8, out _, out int written, replaceInvalidSequences: true);
+        return XxHash3.HashToUInt64(utf8[..written]);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong HashMedium(ReadOnlySpan<char> key)
+    {
+        Span<byte> utf8 = stackalloc byte[StackallocCharLimit * 3];
+        return HashTranscoded(key, utf8);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
