@@ -10,15 +10,18 @@
 #   bin/    the published, instrumented harness     seeds/  the corpus as AFL gets it (big seeds cut)
 #   out/    afl-fuzz -o (out/default/fuzzer_stats, queue/, crashes/, hangs/)   afl.log  afl-fuzz's output
 # Environment: LOCKFREE_AFL_ROOT, AFL_SEED_MAX_BYTES (default 8192), AFL_EXEC_TIMEOUT_MS (default 10000),
-# AFL_EXTRA_ARGS (appended to afl-fuzz's options), NICE (default 19).
+# AFL_EXTRA_ARGS (appended to afl-fuzz's options), HARNESS_ARGS (e.g. --out-of-process), NICE (default 19).
 set -euo pipefail
+
+# The whole script is one function, read before it runs: editing this file while a long run uses it is safe.
+main() {
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 root=${LOCKFREE_AFL_ROOT:-/tmp/lockfree-afl}
 targets="watch list service-name balancer"
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -95,10 +98,10 @@ export AFL_NO_AFFINITY=1         # shared machine: do not pin to a core another 
 export AFL_FORKSRV_INIT_TMOUT=${AFL_FORKSRV_INIT_TMOUT:-120000}  # the runtime starts slowly on a busy machine
 echo "afl-fuzz $target for $minutes min: log $work/afl.log, stats $work/out/default/fuzzer_stats"
 set +e
-# shellcheck disable=SC2086 # AFL_EXTRA_ARGS is a list of options
+# shellcheck disable=SC2086 # AFL_EXTRA_ARGS and HARNESS_ARGS are lists of options
 nice -n "$nice_level" afl-fuzz -i "$work/seeds" -o "$work/out" -x "$work/dictionary.txt" \
   -t "${AFL_EXEC_TIMEOUT_MS:-10000}" -m none -V "$((minutes * 60))" ${AFL_EXTRA_ARGS:-} \
-  -- "$(command -v dotnet)" "$work/bin/LockFree.Balancing.Fuzz.dll" "$target" >"$work/afl.log" 2>&1
+  -- "$(command -v dotnet)" "$work/bin/LockFree.Balancing.Fuzz.dll" "$target" ${HARNESS_ARGS:-} >"$work/afl.log" 2>&1
 afl_status=$?
 set -e
 tail -n 5 "$work/afl.log"
@@ -109,3 +112,7 @@ fi
 crashes=$(find "$work/out/default/crashes" "$work/out/default/hangs" -type f ! -name README.txt 2>/dev/null | wc -l)
 [ "$crashes" -eq 0 ] || echo "$crashes crash/hang inputs: triage with fuzz/afl/run.sh replay $target"
 exit "$afl_status"
+}
+
+main "$@"
+exit
