@@ -67,7 +67,7 @@ fi
   flock 9
   rm -rf "$work/bin"
   nice -n "$nice_level" dotnet publish "$repo/fuzz/afl" -c Release -o "$work/bin" --nologo -v quiet
-) 9>"$root/.publish.lock"
+) 9>"${TMPDIR:-/tmp}/lockfree-afl-publish.lock" # one lock for every LOCKFREE_AFL_ROOT: they share obj/
 # The target's tokens as an AFL dictionary; before instrumenting (it runs library code outside Fuzzer.Run).
 dotnet "$work/bin/LockFree.Balancing.Fuzz.dll" "$target" --write-dictionary "$work/dictionary.txt"
 # Only the library under test: the harness (LockFree.Balancing.Fuzz.dll, with its reference models) and the test
