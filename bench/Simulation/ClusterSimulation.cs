@@ -19,7 +19,7 @@ internal static class ClusterSimulation
         List<PickerResult> results = [];
         using (var progress = new Progress(output, interactive: !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out)))
         {
-            foreach (PickerSpec picker in PickerSpec.All(settings.LoadFactor).Concat(PickerSpec.Grpc(settings.LoadFactor, settings.GrpcPolicies)))
+            foreach (PickerSpec picker in (settings.HttpPickers ? PickerSpec.All(settings.LoadFactor) : []).Concat(PickerSpec.Grpc(settings.LoadFactor, settings.GrpcPolicies)))
             {
                 var run = new PickerRun(picker, cluster, settings, keys, settings.Traffic, progress);
                 PickerResult result;

@@ -38,6 +38,9 @@ internal sealed record SimulationSettings
     /// <summary>How requests reach pods: the library's HTTP handler, or a lease and a plain HttpClient.</summary>
     public TrafficPath Traffic { get; init; } = TrafficPath.Handler;
 
+    /// <summary>Run the HTTP pickers (<c>--grpc-only</c> runs the gRPC phase alone).</summary>
+    public bool HttpPickers { get; init; } = true;
+
     /// <summary>The gRPC phase's policies (prefixes of their names, see <see cref="PickerSpec.Grpc"/>); <see langword="null"/> for all four, empty for none.</summary>
     public IReadOnlyCollection<string>? GrpcPolicies { get; init; }
 
