@@ -32,6 +32,7 @@ internal sealed class BackendPod : IAsyncDisposable
     private int _inFlight;
     private int _peakInFlight;
     private int _stopped;
+    private int _disposed;
 
     private BackendPod(WebApplication app, WebApplication grpcApp, string name, TimeSpan serviceTime)
     {
@@ -84,16 +85,24 @@ internal sealed class BackendPod : IAsyncDisposable
         await Task.WhenAll(_app.StopAsync(timeout.Token), _grpcApp.StopAsync(timeout.Token)).ConfigureAwait(false);
     }
 
+    /// <summary>Stops the pod (see <see cref="StopAsync"/>) and releases its servers; the counters stay readable. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
         await _grpcApp.DisposeAsync().ConfigureAwait(false);
     }
 
     private static async Task<(WebApplication App, int Port)> StartGrpcAsync(Func<BackendPod> pod, CancellationToken cancellationToken)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // No configuration reload: each reloading app holds an inotify instance, and a run starts over a hundred pods
+        // (the user limit is often 128).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(_ => pod());

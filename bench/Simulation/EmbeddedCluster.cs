@@ -78,12 +78,12 @@ internal sealed class EmbeddedCluster : IAsyncDisposable
     /// <summary>The pod is being deleted: not ready, still serving, terminating (what the API shows during the grace period).</summary>
     public void Terminate(BackendPod pod) => SetConditions(pod, ready: false, serving: true, terminating: true);
 
-    /// <summary>The pod is gone: its server stops (requests in progress finish) and its slice is deleted.</summary>
+    /// <summary>The pod is gone: its servers stop (requests in progress finish) and are released (their counters stay readable), and its slice is deleted.</summary>
     public async Task DeleteAsync(BackendPod pod)
     {
         _pods.Remove(pod);
         _retired.Add(pod);
-        await pod.StopAsync().ConfigureAwait(false);
+        await pod.DisposeAsync().ConfigureAwait(false);
         _api.Delete(SliceName(pod));
     }
 
