@@ -197,8 +197,9 @@ static int Usage(TextWriter writer, int exitCode)
           (no options)       The default run (~3-4 min on 2 cores): an embedded cluster (a fake Kubernetes API
                              server serving EndpointSlices over HTTP, 12 Kestrel backends on 127.0.0.1, the
                              library's watcher) with Zipf-keyed traffic through HttpClient for each picker in
-                             turn, while it rolls, scales down, drops the watch and forces a relist; then a short
-                             BenchmarkDotNet run of the pick benchmarks and their baselines (N = 10 and 1000).
+                             turn, while it rolls, scales down, drops the watch and forces a relist; the same
+                             phases for gRPC channels on kubernetes:///web.shop:grpc with each gRPC policy (the
+                             gRPC phase); then a short BenchmarkDotNet run of the pick benchmarks and their baselines (N = 10 and 1000).
                              Prints the tables, writes docs/results/latest.md, and exits 1 if an assertion fails
                              (an error on an idempotent request, a bounded-load peak above the cap, a request
                              reaching a pod after the picker saw it removed).
@@ -216,6 +217,9 @@ static int Usage(TextWriter writer, int exitCode)
           --client handler   requests through the library's HTTP handler (default: KubernetesBalancing,
                              one shared watch, pick + rewrite + lease, one retry of a refused GET)
           --client lease     a lease from a balancer kept current by its own watcher, and a plain HttpClient
+          --grpc LIST        the gRPC phase's policies, comma-separated: lockfree_p2c, lockfree_consistent_hash,
+                             ring_hash, lockfree_maglev (default all four; --smoke: the middle two); none skips it
+          --grpc-only        the gRPC phase alone (no HTTP pickers)
           --no-benchmarks    skip the micro-benchmarks
           --report PATH      write the report there instead of docs/results/latest.md; --no-report: none
 

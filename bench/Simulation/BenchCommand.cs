@@ -10,6 +10,7 @@ internal sealed record BenchCommand(BenchMode Mode, SimulationSettings Settings,
     [
         "--smoke", "--quick", "--steady", "--phase", "--rolling", "--clients", "--pods", "--keys", "--zipf",
         "--no-benchmarks", "--client", "--report", "--no-report", "--kube-api", "--service", "--duration", "--path",
+        "--grpc", "--grpc-only",
     ];
 
     public static bool IsOurs(string[] args) => args.Any(a => Options.Contains(a, StringComparer.Ordinal));
@@ -139,6 +140,22 @@ internal sealed record BenchCommand(BenchMode Mode, SimulationSettings Settings,
                     break;
                 case "--no-benchmarks":
                     settings = settings with { Benchmarks = false };
+                    break;
+                case "--grpc":
+                    string[] policies = value is null ? [] : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (policies.Length == 0 || (policies is not ["none"] && policies.Any(p => PickerSpec.Grpc(1.25, [p]).Length == 0)))
+                    {
+                        error = "--grpc takes gRPC policy names separated by commas (lockfree_p2c, lockfree_consistent_hash, ring_hash, lockfree_maglev), or none.";
+                        return null;
+                    }
+
+                    settings = settings with { GrpcPolicies = policies is ["none"] ? [] : policies };
+                    churnOptions = true;
+                    i++;
+                    break;
+                case "--grpc-only":
+                    settings = settings with { HttpPickers = false };
+                    churnOptions = true;
                     break;
                 case "--report":
                     if (string.IsNullOrWhiteSpace(value) || value.StartsWith("--", StringComparison.Ordinal))

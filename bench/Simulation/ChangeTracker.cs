@@ -62,6 +62,10 @@ internal sealed class ChangeTracker
         return expectation.Seen.Task;
     }
 
+    /// <summary>Adds a latency measured elsewhere (the gRPC phase's API change → ready in the policy's picker) under <paramref name="category"/>.</summary>
+    public void Record(string category, long microseconds)
+        => LatencyMicroseconds.GetOrAdd(category, static _ => new Samples(100_000)).Add(microseconds);
+
     /// <summary>Called by the watcher's callback after the balancer took <paramref name="endpoints"/>.</summary>
     /// <param name="endpoints">The set now published.</param>
     /// <param name="publishing">A timestamp taken just before the balancer's <c>Update</c>.</param>

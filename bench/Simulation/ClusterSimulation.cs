@@ -19,7 +19,7 @@ internal static class ClusterSimulation
         List<PickerResult> results = [];
         using (var progress = new Progress(output, interactive: !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out)))
         {
-            foreach (PickerSpec picker in PickerSpec.All(settings.LoadFactor))
+            foreach (PickerSpec picker in (settings.HttpPickers ? PickerSpec.All(settings.LoadFactor) : []).Concat(PickerSpec.Grpc(settings.LoadFactor, settings.GrpcPolicies)))
             {
                 var run = new PickerRun(picker, cluster, settings, keys, settings.Traffic, progress);
                 PickerResult result;
@@ -41,6 +41,12 @@ internal static class ClusterSimulation
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  simulation done in {elapsed.Elapsed.TotalSeconds:F1} s"));
-        return new SimulationOutcome(settings, results, timerFloor, elapsed.Elapsed, results.Count > 0 ? results[0].TrafficDescription : "");
+        List<PickerResult> http = [.. results.Where(r => r.Picker.GrpcConfig is null)];
+        List<PickerResult> grpc = [.. results.Where(r => r.Picker.GrpcConfig is not null)];
+        return new SimulationOutcome(settings, http, timerFloor, elapsed.Elapsed, http.Count > 0 ? http[0].TrafficDescription : "")
+        {
+            Grpc = grpc,
+            GrpcDescription = grpc.Count > 0 ? grpc[0].TrafficDescription : "",
+        };
     }
 }

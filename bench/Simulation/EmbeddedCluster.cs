@@ -7,14 +7,18 @@ namespace LockFree.Balancing.Benchmarks.Simulation;
 /// <summary>
 /// The simulated cluster: a <see cref="FakeCluster"/> API server holding the Service's EndpointSlices, and one
 /// real Kestrel <see cref="BackendPod"/> per pod. Each pod gets its own slice, because every pod listens on its
-/// own loopback port and a slice carries one port for all its endpoints (the EndpointSlice controller splits
-/// pods whose named port resolves to different numbers the same way).
+/// own loopback ports and a slice carries one set of port numbers for all its endpoints (the EndpointSlice
+/// controller splits pods whose named ports resolve to different numbers the same way). A slice names two ports,
+/// <c>http</c> and <c>grpc</c>, as a Service with both would.
 /// </summary>
 internal sealed class EmbeddedCluster : IAsyncDisposable
 {
     public const string Namespace = "shop";
     public const string ServiceName = "web";
     public const string PortName = "http";
+
+    /// <summary>The Service's second port: each pod's gRPC server (<c>kubernetes:///web.shop:grpc</c>).</summary>
+    public const string GrpcPortName = "grpc";
 
     private readonly FakeCluster _api;
     private readonly TimeSpan _serviceTime;
@@ -60,6 +64,7 @@ internal sealed class EmbeddedCluster : IAsyncDisposable
         BackendPod pod = await BackendPod.StartAsync(name, _serviceTime, cancellationToken).ConfigureAwait(false);
         _pods.Add(pod);
         _podByEndpoint[pod.EndpointKey] = pod.Name; // a reused port now belongs to the new pod
+        _podByEndpoint[pod.GrpcEndpointKey] = pod.Name;
         SetConditions(pod, ready: false, serving: false, terminating: false);
         return pod;
     }
@@ -73,12 +78,12 @@ internal sealed class EmbeddedCluster : IAsyncDisposable
     /// <summary>The pod is being deleted: not ready, still serving, terminating (what the API shows during the grace period).</summary>
     public void Terminate(BackendPod pod) => SetConditions(pod, ready: false, serving: true, terminating: true);
 
-    /// <summary>The pod is gone: its server stops (requests in progress finish) and its slice is deleted.</summary>
+    /// <summary>The pod is gone: its servers stop (requests in progress finish) and are released (their counters stay readable), and its slice is deleted.</summary>
     public async Task DeleteAsync(BackendPod pod)
     {
         _pods.Remove(pod);
         _retired.Add(pod);
-        await pod.StopAsync().ConfigureAwait(false);
+        await pod.DisposeAsync().ConfigureAwait(false);
         _api.Delete(SliceName(pod));
     }
 
@@ -99,5 +104,8 @@ internal sealed class EmbeddedCluster : IAsyncDisposable
             SliceName(pod),
             pod.Port,
             [new FakeSliceEndpoint("127.0.0.1", pod.Name, ready, serving, terminating)],
-            PortName));
+            PortName)
+        {
+            MorePorts = [new(GrpcPortName, pod.GrpcPort)],
+        });
 }

@@ -7,7 +7,8 @@ namespace LockFree.Balancing.Benchmarks.Simulation;
 /// One picker's turn on the embedded cluster: a fresh balancer kept current by the real
 /// <see cref="KubernetesEndpointWatcher"/>, traffic through the chosen client, then the phases: steady, rolling
 /// update, scale-down by one, a watch dropped by the server, an in-stream 410 forcing a relist. It leaves the
-/// cluster with as many ready pods as it found.
+/// cluster with as many ready pods as it found. A gRPC policy (<see cref="PickerSpec.GrpcConfig"/>) runs the same
+/// phases on the pods' <c>grpc</c> port through <see cref="GrpcTraffic"/>, without the pick probe.
 /// </summary>
 internal sealed class PickerRun
 {
@@ -24,6 +25,11 @@ internal sealed class PickerRun
     private readonly ChangeTracker _tracker = new();
     private readonly Samples _steadyPicks = new(4_000_000);
     private readonly Samples _churnPicks = new(4_000_000);
+    private readonly bool _grpc;
+    private LoadBalancer? _core;
+
+    /// <summary>For the gRPC phase: API change → the policy's core balancer holds the ready (connected) subchannel, or dropped it.</summary>
+    public const string GrpcPicker = "gRPC picker";
 
     public PickerRun(PickerSpec picker, EmbeddedCluster cluster, SimulationSettings settings, ZipfKeys keys, TrafficPath path, Progress progress)
     {
@@ -34,6 +40,7 @@ internal sealed class PickerRun
         _path = path;
         _progress = progress;
         _result = new PickerResult(picker);
+        _grpc = picker.GrpcConfig is not null;
     }
 
     public async Task<PickerResult> RunAsync(CancellationToken cancellationToken)
@@ -61,15 +68,13 @@ internal sealed class PickerRun
                 reference?.Update(endpoints);
                 _tracker.Observe(endpoints, publishing);
             });
-        var service = ServiceReference.Create(EmbeddedCluster.ServiceName, EmbeddedCluster.Namespace, EmbeddedCluster.PortName);
-        await using IBalancedTraffic path = _path switch
+        var service = ServiceReference.Create(EmbeddedCluster.ServiceName, EmbeddedCluster.Namespace, _grpc ? EmbeddedCluster.GrpcPortName : EmbeddedCluster.PortName);
+        await using IBalancedTraffic path = _grpc ? new GrpcTraffic(_picker, service, options, hooks) : _path switch
         {
             TrafficPath.Lease => new LeaseTraffic(_picker, service, options, hooks),
             _ => new HandlerTraffic(_picker, service, options, hooks),
         };
         _result.TrafficDescription = path.Description;
-        LoadBalancer balancer = path.Balancer;
-        LoadBalancer home = reference ?? balancer;
         using (var firstSync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             firstSync.CancelAfter(SeenTimeout);
@@ -83,7 +88,16 @@ internal sealed class PickerRun
             }
         }
 
-        if (balancer.Endpoints.Count != _cluster.Pods.Count)
+        LoadBalancer? balancer = path.Balancer;
+        _core = _grpc ? balancer : null;
+        LoadBalancer? home = reference ?? balancer;
+        if (_core is not null)
+        {
+            // The channel connects every subchannel; the steady phase starts once all of them are in the picker.
+            await WaitForCoreAsync(_core, [.. _cluster.Pods.Select(EndpointOf)], present: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (balancer is not null && balancer.Endpoints.Count != _cluster.Pods.Count)
         {
             _result.Failures.Add($"{_picker.Name}: after the first sync the picker holds {balancer.Endpoints.Count} endpoints, the cluster has {_cluster.Pods.Count} ready pods");
         }
@@ -94,25 +108,32 @@ internal sealed class PickerRun
         }
 
         var steady = new PhaseStats("steady");
+        // A policy without a LockFree balancer (ring_hash): a key's home is the pod its first steady call reached.
+        var firstPod = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var traffic = new TrafficDriver(
             path.Client,
             _keys,
             _picker.Keyed,
-            key => home.TryPick(key, out Endpoint? e) ? PodOf(e.Key) : null,
+            key => home is not null && home.TryPick(key, out Endpoint? e) ? PodOf(e.Key) : null,
             _tracker.MustNotReach,
-            steady);
-        var probe = new PickProbe(balancer, _keys, _picker.Keyed, _steadyPicks);
-        var sampler = new InFlightSampler(balancer);
+            steady)
+        {
+            AtHome = home is null ? (key, pod) => string.Equals(firstPod.GetOrAdd(key, pod), pod, StringComparison.Ordinal) : null,
+        };
+
+        // The probe's leases would count on the gRPC policy's own balancer: no probe there (GrpcPickerBenchmarks times those picks).
+        PickProbe? probe = _grpc || balancer is null ? null : new PickProbe(balancer, _keys, _picker.Keyed, _steadyPicks);
+        InFlightSampler? sampler = balancer is null ? null : new InFlightSampler(balancer);
 
         using var stopTraffic = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task clients = traffic.RunAsync(_settings.Clients, seed: 1000, stopTraffic.Token);
-        Task probing = probe.RunAsync(stopTraffic.Token);
-        Task sampling = sampler.RunAsync(stopTraffic.Token);
+        Task probing = probe?.RunAsync(stopTraffic.Token) ?? Task.CompletedTask;
+        Task sampling = sampler?.RunAsync(stopTraffic.Token) ?? Task.CompletedTask;
         try
         {
             await PhaseAsync(traffic, steady, checkAffinity: true, () => Task.Delay(_settings.Steady, cancellationToken), cancellationToken).ConfigureAwait(false);
             CollectSteadyShare(steady);
-            probe.RecordInto(_churnPicks);
+            probe?.RecordInto(_churnPicks);
             await PhaseAsync(traffic, new PhaseStats("rolling update"), false, () => RollingUpdateAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
             await PhaseAsync(traffic, new PhaseStats("scale-down by one"), false, () => ScaleDownAsync(balancer, cancellationToken), cancellationToken).ConfigureAwait(false);
             await PhaseAsync(traffic, new PhaseStats("watch dropped"), false, () => WatchDropAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -142,11 +163,11 @@ internal sealed class PickerRun
 
         _result.SteadyPickNanoseconds = _steadyPicks.Sorted();
         _result.ChurnPickNanoseconds = _churnPicks.Sorted();
-        _result.ProbeMisses = probe.Misses;
-        _result.PeakInFlight = sampler.Peak;
-        _result.PeakInFlightEndpoint = PodOf(sampler.PeakEndpoint) ?? sampler.PeakEndpoint;
-        _result.AverageInFlightPerEndpoint = sampler.AveragePerEndpoint;
-        _result.Concurrency = _settings.Clients + 1; // the clients and the probe each hold at most one lease
+        _result.ProbeMisses = probe?.Misses ?? 0;
+        _result.PeakInFlight = sampler?.Peak;
+        _result.PeakInFlightEndpoint = sampler is null ? "" : PodOf(sampler.PeakEndpoint) ?? sampler.PeakEndpoint;
+        _result.AverageInFlightPerEndpoint = sampler?.AveragePerEndpoint;
+        _result.Concurrency = _settings.Clients + (probe is null ? 0 : 1); // the clients and the probe each hold at most one lease
         _result.MinimumSetSize = _tracker.MinimumSetSize;
         _result.WatcherLists = path.WatchStatus.ListCount;
         _result.WatcherVersions = path.WatchStatus.Version;
@@ -161,6 +182,9 @@ internal sealed class PickerRun
     }
 
     private string? PodOf(string endpointKey) => _cluster.PodNameOf(endpointKey);
+
+    /// <summary>The pod's endpoint key on the port this run balances.</summary>
+    private string EndpointOf(BackendPod pod) => _grpc ? pod.GrpcEndpointKey : pod.EndpointKey;
 
     private async Task PhaseAsync(TrafficDriver traffic, PhaseStats phase, bool checkAffinity, Func<Task> body, CancellationToken cancellationToken)
     {
@@ -195,22 +219,22 @@ internal sealed class PickerRun
         }
     }
 
-    private async Task ScaleDownAsync(LoadBalancer balancer, CancellationToken cancellationToken)
+    private async Task ScaleDownAsync(LoadBalancer? balancer, CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
         BackendPod leaving = _cluster.Pods[_cluster.Pods.Count / 2];
-        string[]? before = _picker.Keyed ? Homes(balancer) : null;
-        int podsBefore = balancer.Endpoints.Count;
+        string[]? before = _picker.Keyed && balancer is not null ? Homes(balancer) : null;
+        int podsBefore = balancer?.Endpoints.Count ?? 0;
         await RemoveAsync(leaving, cancellationToken).ConfigureAwait(false);
         if (before is not null)
         {
-            string[] after = Homes(balancer);
+            string[] after = Homes(balancer!);
             int moved = 0;
             int onRemoved = 0;
             for (int i = 0; i < before.Length; i++)
             {
                 moved += before[i] == after[i] ? 0 : 1;
-                onRemoved += before[i] == leaving.EndpointKey ? 1 : 0;
+                onRemoved += before[i] == EndpointOf(leaving) ? 1 : 0;
             }
 
             _result.ScaleDownMovement = new KeyMovement(before.Length, podsBefore, moved, onRemoved);
@@ -260,7 +284,9 @@ internal sealed class PickerRun
 
     private async Task ChangeAsync(BackendPod pod, bool present, Action change, string category, CancellationToken cancellationToken)
     {
-        Task<long> seen = _tracker.Expect(pod.EndpointKey, present, pod.Name, category);
+        string endpoint = EndpointOf(pod);
+        Task<long> seen = _tracker.Expect(endpoint, present, pod.Name, category);
+        long changed = Stopwatch.GetTimestamp();
         change();
         try
         {
@@ -269,7 +295,33 @@ internal sealed class PickerRun
         catch (TimeoutException)
         {
             _result.Failures.Add($"{_picker.Name}: the picker did not see {pod.Name} become {(present ? "ready" : "unready")} within {SeenTimeout.TotalSeconds} s");
+            return;
         }
+
+        if (_core is not null && await WaitForCoreAsync(_core, [endpoint], present, cancellationToken).ConfigureAwait(false))
+        {
+            // A new endpoint is pickable once its subchannel connected; the phase goes on only then, as a rollout
+            // waits for a new pod before it takes an old one down.
+            _tracker.Record(GrpcPicker, (long)Stopwatch.GetElapsedTime(changed).TotalMicroseconds);
+        }
+    }
+
+    /// <summary>Waits (polling every millisecond) until the gRPC policy's core balancer holds, or no longer holds, every one of <paramref name="endpoints"/>.</summary>
+    private async Task<bool> WaitForCoreAsync(LoadBalancer core, string[] endpoints, bool present, CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        while (!endpoints.All(e => core.Endpoints.Any(x => x.Key == e) == present))
+        {
+            if (Stopwatch.GetElapsedTime(started) > SeenTimeout)
+            {
+                _result.Failures.Add($"{_picker.Name}: the gRPC policy's picker did not {(present ? "take" : "drop")} {string.Join(", ", endpoints)} within {SeenTimeout.TotalSeconds} s");
+                return false;
+            }
+
+            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     private async Task RestOfPhaseAsync(long started, CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ internal static class RealClusterRun
             await using IBalancedTraffic path = settings.Traffic == TrafficPath.Lease
                 ? new LeaseTraffic(picker, service, options, hooks, command.Path, byEndpoint: true)
                 : new HandlerTraffic(picker, service, options, hooks, command.Path, byEndpoint: true);
-            LoadBalancer balancer = path.Balancer;
+            LoadBalancer balancer = path.Balancer!; // the handler's and the lease's balancers exist from the start
             LoadBalancer home = reference ?? balancer;
             using (var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {

@@ -15,9 +15,14 @@ internal static class Report
     public static string Tables(SimulationOutcome? simulation, BenchmarkOutcome? benchmarks, bool charts)
     {
         var text = new StringBuilder();
-        if (simulation is not null)
+        if (simulation is not null && simulation.Pickers.Count > 0)
         {
             SimulationTables(text, simulation, charts);
+        }
+
+        if (simulation is not null && simulation.Grpc.Count > 0)
+        {
+            GrpcTables(text, simulation);
         }
 
         if (benchmarks is not null)
@@ -56,10 +61,10 @@ internal static class Report
         text.AppendLine();
         if (simulation is not null)
         {
-            foreach (PickerResult picker in simulation.Pickers)
+            foreach (PickerResult picker in simulation.Pickers.Concat(simulation.Grpc))
             {
                 text.AppendLine(picker.Failures.Count == 0
-                    ? F($"- {picker.Picker.Name}: 0 errors in {picker.TotalRequests:N0} requests; 0 requests reached a removed pod after removal was seen{(picker.InFlightCap is int cap ? F($"; peak in flight {picker.PeakInFlight} ≤ cap {cap}") : "")}; relisted after the 410; resumed after the drop")
+                    ? F($"- {(picker.Picker.GrpcConfig is null ? "" : "gRPC ")}{picker.Picker.Name}: 0 errors in {picker.TotalRequests:N0} requests; 0 requests reached a removed pod after removal was seen{(picker.InFlightCap is int cap ? F($"; peak in flight {picker.PeakInFlight} ≤ cap {cap}") : "")}; relisted after the 410; resumed after the drop")
                     : F($"- {picker.Picker.Name}: **FAILED**"));
                 foreach (string failure in picker.Failures)
                 {
@@ -199,6 +204,72 @@ internal static class Report
                     F($"{p.Steady.Requests / Math.Max(0.001, p.Steady.Duration.TotalSeconds):N0}"),
                     Ms(Samples.Quantile(sorted, 0.5)),
                     Ms(Samples.Quantile(sorted, 0.99)),
+                };
+            })]);
+    }
+
+    private static void GrpcTables(StringBuilder text, SimulationOutcome outcome)
+    {
+        SimulationSettings s = outcome.Settings;
+        List<PickerResult> policies = outcome.Grpc;
+        text.AppendLine("## gRPC phase");
+        text.AppendLine();
+        text.AppendLine(F($"The same cluster and pods (each pod also serves Grpc.AspNetCore's `Echo.Who` on a second Kestrel listener, plaintext HTTP/2, named `grpc` on its EndpointSlice next to `http`; {s.ServiceTime.TotalMilliseconds} ms service time), the same {s.Clients} closed-loop clients and Zipf keys, and the same phases, one policy after the other on a fresh channel: {outcome.GrpcDescription}. The resolver is fed by the shared watch of `web.shop:grpc`. **Errors count calls that still failed after the retry policy**: a call placed on a pod that was closing its connection is retried on a new pick, as a real service's config would have it. No pick probe runs here (its leases would count on the policy's balancer), so concurrency = {s.Clients}."));
+        text.AppendLine();
+        text.AppendLine("### Calls and errors per phase");
+        text.AppendLine();
+        List<string[]> phaseRows = [];
+        foreach (string phase in policies[0].Phases.Select(p => p.Name))
+        {
+            phaseRows.Add([phase, .. policies.Select(p => p.Phases.FirstOrDefault(x => x.Name == phase) is { } x ? F($"{x.Requests:N0} / {x.Errors}") : "—")]);
+        }
+
+        phaseRows.Add(["**total**", .. policies.Select(p => F($"**{p.TotalRequests:N0} / {p.TotalErrors}**"))]);
+        Table(text, ["phase (calls / errors after retries)", .. policies.Select(p => "`" + p.Picker.Name + "`")], phaseRows);
+
+        text.AppendLine("### Load, affinity, keys moved");
+        text.AppendLine();
+        text.AppendLine(F($"Busiest pod / average: steady-phase calls of the busiest pod over the mean. Peak in progress at a pod: counted by the pods themselves over the whole run (all phases); peak in flight: the policy's own LockFree balancer, sampled every 2 ms. With bounded loads both must stay within ⌈c · {s.Clients} / N_min⌉. Affinity (steady phase): for `lockfree_*` the share of calls served at the key's plain placement in the policy's balancer; for `ring_hash` (no LockFree balancer) the share served by the pod that key's first steady call reached (A42's ring is deterministic, so that is its home). Keys moved: of all {s.Keys:N0} ids, how many changed placement in the policy's balancer when one pod left."));
+        text.AppendLine();
+        Table(text, ["policy", "steady calls/s", "p50", "p99", "busiest pod / average", "peak in progress at a pod", "peak in flight (policy's balancer)", "bounded-load cap", "affinity", "keys moved by the scale-down", "moved between survivors"],
+            [.. policies.Select(p =>
+            {
+                long[] sorted = p.Steady.LatencyMicroseconds.Sorted();
+                return new[]
+                {
+                    "`" + p.Picker.Name + "`",
+                    F($"{p.Steady.Requests / Math.Max(0.001, p.Steady.Duration.TotalSeconds):N0}"),
+                    Ms(Samples.Quantile(sorted, 0.5)),
+                    Ms(Samples.Quantile(sorted, 0.99)),
+                    F($"{p.PeakOverAverage:F2}"),
+                    F($"{p.ServerPeakInFlight} ({p.ServerPeakPod})"),
+                    p.PeakInFlight is int peak ? F($"{peak} ({p.PeakInFlightEndpoint})") : "— (ring_hash)",
+                    p.InFlightCap is int cap ? cap.ToString(Invariant) : "—",
+                    !p.Picker.Keyed || p.Steady.AffinityChecked == 0 ? "— (no key)" : F($"{100.0 * p.Steady.AffinityHits / p.Steady.AffinityChecked:F1} %"),
+                    p.ScaleDownMovement is { } m ? F($"{m.Moved:N0} ({100.0 * m.Moved / m.Keys:F2} %, ideal {100.0 / m.PodsBefore:F2} %)") : p.Picker.Keyed ? "not measured" : "— (no key)",
+                    p.ScaleDownMovement is { } m2 ? F($"{m2.BetweenSurvivors:N0}") : "—",
+                };
+            })]);
+
+        text.AppendLine("### From an API change to the picker");
+        text.AppendLine();
+        text.AppendLine("To the resolver: the change reached the shared watch's subscribers after the resolver, which hands the set to the channel's policy synchronously (a removed pod is out of the picker from then on). To the gRPC picker (`lockfree_*` only): the policy's balancer holds the new pod, which needs its subchannel connected first, or has dropped the old one; each change of the rolling update waits for it, as a rollout waits for a new pod before it takes an old one down.");
+        text.AppendLine();
+        Table(text, ["policy", "live watch: changes", "→ resolver p50", "p99", "→ gRPC picker p50", "p99", "resumed after the drop", "after the 410 (relist)"],
+            [.. policies.Select(p =>
+            {
+                long[] live = p.EventLatencyMicroseconds.GetValueOrDefault(ChangeTracker.LiveWatch) ?? [];
+                long[] picker = p.EventLatencyMicroseconds.GetValueOrDefault(PickerRun.GrpcPicker) ?? [];
+                return new[]
+                {
+                    "`" + p.Picker.Name + "`",
+                    live.Length.ToString(Invariant),
+                    Ms(Samples.Quantile(live, 0.5)),
+                    Ms(Samples.Quantile(live, 0.99)),
+                    picker.Length == 0 ? "—" : Ms(Samples.Quantile(picker, 0.5)),
+                    picker.Length == 0 ? "—" : Ms(Samples.Quantile(picker, 0.99)),
+                    string.Join(", ", (p.EventLatencyMicroseconds.GetValueOrDefault(ChangeTracker.ResumedWatch) ?? []).Select(v => Ms(v))),
+                    string.Join(", ", (p.EventLatencyMicroseconds.GetValueOrDefault(ChangeTracker.Relist) ?? []).Select(v => Ms(v))),
                 };
             })]);
     }

@@ -38,6 +38,12 @@ internal sealed record SimulationSettings
     /// <summary>How requests reach pods: the library's HTTP handler, or a lease and a plain HttpClient.</summary>
     public TrafficPath Traffic { get; init; } = TrafficPath.Handler;
 
+    /// <summary>Run the HTTP pickers (<c>--grpc-only</c> runs the gRPC phase alone).</summary>
+    public bool HttpPickers { get; init; } = true;
+
+    /// <summary>The gRPC phase's policies (prefixes of their names, see <see cref="PickerSpec.Grpc"/>); <see langword="null"/> for all four, empty for none.</summary>
+    public IReadOnlyCollection<string>? GrpcPolicies { get; init; }
+
     /// <summary>Run the micro-benchmarks after the simulation.</summary>
     public bool Benchmarks { get; init; } = true;
 
@@ -66,6 +72,7 @@ internal sealed record SimulationSettings
         Phase = TimeSpan.FromSeconds(0.3),
         RollingPods = 2,
         PodGrace = TimeSpan.FromMilliseconds(50),
+        GrpcPolicies = ["lockfree_consistent_hash", "ring_hash"],
         Benchmarks = false,
         ReportPath = null,
     };

@@ -41,6 +41,13 @@ internal sealed class TrafficDriver
 
     public PhaseStats Phase => Volatile.Read(ref _phase);
 
+    /// <summary>
+    /// When set, judges affinity instead of the home pod: given a key and the pod that served it, whether that is
+    /// the key's home (<see langword="null"/>: not judged). The gRPC phase's <c>ring_hash</c> uses it: a key's home
+    /// is the pod its first steady-phase call reached.
+    /// </summary>
+    public Func<string, string, bool?>? AtHome { get; init; }
+
     /// <summary>Runs <paramref name="clients"/> loops until <paramref name="stopping"/> is cancelled.</summary>
     public Task RunAsync(int clients, int seed, CancellationToken stopping)
         => Task.WhenAll(Enumerable.Range(0, clients).Select(i => Task.Run(() => ClientLoopAsync(new Random(seed + i), stopping), CancellationToken.None)));
@@ -57,7 +64,9 @@ internal sealed class TrafficDriver
             {
                 string pod = await _client.SendAsync(_sendKey ? key : null, stopping).ConfigureAwait(false);
                 phase.LatencyMicroseconds.Add((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds);
-                bool? atHome = checkAffinity && _homePodOf(key) is string home ? string.Equals(home, pod, StringComparison.Ordinal) : null;
+                bool? atHome = !checkAffinity ? null
+                    : AtHome is { } judge ? judge(key, pod)
+                    : _homePodOf(key) is string home ? string.Equals(home, pod, StringComparison.Ordinal) : null;
                 phase.Served(pod, atHome);
                 if (_mustNotReach(pod, started, Stopwatch.GetTimestamp()))
                 {

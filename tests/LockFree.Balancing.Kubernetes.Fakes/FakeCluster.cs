@@ -415,6 +415,15 @@ public sealed class FakeCluster : IAsyncDisposable
             json.WriteString("protocol", "TCP");
             json.WriteNumber("port", slice.Port);
             json.WriteEndObject();
+            foreach ((string name, int port) in slice.MorePorts)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", name);
+                json.WriteString("protocol", "TCP");
+                json.WriteNumber("port", port);
+                json.WriteEndObject();
+            }
+
             json.WriteEndArray();
             json.WriteEndObject();
         }
