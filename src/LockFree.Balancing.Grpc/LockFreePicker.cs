@@ -105,9 +105,7 @@ internal sealed class LockFreePicker : SubchannelPicker
     private static bool TryGetKey(PickContext context, string? header, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key)
     {
         key = null;
-        // PERF: NonValidated returns the stored string without parsing or copying it.
-        if (header is null || context.Request is not { } request
-            || !request.Headers.NonValidated.TryGetValues(header, out HeaderStringValues values))
+        if (header is null || !RequestHeaders.TryGetValues(context.Request, header, out HeaderStringValues values))
         {
             return false;
         }

@@ -22,7 +22,7 @@ internal static class RingHashRequestHash
     {
         hash = 0;
         // PERF: NonValidated reads the raw stored strings: no parsing, no per-call allocation.
-        if (request is null || !request.Headers.NonValidated.TryGetValues(header, out var values))
+        if (!RequestHeaders.TryGetValues(request, header, out var values))
         {
             return false;
         }
