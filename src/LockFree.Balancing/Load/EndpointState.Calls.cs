@@ -40,31 +40,7 @@ internal sealed partial class EndpointState
     /// Undoes one <see cref="AddCall"/> or one placement's reservation like <see cref="Release"/> (never below 0, the
     /// total only while attached), without reporting an outcome to outlier ejection.
     /// </summary>
-    public void ReleaseUnrecorded()
-    {
-        int current = Volatile.Read(ref _inFlight.Value);
-        while (true)
-        {
-            if ((current & CountMask) == 0)
-            {
-                Interlocked.Increment(ref _ignoredReleases);
-                return;
-            }
-
-            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current - 1, current);
-            if (seen == current)
-            {
-                break;
-            }
-
-            current = seen;
-        }
-
-        if ((current & DetachedFlag) == 0)
-        {
-            _total?.Release();
-        }
-    }
+    public void ReleaseUnrecorded() => TryReleaseCount();
 
     /// <summary>Reports one failure to outlier ejection (when configured) without changing any count.</summary>
     public void RecordFailureOnly() => _ejection?.RecordFailure(this);

@@ -203,6 +203,27 @@ internal sealed partial class EndpointState
     /// </summary>
     public void Release(bool failed = false)
     {
+        if (!TryReleaseCount())
+        {
+            return;
+        }
+
+        if (_ejection is not null)
+        {
+            if (failed)
+            {
+                _ejection.RecordFailure(this);
+            }
+            else
+            {
+                OutlierDetector.RecordSuccess(this);
+            }
+        }
+    }
+
+    /// <summary>The count half of a release: false (and counted in <see cref="IgnoredReleases"/>) for a duplicate.</summary>
+    private bool TryReleaseCount()
+    {
         // A plain decrement would take the count to −1 on a duplicate release, and the bounded-load check reads
         // a negative load as a huge unsigned one: the endpoint would get nothing from then on. The CAS refuses to
         // go below 0. A lease is a struct, so copies cannot be told apart; a duplicate while other requests are in
@@ -213,7 +234,7 @@ internal sealed partial class EndpointState
             if ((current & CountMask) == 0)
             {
                 Interlocked.Increment(ref _ignoredReleases);
-                return;
+                return false;
             }
 
             int seen = Interlocked.CompareExchange(ref _inFlight.Value, current - 1, current);
@@ -231,16 +252,6 @@ internal sealed partial class EndpointState
             _total?.Release();
         }
 
-        if (_ejection is not null)
-        {
-            if (failed)
-            {
-                _ejection.RecordFailure(this);
-            }
-            else
-            {
-                OutlierDetector.RecordSuccess(this);
-            }
-        }
+        return true;
     }
 }
