@@ -88,6 +88,14 @@ public sealed class Pod : IAsyncDisposable
         return pod;
     }
 
+    /// <summary>A loopback port nothing listens on: connections to it are refused at once.</summary>
+    public static int ClosedPort()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
     /// <summary>Stops the pod at once: calls in progress are aborted (as when the process is killed).</summary>
     public async Task KillAsync()
     {

@@ -19,7 +19,7 @@ using LoadBalancerFactory = global::Grpc.Net.Client.Balancer.LoadBalancerFactory
 /// </summary>
 public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
 {
-    private readonly List<EchoPod> _pods = [];
+    private readonly List<Pod> _pods = [];
     private readonly List<IDisposable> _disposables = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(60));
 
@@ -27,7 +27,7 @@ public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
     {
         foreach (var name in new[] { "pod-0", "pod-1", "pod-2" })
         {
-            _pods.Add(await EchoPod.StartAsync(name, _timeout.Token));
+            _pods.Add(await Pod.StartAsync(name));
         }
     }
 
@@ -63,7 +63,7 @@ public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Call_PodRefusesConnections_ItsKeysGoToNextDistinctEndpoint()
     {
-        var dead = new BalancerAddress("127.0.0.1", EchoPod.ClosedPort());
+        var dead = new BalancerAddress("127.0.0.1", Pod.ClosedPort());
         dead.Attributes.Set(RingHashAttributes.HashKey, "pod-dead");
         var (client, capture, _) = CreateClient([.. LiveAddresses(), dead]);
 
@@ -164,7 +164,7 @@ public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Call_AllPodsRefuse_FailsUnavailableAndReportsTransientFailure()
     {
-        var (client, capture, _) = CreateClient([new BalancerAddress("127.0.0.1", EchoPod.ClosedPort()), new BalancerAddress("127.0.0.1", EchoPod.ClosedPort())]);
+        var (client, capture, _) = CreateClient([new BalancerAddress("127.0.0.1", Pod.ClosedPort()), new BalancerAddress("127.0.0.1", Pod.ClosedPort())]);
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => WhoAsync(client, "alice"));
 
