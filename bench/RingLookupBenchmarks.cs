@@ -24,7 +24,6 @@ public class RingLookupBenchmarks : ISmokeChecked
     private byte[][] _keys = [];
     private int _cursor;
     private HashRing _ring = HashRing.Empty;
-    private BucketIndexRing _previous = null!;
     private LowerBoundRing _lowerBound = null!;
     private ConsistentHashBalancer _plain = null!;
     private MaglevBalancer _maglev = null!;
@@ -44,31 +43,14 @@ public class RingLookupBenchmarks : ISmokeChecked
         _members = [.. endpoints];
         _plain = TestCluster.Plain(endpoints);
         _ring = _plain.CurrentRing;
-        _previous = new BucketIndexRing(_ring);
         _lowerBound = new LowerBoundRing(_ring);
         _maglev = new MaglevBalancer();
         _maglev.Update(endpoints);
     }
 
-    /// <summary>Baseline: the lookup before this change (bucket index + points + owners, three dependent loads).</summary>
+    /// <summary>Baseline: the library's lookup (a bucket index over the top bits of the point, then the points and owners).</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = LookupsPerInvoke)]
-    public int PreviousBucketIndex()
-    {
-        byte[][] keys = _keys;
-        BucketIndexRing ring = _previous;
-        int start = NextBatch();
-        int folded = 0;
-        for (int i = 0; i < LookupsPerInvoke; i++)
-        {
-            folded += ring.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[(start + i) & KeyPool.Mask])));
-        }
-
-        return folded;
-    }
-
-    /// <summary>The library's lookup: bucket index + packed (point bits, owner) entries, two loads.</summary>
-    [Benchmark(OperationsPerInvoke = LookupsPerInvoke)]
-    public int PackedBucketIndex()
+    public int BucketIndex()
     {
         byte[][] keys = _keys;
         HashRing ring = _ring;
@@ -170,7 +152,7 @@ public class RingLookupBenchmarks : ISmokeChecked
         foreach (uint point in probes.Concat(keyPoints))
         {
             int expected = _ring.OwnerOf(point);
-            if (_previous.OwnerOf(point) != expected || _lowerBound.BinarySearchOwnerOf(point) != expected || _lowerBound.BranchlessOwnerOf(point) != expected)
+            if (_lowerBound.BinarySearchOwnerOf(point) != expected || _lowerBound.BranchlessOwnerOf(point) != expected)
             {
                 throw new InvalidOperationException($"{benchmark}: the ring lookups disagree at point 0x{point:X8}.");
             }

@@ -90,8 +90,8 @@ internal static class RingLookupInterleaved
             }
         }
 
-        variants[0] = ("PreviousBucketIndex", previous);
-        variants[1] = ("PackedBucketIndex", packed);
+        variants[0] = ("BucketIndexCopy", previous); // bench/Baselines/BucketIndexRing: a copy of the shipped lookup, as a ruler
+        variants[1] = ("HashRing", packed);
         variants[2] = ("ConsistentHashPick", pick);
         variants[3] = ("MaglevPick", maglev);
 

@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Text;
 using LockFree.Balancing.Hashing;
 
@@ -11,9 +10,8 @@ namespace LockFree.Balancing.Ring;
 
 /// <summary>
 /// An immutable consistent-hash ring (Karger et al.): sorted 32-bit points, the endpoint that
-/// owns each point, and a compact lookup (a bucket index over the top bits of the point plus one
-/// packed 32-bit entry per point) so that a lookup reads two cache lines at any ring size instead of
-/// binary-searching the whole ring.
+/// owns each point, and a bucket index over the top bits of the point so that a lookup reads
+/// one index entry and one or two ring entries instead of binary-searching the whole ring.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,14 +21,6 @@ namespace LockFree.Balancing.Ring;
 /// the first point at or after its own, wrapping at the top. Equal points are ordered by owner, and
 /// owners are numbered in ordinal key order, so every client builds the same ring from the same set.
 /// </para>
-/// <para>
-/// Lookup layout (the placement above is unchanged by it): with <c>b</c> bucket bits, bucket
-/// <c>point &gt;&gt; (32 - b)</c> holds ring positions <c>starts[bucket]</c> to <c>starts[bucket + 1]</c>;
-/// entry <c>i</c> is <c>(points[i] &lt;&lt; b) | owners[i]</c>: the point's bits below the bucket bits on top,
-/// so comparing entries compares points within a bucket, and the owner below them. <c>b</c> is at least
-/// the bits of the largest owner index, so the owner always fits. The sorted <see cref="Points"/> and
-/// <see cref="Owners"/> are kept for the incremental build and for diagnostics; a pick never reads them.
-/// </para>
 /// <para>Instances are never mutated after construction and are safe to read from any thread.</para>
 /// </remarks>
 internal sealed class HashRing
@@ -38,36 +28,22 @@ internal sealed class HashRing
     /// <summary>Rings larger than this are refused: 8.4 M points already take about 100 MB.</summary>
     public const int MaxPoints = 1 << 23;
 
-    /// <summary>Owner indices must fit below the bucket bits of an entry: at most 2^24 endpoints in a set.</summary>
-    public const int MaxOwners = 1 << MaxBucketBits;
-
     private const int MinBucketBits = 1;
     private const int MaxBucketBits = 24;
 
-    // Entries compared at once by FindPosition (two 128-bit vectors); start ≤ n, so the entry array has this many entries of padding.
-    private const int ScanWidth = 8;
-
-    public static readonly HashRing Empty = new([], [], new uint[ScanWidth], new int[(1 << MinBucketBits) + 1], MinBucketBits);
+    public static readonly HashRing Empty = new([], [], new int[(1 << MinBucketBits) + 1], 32 - MinBucketBits);
 
     private readonly uint[] _points;
     private readonly int[] _owners;
-    private readonly uint[] _entries;
     private readonly int[] _bucketStarts;
-    private readonly int _count;
-    private readonly int _bucketBits;
     private readonly int _shift;
-    private readonly uint _ownerMask;
 
-    private HashRing(uint[] points, int[] owners, uint[] entries, int[] bucketStarts, int bucketBits)
+    private HashRing(uint[] points, int[] owners, int[] bucketStarts, int shift)
     {
         _points = points;
         _owners = owners;
-        _entries = entries;
         _bucketStarts = bucketStarts;
-        _count = points.Length;
-        _bucketBits = bucketBits;
-        _shift = 32 - bucketBits;
-        _ownerMask = (1u << bucketBits) - 1;
+        _shift = shift;
     }
 
     /// <summary>Number of points on the ring.</summary>
@@ -79,8 +55,8 @@ internal sealed class HashRing
     /// <summary>For each point, the index of the endpoint that owns it.</summary>
     public ReadOnlySpan<int> Owners => _owners;
 
-    /// <summary>Bits of the point that select a bucket of the lookup index (for tests and benchmarks).</summary>
-    internal int BucketBits => _bucketBits;
+    /// <summary>How many top bits of a point select its bucket (tests probe every bucket's edges).</summary>
+    internal int BucketBits => 32 - _shift;
 
     /// <summary>The ring point of a key hash.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -88,55 +64,27 @@ internal sealed class HashRing
 
     /// <summary>The owner of the first point at or after <paramref name="point"/>. The ring must not be empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int OwnerOf(uint point)
-        => (int)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), FindPosition(point)) & _ownerMask);
+    public int OwnerOf(uint point) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_owners), FindPosition(point));
 
     /// <summary>The position of the first point at or after <paramref name="point"/>, wrapping to 0. The ring must not be empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int FindPosition(uint point)
     {
-        // PERF: one index line (both bounds are adjacent ints), then the bucket's packed entries, usually in
-        // one line: the entry holds the point bits and the owner together, so the owner needs no third load.
-        // The separate points/index/owners arrays this replaces took three dependent loads over 1.8 MB at
-        // 160,000 points, more than L2 holds; this layout is ~0.9 MB and two loads. The reads are unchecked:
-        // the index has 2^bits + 1 entries, every entry is a valid position, and the entries are padded.
+        // PERF: the bucket index holds, for every value of the top bits, the first ring position in that
+        // bucket. Buckets average 1-2 points, so a lookup is one index load plus a short scan, where a
+        // binary search makes log2(n) dependent loads that leave L1 and L2 at large n. The reads are
+        // unchecked: the index is built with 2^bits + 1 entries and every entry is a valid position.
         ref int starts = ref MemoryMarshal.GetArrayDataReference(_bucketStarts);
-        ref uint entries = ref MemoryMarshal.GetArrayDataReference(_entries);
+        ref uint points = ref MemoryMarshal.GetArrayDataReference(_points);
         nint bucket = (nint)(point >> _shift);
-        nint start = Unsafe.Add(ref starts, bucket);
-        nint count = Unsafe.Add(ref starts, bucket + 1) - start;
-
-        // Within a bucket the top bits are equal, so the bits below them decide; shifted to the top of the
-        // entry with the owner bits zero, "entry < low" is exactly "entry's point < point".
-        uint low = point << _bucketBits;
-
-        // PERF: no loop and no data-dependent branch for buckets of up to 8 points (at 2-4 points per bucket on
-        // average, Poisson: 0.1-2 % of buckets hold more): compare 8 entries at once, keep the lanes inside the
-        // bucket, count those below the point. Entries are sorted within the bucket, so that count is the offset
-        // of the first one at or after it.
-        Vector128<uint> key = Vector128.Create(low);
-        uint below = Vector128.LessThan(Vector128.LoadUnsafe(ref entries, (nuint)start), key).ExtractMostSignificantBits()
-            | (Vector128.LessThan(Vector128.LoadUnsafe(ref entries, (nuint)start + 4), key).ExtractMostSignificantBits() << 4);
-        uint inBucket = (uint)((1UL << (int)Math.Min(count, ScanWidth)) - 1);
-        nint position = start + BitOperations.PopCount(below & inBucket);
-        if (count > ScanWidth && position == start + ScanWidth)
-        {
-            position = ScanRest(ref entries, position, start + count, low);
-        }
-
-        return position == _count ? 0 : (int)position;
-    }
-
-    // The rare bucket of more than ScanWidth points whose first ScanWidth are all below the point.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static nint ScanRest(ref uint entries, nint position, nint end, uint low)
-    {
-        while (position < end && Unsafe.Add(ref entries, position) < low)
+        nint position = Unsafe.Add(ref starts, bucket);
+        nint end = Unsafe.Add(ref starts, bucket + 1);
+        while (position < end && Unsafe.Add(ref points, position) < point)
         {
             position++;
         }
 
-        return position;
+        return position == _points.Length ? 0 : (int)position;
     }
 
     /// <summary>The ring point of replica <paramref name="replica"/> of the endpoint with UTF-8 key <paramref name="keyUtf8"/>.</summary>
@@ -204,9 +152,9 @@ internal sealed class HashRing
             int[] owners = GC.AllocateUninitializedArray<int>((int)count);
             MergeKeptWithFresh(previous, previousToNext, fresh, points, owners);
 
-            // Step 4 – the lookup: bucket index over the top bits and the packed entries.
-            int bucketBits = BucketBitsFor(points.Length, MaxOwner(owners));
-            return new HashRing(points, owners, PackEntries(points, owners, bucketBits), BuildBucketIndex(points, bucketBits), bucketBits);
+            // Step 4 – the bucket index over the top bits, in one pass.
+            (int[] starts, int shift) = BuildBucketIndex(points);
+            return new HashRing(points, owners, starts, shift);
         }
         finally
         {
@@ -273,50 +221,12 @@ internal sealed class HashRing
         }
     }
 
-    /// <summary>
-    /// Bucket bits for <paramref name="count"/> points: 2^(⌊log2 n⌋ - 1) buckets hold 2-4 points on average,
-    /// which halves the index against one bucket per point while a bucket still fits FindPosition's 8-wide compare;
-    /// never fewer bits than the largest owner index needs, so the owner fits in an entry.
-    /// </summary>
-    internal static int BucketBitsFor(int count, int maxOwner)
+    private static (int[] Starts, int Shift) BuildBucketIndex(uint[] points)
     {
-        int ownerBits = 32 - BitOperations.LeadingZeroCount((uint)maxOwner);
-        if (ownerBits > MaxBucketBits)
-        {
-            throw new ArgumentException($"The hash ring's owners number up to {maxOwner + 1}; at most {MaxOwners} endpoints are accepted in one set.");
-        }
-
-        int bits = BitOperations.Log2((uint)Math.Max(count, 1)) - 1;
-        return Math.Clamp(Math.Max(bits, ownerBits), MinBucketBits, MaxBucketBits);
-    }
-
-    private static int MaxOwner(int[] owners)
-    {
-        int max = 0;
-        foreach (int owner in owners)
-        {
-            max = Math.Max(max, owner);
-        }
-
-        return max;
-    }
-
-    private static uint[] PackEntries(uint[] points, int[] owners, int bucketBits)
-    {
-        // Padded so that FindPosition's 8-wide compare may read past the last bucket; the padding is masked off.
-        uint[] entries = new uint[points.Length + ScanWidth];
-        for (int i = 0; i < points.Length; i++)
-        {
-            entries[i] = (points[i] << bucketBits) | (uint)owners[i];
-        }
-
-        return entries;
-    }
-
-    private static int[] BuildBucketIndex(uint[] points, int bucketBits)
-    {
-        int shift = 32 - bucketBits;
-        int bucketCount = 1 << bucketBits;
+        // 2^⌊log2 n⌋ buckets hold 1-2 points on average.
+        int bits = Math.Clamp(BitOperations.Log2((uint)points.Length), MinBucketBits, MaxBucketBits);
+        int shift = 32 - bits;
+        int bucketCount = 1 << bits;
         // PERF: count the points of each bucket, then a prefix sum turns counts into starts. Both passes
         // are sequential and branch-free; a "fill buckets up to this point's" loop mispredicts its exit.
         int[] starts = new int[bucketCount + 1];
@@ -330,7 +240,7 @@ internal sealed class HashRing
             starts[bucket] += starts[bucket - 1];
         }
 
-        return starts;
+        return (starts, shift);
     }
 
     private static void Sort(Span<ulong> entries)

@@ -7,7 +7,7 @@ using Xunit;
 namespace LockFree.Balancing.Tests.Ring;
 
 /// <summary>
-/// The packed lookup (bucket index + (point bits, owner) entries) must answer exactly what the plain
+/// The bucket-index lookup (top bits of the point → a bucket of the sorted points) must answer exactly what the plain
 /// definition answers: the owner of the first point at or after the probe in the sorted points, found by
 /// binary search, wrapping to the first point. Any difference would move keys.
 /// </summary>
@@ -91,8 +91,8 @@ public sealed class HashRingLookupTests
     [Fact]
     public void OwnerOf_OwnerIndicesWiderThanThePointCount_StillFitAndAnswer()
     {
-        // One point owned by the last of 1,000 endpoints in key order (the others have weight 0): owner index 999
-        // needs 10 bits in an entry although one point alone would get 1 bucket bit.
+        // One point owned by the last of 1,000 endpoints in key order (the others have weight 0): the owner index is
+        // far larger than the point count.
         Endpoint[] all = TestEndpoints.Distinct(1000, seed: 5);
         string last = all.Select(e => e.Key).Max(StringComparer.Ordinal)!;
         Endpoint[] endpoints = [.. all.Select(e => e.WithWeight(e.Key == last ? 1 : 0))];
@@ -102,22 +102,8 @@ public sealed class HashRingLookupTests
 
         Assert.Equal(1, ring.Count);
         Assert.Equal(999, ring.Owners[0]);
-        Assert.Equal(10, ring.BucketBits);
         Assert.All(Probes(ring), point => Assert.Equal(ring.Owners[0], ring.OwnerOf(point)));
     }
-
-    [Theory]
-    [InlineData(1, 0, 1)]
-    [InlineData(1600, 9, 9)]
-    [InlineData(160_000, 999, 16)]
-    [InlineData(1, 999, 10)]
-    [InlineData(HashRing.MaxPoints, 0, 22)]
-    public void BucketBitsFor_PointsAndOwners_HalfAPointPerBucketAndRoomForTheOwner(int count, int maxOwner, int expected)
-        => Assert.Equal(expected, HashRing.BucketBitsFor(count, maxOwner));
-
-    [Fact]
-    public void BucketBitsFor_MoreOwnersThanEntriesHold_Throws()
-        => Assert.Throws<ArgumentException>(() => HashRing.BucketBitsFor(10, HashRing.MaxOwners));
 
     private static HashRing BuildRing(int endpointCount, int virtualNodes, int zeroWeightEvery, int seed)
     {
