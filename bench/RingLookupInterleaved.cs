@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using LockFree.Balancing.Benchmarks.Baselines;
 using LockFree.Balancing.Hashing;
 using LockFree.Balancing.Ring;
 
@@ -23,10 +22,8 @@ internal static class RingLookupInterleaved
     {
         int[] sizes = [10, 100, 1000];
         byte[][] keys = KeyPool.Create();
-        uint[] keyPoints = [.. keys.Select(k => HashRing.PointOf(KeyHasher.Hash(k)))];
-        (string Name, Func<int, long>[] Lookups)[] variants = new (string, Func<int, long>[])[4];
-        Func<int, long>[] previous = new Func<int, long>[sizes.Length];
-        Func<int, long>[] packed = new Func<int, long>[sizes.Length];
+        (string Name, Func<int, long>[] Lookups)[] variants = new (string, Func<int, long>[])[3];
+        Func<int, long>[] ringLookup = new Func<int, long>[sizes.Length];
         Func<int, long>[] pick = new Func<int, long>[sizes.Length];
         Func<int, long>[] maglev = new Func<int, long>[sizes.Length];
         for (int s = 0; s < sizes.Length; s++)
@@ -34,20 +31,9 @@ internal static class RingLookupInterleaved
             Endpoint[] endpoints = TestCluster.Endpoints(sizes[s]);
             ConsistentHashBalancer plain = TestCluster.Plain(endpoints);
             HashRing ring = plain.CurrentRing;
-            BucketIndexRing old = new(ring);
             MaglevBalancer maglevBalancer = new();
             maglevBalancer.Update(endpoints);
-            previous[s] = count =>
-            {
-                long folded = 0;
-                for (int i = 0; i < count; i++)
-                {
-                    folded += old.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[i & KeyPool.Mask])));
-                }
-
-                return folded;
-            };
-            packed[s] = count =>
+            ringLookup[s] = count =>
             {
                 long folded = 0;
                 for (int i = 0; i < count; i++)
@@ -79,21 +65,11 @@ internal static class RingLookupInterleaved
 
                 return folded;
             };
-
-            for (int i = 0; i < keyPoints.Length; i++)
-            {
-                if (old.OwnerOf(keyPoints[i]) != ring.OwnerOf(keyPoints[i]))
-                {
-                    output.WriteLine($"FAIL: the lookups disagree at N = {sizes[s]}");
-                    return 1;
-                }
-            }
         }
 
-        variants[0] = ("BucketIndexCopy", previous); // bench/Baselines/BucketIndexRing: a copy of the shipped lookup, as a ruler
-        variants[1] = ("HashRing", packed);
-        variants[2] = ("ConsistentHashPick", pick);
-        variants[3] = ("MaglevPick", maglev);
+        variants[0] = ("HashRing", ringLookup);
+        variants[1] = ("ConsistentHashPick", pick);
+        variants[2] = ("MaglevPick", maglev);
 
         double[,,] samples = new double[variants.Length, sizes.Length, Rounds];
         long sink = 0;
