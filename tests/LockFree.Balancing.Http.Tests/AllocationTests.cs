@@ -6,16 +6,20 @@ namespace LockFree.Balancing.Http.Tests;
 /// <summary>
 /// Bytes allocated per request through the balancing handler against a plain SocketsHttpHandler to the same backend.
 /// Both totals include the in-process Kestrel backend's allocations, which are the same for both paths; the
-/// difference is the handler's (and its lease-holding content's) cost.
+/// difference is the handler's (and its lease-holding content's) cost. The count is process-wide
+/// (<see cref="GC.GetTotalAllocatedBytes"/>: an async request hops threads), so the class runs alone: another test class
+/// running beside it put 307 B on a 300 B bound in a CI run.
 /// </summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class AllocationTests(ITestOutputHelper output)
 {
     private const int Requests = 400;
+    private const int Rounds = 5;
 
-    // The target for the default transport: measured here about +10 B (ResponseHeaders) and +180 B
-    // (ResponseEnd, chunked body: the lease-holding content), +20 B for a small body with Content-Length (read in the
-    // handler, no wrapper). The other transport adds a Host header per request (about 280 B with what the socket
-    // handler does for a request that carries headers): about +300 B and +460 B; its bound only catches a regression
+    // The target for the default transport: measured here (median of 5 rounds) about +30 B (ResponseHeaders)
+    // and +200–280 B (ResponseEnd, chunked body: the lease-holding content), +10–60 B for a small body with
+    // Content-Length (read in the handler, no wrapper). The other transport adds a Host header per request (about 280 B with what the socket
+    // handler does for a request that carries headers): about +330 B and +500 B; its bound only catches a regression
     // such as a per-request Uri, dictionary, closure or buffer. bench/HttpHandlerBenchmarks.cs measures precisely.
 #if DEBUG
     // A Debug build compiles every async method's state machine as a class, allocated on each call even when it
@@ -42,21 +46,28 @@ public sealed class AllocationTests(ITestOutputHelper output)
         using var plain = new HttpClient(new SocketsHttpHandler()) { BaseAddress = new Uri($"http://127.0.0.1:{cluster.Backends[0].Port}/") };
         await balancing.WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
 
-        long plainBytes = 0;
-        long balancedBytes = 0;
-        for (int round = 0; round < 3; round++)
+        // Interleaved rounds, the median of the per-round differences kept: each total moves by about ±100 B/request
+        // from round to round (timers, the pool, a collection), in either client, so the lowest of each (as before)
+        // could pair a low plain round with a normal balanced one and report noise as the handler's cost.
+        long[] extras = new long[Rounds];
+        for (int round = 0; round < Rounds; round++)
         {
-            // Interleaved rounds, the lowest of each kept: a collection or a timer in one round does not decide it.
             long p = await BytesPerRequestAsync(plain, path);
             long b = await BytesPerRequestAsync(balanced, path);
-            plainBytes = round == 0 ? p : Math.Min(plainBytes, p);
-            balancedBytes = round == 0 ? b : Math.Min(balancedBytes, b);
+            output.WriteLine($"round {round}: plain {p} B/request, balanced {b} B/request, extra {b - p} B");
+            extras[round] = b - p;
         }
 
-        output.WriteLine($"{transport}, {release}, /{path}: plain: {plainBytes} B/request, balanced: {balancedBytes} B/request, extra: {balancedBytes - plainBytes} B");
+        Array.Sort(extras);
+        long extra = extras[Rounds / 2];
+        output.WriteLine($"{transport}, {release}, /{path}: median extra: {extra} B/request");
         // Below zero only by the noise of the two totals (the pooled state machine leaves the handler close to nothing).
-        Assert.InRange(balancedBytes - plainBytes, -MeasurementNoiseBytes, transport == BalancingTransport.PodConnections ? PodConnectionsMaxExtraBytes : InnerHandlerMaxExtraBytes);
-        Assert.Equal(2 * 3 * (Requests + 20), cluster.Backends[0].Hits); // both clients reached the one backend every time
+        // The bound is the target plus the noise: BenchmarkDotNet measures the default transport at +214 B (ResponseEnd) and
+        // +58 B (ResponseHeaders) in docs/results/benchmarkdotnet/*HttpHandlerBenchmarks*; this test's median moves
+        // between about 200 and 280 B for the first, so it catches a regression of a per-request object, not 10 B.
+        long max = (transport == BalancingTransport.PodConnections ? PodConnectionsMaxExtraBytes : InnerHandlerMaxExtraBytes) + MeasurementNoiseBytes;
+        Assert.InRange(extra, -MeasurementNoiseBytes, max);
+        Assert.Equal(2 * Rounds * (Requests + 20), cluster.Backends[0].Hits); // both clients reached the one backend every time
     }
 
     private static async Task<long> BytesPerRequestAsync(HttpClient client, string path)
@@ -81,3 +92,7 @@ public sealed class AllocationTests(ITestOutputHelper output)
         _ = await response.Content.ReadAsByteArrayAsync(Cluster.Limit());
     }
 }
+
+/// <summary>Test classes that count the process's allocations: xUnit runs this collection after the others, alone.</summary>
+[CollectionDefinition(nameof(AllocationMeasurement), DisableParallelization = true)]
+public sealed class AllocationMeasurement;
