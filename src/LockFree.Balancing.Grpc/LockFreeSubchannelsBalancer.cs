@@ -16,8 +16,8 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 {
     private readonly PolicySettings _settings;
     private readonly Dictionary<Subchannel, SubchannelCallTracker> _trackers = [];   // touched by CreatePicker only
-    // Trackers no longer in the set, still reachable from pickers grpc-dotnet may be using: their reservations are
-    // reclaimed at the next two rebuilds, then they are forgotten (touched by CreatePicker only).
+    // Trackers no longer in the set, still reachable from pickers grpc-dotnet may be using: reservations a late pick
+    // makes on them are given back at the next two rebuilds, then they are forgotten (touched by CreatePicker only).
     private readonly List<(SubchannelCallTracker Tracker, int RebuildsLeft)> _retired = [];
 
     public LockFreeSubchannelsBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, PolicySettings settings)
@@ -35,7 +35,10 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
     /// <summary>The core balancer (for diagnostics and tests).</summary>
     public LoadBalancer Core { get; }
 
-    /// <summary>Gives back the reservations of picks that never started, on every tracker (current and retired).</summary>
+    /// <summary>
+    /// Gives back the reservations of picks that never started: on current trackers those made before the previous
+    /// rebuild (see <see cref="SubchannelCallTracker.Reclaim"/>), on retired ones all of them.
+    /// </summary>
     internal void ReclaimReservations()
     {
         foreach (SubchannelCallTracker tracker in _trackers.Values)
@@ -46,7 +49,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
         for (int i = _retired.Count - 1; i >= 0; i--)
         {
             (SubchannelCallTracker tracker, int left) = _retired[i];
-            tracker.Reclaim();
+            tracker.ReclaimAll();
             if (left <= 1)
             {
                 _retired.RemoveAt(i);
@@ -60,7 +63,8 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 
     private void Retire(SubchannelCallTracker tracker)
     {
-        tracker.Reclaim();
+        // Its subchannel left the ready set (a dropped pick's always does) or its endpoint state was replaced.
+        tracker.ReclaimAll();
         _retired.Add((tracker, 2));
     }
 
@@ -80,8 +84,10 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             endpoints[i] = (subchannel, endpoint);
         }
 
-        // Step 2 – reservations of picks that never started (grpc-dotnet drops a pick whose subchannel stopped being
-        // ready, and such a change is what brings us here) go back; calls still about to start count themselves.
+        // Step 2 – reservations of picks that never started go back: grpc-dotnet drops a pick whose subchannel stopped
+        // being ready, and such a change is what brings us here (that tracker is retired below, which gives back all of
+        // its reservations); on the others only reservations at least a second old go back, so that a call picked a
+        // moment ago still confirms its own in Start.
         ReclaimReservations();
 
         // Step 3 – publish the set to the core: endpoints that stay keep their counters.
@@ -110,7 +116,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
                     Retire(tracker);
                 }
 
-                tracker = new SubchannelCallTracker(subchannel, state, _settings.FailureCodes);
+                tracker = new SubchannelCallTracker(subchannel, state, _settings.FailureCodes, _settings.Time);
                 tracker.Register();
                 _trackers[subchannel] = tracker;
             }
