@@ -131,7 +131,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             Retire(tracker);
         }
 
-        var picker = new LockFreePicker(Core, _settings, ready);
+        var picker = new LockFreePicker(Core, _settings, snapshot, ready);
         Volatile.Write(ref _lastPicker, picker);
         return picker;
     }

@@ -33,6 +33,12 @@ internal sealed class PolicySettings
 
     public bool PlacesByKey => Policy is LockFreePolicyNames.ConsistentHash or LockFreePolicyNames.Maglev;
 
+    /// <summary>
+    /// True when a pick must count its call at once (bounded loads, whose cap must see concurrent picks; P2C, whose
+    /// choice reads the counts); the other policies count a call from its <c>Start</c>, and their picks touch no counter.
+    /// </summary>
+    public bool CountsAtPick => LoadFactor is not null || Policy is LockFreePolicyNames.PowerOfTwoChoices;
+
     /// <exception cref="InvalidOperationException">An input has the wrong type or an unknown name.</exception>
     public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults, TimeProvider? time = null)
     {

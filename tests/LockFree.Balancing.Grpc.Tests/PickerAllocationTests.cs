@@ -112,6 +112,60 @@ public sealed class PickerAllocationTests
         await TestWait.UntilAsync(() => tracker.Reserved == 0 && tracker.InFlight == 0, "the second aging rebuild gives it back");
     }
 
+    [Theory]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""")]
+    [InlineData("""{"lockfree_consistent_hash": {"hash_header": "x-user"}}""")]
+    [InlineData("""{"lockfree_round_robin": {}}""")]
+    public async Task Pick_WithoutBoundedLoads_CountsTheCallFromStartNotFromThePick(string config)
+    {
+        await using GrpcCluster cluster = await GrpcCluster.StartAsync(3);
+        ServiceProvider services = cluster.Services();
+        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config(config), services: services));
+        await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
+        LockFreeSubchannelsBalancer policy = PolicyTests.Policy(services);
+        await TestWait.UntilAsync(() => policy.LastPicker is { Count: 3 }, "all three subchannels are ready");
+        await TestWait.UntilAsync(() => PolicyTests.CoreInFlight(policy) == 0, "the first call is released");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://web.shop/lockfree.test.Echo/Who");
+        request.Headers.TryAddWithoutValidation("x-user", "user-42");
+        var context = new PickContext { Request = request };
+
+        PickResult[] picks = [.. Enumerable.Range(0, 10).Select(_ => policy.LastPicker!.Pick(context))];
+        Assert.Equal(0, PolicyTests.CoreInFlight(policy)); // a dropped pick leaves nothing behind
+        foreach (PickResult pick in picks)
+        {
+            pick.SubchannelCallTracker!.Start();
+        }
+
+        Assert.Equal(10, PolicyTests.CoreInFlight(policy));
+        foreach (PickResult pick in picks)
+        {
+            pick.SubchannelCallTracker!.Complete(new CompletionContext());
+        }
+
+        Assert.Equal(0, PolicyTests.CoreInFlight(policy));
+    }
+
+    [Fact]
+    public async Task Pick_OnAPickerOlderThanTheCoresSet_QueuesForTheNewerPicker()
+    {
+        await using GrpcCluster cluster = await GrpcCluster.StartAsync(3);
+        ServiceProvider services = cluster.Services();
+        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config("""{"lockfree_maglev": {"hash_header": "x-user"}}"""), services: services));
+        await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
+        LockFreeSubchannelsBalancer policy = PolicyTests.Policy(services);
+        await TestWait.UntilAsync(() => policy.LastPicker is { Count: 3 }, "all three subchannels are ready");
+        LockFreePicker old = policy.LastPicker!;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "http://web.shop/lockfree.test.Echo/Who");
+        request.Headers.TryAddWithoutValidation("x-user", "user-42");
+        var context = new PickContext { Request = request };
+        Assert.Equal(PickResultType.Complete, old.Pick(context).Type);
+
+        await cluster.SetReadyAsync(cluster.Pods[0], ready: false);
+        await TestWait.UntilAsync(() => policy.LastPicker is { Count: 2 }, "a newer picker");
+        Assert.Equal(PickResultType.Queue, old.Pick(context).Type);
+        Assert.Equal(PickResultType.Complete, policy.LastPicker!.Pick(context).Type);
+    }
+
     [Fact]
     public async Task Hold_BeforeComplete_KeepsTheCallCountedOnceUntilReleased()
     {
@@ -132,12 +186,12 @@ public sealed class PickerAllocationTests
         Assert.Equal(0, PolicyTests.CoreInFlight(policy));
     }
 
-    // No load factor: every pick of the key lands on its home, whatever the reservations already there.
+    // Bounded loads (a pick reserves), with a factor so large that every pick of the key still lands on its home.
     private static async Task<(FakeTimeProvider Time, LockFreeSubchannelsBalancer Policy, PickContext Context)> KeyedPolicyAsync(GrpcCluster cluster)
     {
         var time = new FakeTimeProvider();
         ServiceProvider services = cluster.Services(more: s => s.AddSingleton<TimeProvider>(time));
-        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config("""{"lockfree_maglev": {"hash_header": "x-user"}}"""), services: services));
+        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 100}}"""), services: services));
         await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
         LockFreeSubchannelsBalancer policy = PolicyTests.Policy(services);
         await TestWait.UntilAsync(() => policy.LastPicker is { Count: 3 }, "all three subchannels are ready");
