@@ -1,3 +1,5 @@
+using System.Net;
+using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using LockFree.Balancing.Load;
 using Microsoft.Extensions.Logging;
@@ -9,8 +11,16 @@ namespace LockFree.Balancing.Grpc;
 /// <see cref="LoadBalancer"/> that is <see cref="LoadBalancer.Update"/>d whenever the ready set changes.
 /// </summary>
 /// <remarks>
+/// <para>
 /// grpc-dotnet calls <see cref="CreatePicker"/> under its connection manager's lock, one at a time; trackers are
 /// cached per subchannel and endpoint state, so counts survive picker rebuilds and a pick allocates nothing.
+/// </para>
+/// <para>
+/// grpc-dotnet keeps a subchannel whose address (host and port) the resolver returns again, with the attributes it
+/// was created with, and does not rebuild the picker when no address came or went. The endpoint of each address
+/// (weight, zone, hints) is therefore taken from the resolver's latest result, and a result that only changes
+/// endpoints' attributes rebuilds the picker here.
+/// </para>
 /// </remarks>
 internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 {
@@ -21,13 +31,16 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
     private readonly List<(SubchannelCallTracker Tracker, int RebuildsLeft)> _retired = [];
 
     public LockFreeSubchannelsBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, PolicySettings settings)
-        : base(controller, loggerFactory)
+        : base(new StateRecordingController(controller), loggerFactory)
     {
         _settings = settings;
         Core = settings.CreateCore();
     }
 
     private LockFreePicker? _lastPicker;
+    private IReadOnlyList<Subchannel>? _lastReady;
+    // The endpoints of the resolver's latest result by address (touched by UpdateChannelState and CreatePicker only).
+    private Dictionary<DnsEndPoint, Endpoint> _resolved = [];
 
     /// <summary>The picker built last (for tests).</summary>
     internal LockFreePicker? LastPicker => Volatile.Read(ref _lastPicker);
@@ -68,6 +81,43 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
         _retired.Add((tracker, 2));
     }
 
+    /// <inheritdoc />
+    public override void UpdateChannelState(ChannelState state)
+    {
+        // Step 1 – remember every address's endpoint, and whether one the policy already knows changed attributes.
+        bool attributesChanged = false;
+        if (state.Status.StatusCode == StatusCode.OK && state.Addresses is { } addresses)
+        {
+            var resolved = new Dictionary<DnsEndPoint, Endpoint>(addresses.Count);
+            foreach (BalancerAddress address in addresses)
+            {
+                if (address.Attributes.TryGetValue(KubernetesBalancerAttributes.Endpoint, out Endpoint? endpoint))
+                {
+                    resolved[address.EndPoint] = endpoint;
+                    attributesChanged |= _resolved.TryGetValue(address.EndPoint, out Endpoint? known) && !SameAttributes(known, endpoint);
+                }
+            }
+
+            _resolved = resolved;
+        }
+
+        // Step 2 – grpc-dotnet's subchannel bookkeeping, which rebuilds the picker when an address came or went.
+        LockFreePicker? before = LastPicker;
+        base.UpdateChannelState(state);
+
+        // Step 3 – no rebuild came, but an endpoint's weight, zone or hints changed: rebuild over the same ready set,
+        // if the picker in force is still ours (not an error or connecting picker published since).
+        if (attributesChanged && ReferenceEquals(LastPicker, before) && before is not null && _lastReady is { } ready
+            && ((StateRecordingController)Controller).Last is { ConnectivityState: ConnectivityState.Ready } last && ReferenceEquals(last.Picker, before))
+        {
+            Controller.UpdateState(new BalancerState(ConnectivityState.Ready, CreatePicker(ready)));
+        }
+    }
+
+    private static bool SameAttributes(Endpoint a, Endpoint b)
+        => a.Weight == b.Weight && a.Zone == b.Zone && a.NodeName == b.NodeName
+            && a.ZoneHints.SequenceEqual(b.ZoneHints) && a.NodeHints.SequenceEqual(b.NodeHints);
+
     protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels)
     {
         // Step 1 – the ready set, as core endpoints (the resolver's Endpoint attribute, else host and port).
@@ -79,6 +129,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             BalancerAddress? address = subchannel.CurrentAddress ?? (all.Count > 0 ? all[0] : null);
             Endpoint endpoint = address is null
                 ? throw new InvalidOperationException($"Subchannel {subchannel} has no address.")
+                : _resolved.TryGetValue(address.EndPoint, out Endpoint? latest) ? latest
                 : address.Attributes.TryGetValue(KubernetesBalancerAttributes.Endpoint, out Endpoint? known) ? known
                 : new Endpoint(address.EndPoint.Host, address.EndPoint.Port);
             endpoints[i] = (subchannel, endpoint);
@@ -132,7 +183,24 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
         }
 
         var picker = new LockFreePicker(Core, _settings, snapshot, ready);
+        _lastReady = [.. readySubchannels];
         Volatile.Write(ref _lastPicker, picker);
         return picker;
+    }
+
+    /// <summary>grpc-dotnet's controller, recording the last state the policy published (called under its lock).</summary>
+    private sealed class StateRecordingController(IChannelControlHelper inner) : IChannelControlHelper
+    {
+        public BalancerState? Last { get; private set; }
+
+        public Subchannel CreateSubchannel(SubchannelOptions options) => inner.CreateSubchannel(options);
+
+        public void UpdateState(BalancerState state)
+        {
+            Last = state;
+            inner.UpdateState(state);
+        }
+
+        public void RefreshResolver() => inner.RefreshResolver();
     }
 }
