@@ -35,7 +35,7 @@ public sealed class RingBalanceProperties(ITestOutputHelper output)
 
         double median = Median(ratios);
         output.WriteLine($"N={endpointCount}, V=160: median peak/avg {median:F3}, worst {ratios.Max():F3} over {ratios.Count} sets");
-        Assert.True(median <= medianBound, $"median peak/average {median:F3} above {medianBound} at N={endpointCount}");
+        Assert.True(median <= medianBound, $"median peak/average {median:F3} above {medianBound} at N={endpointCount} (replay {endpointCount},{Replays.GoldenGamma})");
     }
 
     [Fact]
