@@ -122,4 +122,25 @@ public sealed class KubernetesClientRegistrationTests : IAsyncLifetime
         Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddKubernetesWatchRegistry((KubernetesClientConfiguration)null!));
         Assert.Throws<ArgumentNullException>(() => ((IServiceCollection)null!).AddKubernetesWatchRegistryFromKubernetesClient());
     }
+
+    [Fact]
+    public async Task Options_ResolvedFromManyThreadsAtOnce_OneMappingOneHandler()
+    {
+        var services = new ServiceCollection();
+        services.AddKubernetesWatchRegistry(Configuration());
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IOptionsMonitor<KubernetesWatcherOptions> monitor = provider.GetRequiredService<IOptionsMonitor<KubernetesWatcherOptions>>();
+        using var start = new Barrier(4);
+
+        HttpMessageHandler?[] handlers = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(10));
+            return i % 2 == 0
+                ? provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.HttpHandler
+                : monitor.Get(Options.DefaultName).HttpHandler;
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))); // own threads: the barrier must not starve the pool
+
+        Assert.NotNull(handlers[0]);
+        Assert.All(handlers, h => Assert.Same(handlers[0], h));
+    }
 }
