@@ -63,6 +63,7 @@ internal sealed class LockFreePicker : SubchannelPicker
 
     private PickResult Place(bool acquired, ref EndpointLease lease)
     {
+        _settings.Metrics.Picked(_settings, acquired, in lease);
         if (!acquired)
         {
             return _allEjected;
@@ -89,6 +90,7 @@ internal sealed class LockFreePicker : SubchannelPicker
         Entry[] entries = _entries;
         if (entries.Length == 1)
         {
+            _settings.Metrics.PickedLesserLoaded(_settings, entries[0].Tracker.Subchannel);
             return entries[0].Result;
         }
 
@@ -99,7 +101,9 @@ internal sealed class LockFreePicker : SubchannelPicker
             second++;
         }
 
-        return entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second].Result : entries[first].Result;
+        Entry chosen = entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second] : entries[first];
+        _settings.Metrics.PickedLesserLoaded(_settings, chosen.Tracker.Subchannel);
+        return chosen.Result;
     }
 
     private static bool TryGetKey(PickContext context, string? header, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key)

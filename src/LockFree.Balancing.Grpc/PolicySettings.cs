@@ -28,10 +28,17 @@ internal sealed class PolicySettings
     /// <summary>Indexed by <see cref="StatusCode"/>: true when that status counts as an endpoint failure.</summary>
     public bool[] FailureCodes { get; private init; } = [];
 
+    /// <summary>Where the policy's picks are counted (and its picks tag grpc-dotnet's call span).</summary>
+    public GrpcMetrics Metrics { get; private init; } = GrpcMetrics.Shared;
+
     public bool PlacesByKey => Policy is LockFreePolicyNames.ConsistentHash or LockFreePolicyNames.Maglev;
 
     /// <exception cref="InvalidOperationException">An input has the wrong type or an unknown name.</exception>
-    public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults)
+    /// <param name="policy">The policy name.</param>
+    /// <param name="config">The policy's service-config object.</param>
+    /// <param name="defaults">The process defaults.</param>
+    /// <param name="metrics">The factory's instruments; <see langword="null"/> for the process-wide ones.</param>
+    public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults, GrpcMetrics? metrics = null)
     {
         config ??= new Dictionary<string, object>();
         foreach (string key in config.Keys)
@@ -78,6 +85,7 @@ internal sealed class PolicySettings
             LocalZone = String(policy, config, "local_zone") ?? defaults.LocalZone,
             OutlierEjection = ejection,
             FailureCodes = failureCodes,
+            Metrics = metrics ?? GrpcMetrics.Shared,
         };
     }
 
