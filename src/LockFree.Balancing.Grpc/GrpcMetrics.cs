@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Net;
-using Grpc.Net.Client.Balancer;
 
 namespace LockFree.Balancing.Grpc;
 
@@ -69,13 +67,12 @@ internal sealed class GrpcMetrics
     }
 
     /// <summary>A keyless call on a hashing policy: the lesser loaded of two subchannels, its first choice.</summary>
-    public void PickedLesserLoaded(PolicySettings settings, Subchannel subchannel)
+    /// <param name="settings">The policy's settings.</param>
+    /// <param name="endpoint">The chosen subchannel's endpoint (its tracker's; <c>Subchannel.CurrentAddress</c> would take the subchannel's lock).</param>
+    public void PickedLesserLoaded(PolicySettings settings, Endpoint endpoint)
     {
         Count(settings.Policy, "home");
-        if (subchannel.CurrentAddress?.EndPoint is DnsEndPoint address)
-        {
-            TagCallSpan(address.Host, address.Port, "home");
-        }
+        TagCallSpan(endpoint.Host, endpoint.Port, "home");
     }
 
     internal static string OutcomeTagValue(PickOutcome outcome) => outcome switch

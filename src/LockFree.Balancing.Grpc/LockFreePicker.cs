@@ -90,7 +90,7 @@ internal sealed class LockFreePicker : SubchannelPicker
         Entry[] entries = _entries;
         if (entries.Length == 1)
         {
-            _settings.Metrics.PickedLesserLoaded(_settings, entries[0].Tracker.Subchannel);
+            _settings.Metrics.PickedLesserLoaded(_settings, entries[0].Tracker.State.Endpoint);
             return entries[0].Result;
         }
 
@@ -102,7 +102,7 @@ internal sealed class LockFreePicker : SubchannelPicker
         }
 
         Entry chosen = entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second] : entries[first];
-        _settings.Metrics.PickedLesserLoaded(_settings, chosen.Tracker.Subchannel);
+        _settings.Metrics.PickedLesserLoaded(_settings, chosen.Tracker.State.Endpoint);
         return chosen.Result;
     }
 

@@ -90,9 +90,10 @@ public sealed class PickTelemetryTests
     }
 
     [Theory]
-    [InlineData("""{"lockfree_p2c": {}}""")]
-    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""")]
-    public async Task CallSpan_CarriesThePickedPodAndTheOutcome(string config)
+    [InlineData("""{"lockfree_p2c": {}}""", false)]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", true)]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", false)] // keyless: the lesser loaded of two
+    public async Task CallSpan_CarriesThePickedPodAndTheOutcome(string config, bool keyed)
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(2);
         ServiceProvider services = cluster.Services();
@@ -120,7 +121,7 @@ public sealed class PickTelemetryTests
             trace = parent.TraceId;
             for (int i = 0; i < 4; i++)
             {
-                await client.WhoAsync(new WhoRequest(), new global::Grpc.Core.Metadata { { "x-user", "user-" + i } }, cancellationToken: GrpcCluster.Limit());
+                await client.WhoAsync(new WhoRequest(), keyed ? new global::Grpc.Core.Metadata { { "x-user", "user-" + i } } : null, cancellationToken: GrpcCluster.Limit());
             }
         }
 
