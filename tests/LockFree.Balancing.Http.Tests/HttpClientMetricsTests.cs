@@ -123,6 +123,40 @@ public sealed class HttpClientMetricsTests
     }
 
     [Fact]
+    public async Task ActiveRequests_ListenerAttachedMidRequest_RecordsNoUnmatchedDecrement()
+    {
+        // The -1 at release must match a +1 at the pick: a try that started unobserved ends unobserved.
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        await using ServiceProvider provider = Container(cluster);
+        HttpClient client = await ClientAsync(provider);
+        HttpResponseMessage open = await client.GetAsync("stream", HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());
+        using Collectors metrics = new(provider.GetRequiredService<IMeterFactory>());
+
+        open.Dispose();
+        _ = await client.GetStringAsync("who", Cluster.Limit());
+
+        Assert.Equal([1L, -1L], metrics.Active.GetMeasurementSnapshot().Select(m => m.Value)); // the second request only
+        Assert.Single(metrics.Duration.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public async Task Response_ReleasedAfterTheContainerIsDisposed_DoesNotThrow()
+    {
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        ServiceProvider provider = Container(cluster);
+        HttpClient client = await ClientAsync(provider);
+        using Collectors metrics = new(provider.GetRequiredService<IMeterFactory>());
+        HttpResponseMessage open = await client.GetAsync("stream", HttpCompletionOption.ResponseHeadersRead, Cluster.Limit());
+        Assert.Equal(1, metrics.Active.GetMeasurementSnapshot().Sum(m => m.Value));
+
+        await provider.DisposeAsync(); // the meter goes with it, while the response still holds its lease
+        open.Dispose();
+        open.Dispose();
+
+        Assert.Equal(1, metrics.Active.GetMeasurementSnapshot().Sum(m => m.Value)); // nothing recorded on the disposed meter
+    }
+
+    [Fact]
     public async Task Metrics_TwoContainers_DoNotSeeEachOthersMeasurements()
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
