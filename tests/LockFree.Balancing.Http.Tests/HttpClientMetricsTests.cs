@@ -181,6 +181,22 @@ public sealed class HttpClientMetricsTests
     }
 
     [Fact]
+    public async Task PodHandlers_RuntimeHttpClientMetrics_GoToTheContainersMeterFactory()
+    {
+        // IHttpClientFactory gives its primary handler the container's IMeterFactory; with pod connections the
+        // pods' SocketsHttpHandlers send instead, so they get it too: the runtime's own http.client.* land there.
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        await using ServiceProvider provider = Container(cluster);
+        using var runtime = new MetricCollector<double>(provider.GetRequiredService<IMeterFactory>(), "System.Net.Http", "http.client.request.duration");
+        HttpClient client = await ClientAsync(provider);
+
+        _ = await client.GetStringAsync("who", Cluster.Limit());
+
+        var measured = Assert.Single(runtime.GetMeasurementSnapshot());
+        Assert.Equal("web.shop", measured.Tags["server.address"]); // the request keeps the Service URL
+    }
+
+    [Fact]
     public async Task Meter_ContainerDisposed_IsDisposedWithIt()
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
