@@ -146,28 +146,28 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
                 try
                 {
-                    Task<HttpResponseMessage> sending;
                     bool cold = !(pod?.IsWarm ?? _innerWarm);
                     PickTagging.Enter(request, lease.Endpoint, outcome, onRequest: cold); // for the client span the send starts
                     try
                     {
-                        if (pod is not null)
+                        Task<HttpResponseMessage> sending;
+                        try
                         {
-                            sending = pod.SendAsync(request, cancellationToken);
+                            if (pod is not null)
+                            {
+                                sending = pod.SendAsync(request, cancellationToken);
+                            }
+                            else
+                            {
+                                request.RequestUri = service.PodUris!.For(original, lease.Endpoint); // set whenever Pods is not
+                                sending = base.SendAsync(request, cancellationToken);
+                            }
                         }
-                        else
+                        finally
                         {
-                            request.RequestUri = service.PodUris!.For(original, lease.Endpoint); // set whenever Pods is not
-                            sending = base.SendAsync(request, cancellationToken);
+                            PickTagging.Exit(); // the runtime has started (and tagged) the span, if any, by now
                         }
-                    }
-                    finally
-                    {
-                        PickTagging.Exit();
-                    }
 
-                    try
-                    {
                         response = await sending.ConfigureAwait(false);
                     }
                     finally

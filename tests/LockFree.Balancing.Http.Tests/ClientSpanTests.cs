@@ -53,6 +53,30 @@ public sealed class ClientSpanTests
     }
 
     [Fact]
+    public async Task Request_FirstSendOnAColdPodHandler_LeavesNoOptionBehind()
+    {
+        // A pod handler's first sends carry the pick on the request's options (see PickTagging): removed afterwards,
+        // so the caller's request is as it was built (for logging above, and for an outer retry).
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        using var spans = new SpanRecorder();
+        using var balancing = new KubernetesBalancing(cluster.Registry, new KubernetesBalancingOptions { PortName = "http" });
+        using var client = new HttpClient(balancing.CreateHandler()) { BaseAddress = Cluster.ServiceUri, Timeout = Cluster.WaitLimit };
+        await balancing.WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
+        using var request = new HttpRequestMessage(HttpMethod.Get, "who");
+
+        using (Activity parent = TestSource.StartActivity("test")!)
+        {
+            spans.Trace = parent.TraceId;
+            using HttpResponseMessage response = await client.SendAsync(request, Cluster.Limit());
+            Assert.Equal("b0", await response.Content.ReadAsStringAsync(Cluster.Limit()));
+        }
+
+        Assert.Empty(request.Options);
+        Activity span = Assert.Single(spans.Stopped, a => a.OperationName == "System.Net.Http.HttpRequestOut");
+        Assert.Equal(cluster.Backends[0].Port, span.GetTagItem("network.peer.port")); // tagged although the handler was cold
+    }
+
+    [Fact]
     public async Task ClientSpan_NotSampled_GetsNoTags()
     {
         await using Cluster cluster = await Cluster.StartAsync(1);
