@@ -66,6 +66,32 @@ internal sealed class GrpcMetrics
         TagCallSpan(endpoint.Host, endpoint.Port, outcome);
     }
 
+    /// <summary>
+    /// A pick that counts nothing (round robin, consistent hash and Maglev without <c>load_factor</c>): the core
+    /// returns an index into its snapshot and no outcome, so a successful pick carries no <c>lockfree.pick.outcome</c>
+    /// (the span still gets the pod); -1 is <c>none</c>.
+    /// </summary>
+    /// <param name="settings">The policy's settings.</param>
+    /// <param name="index">The core's pick: an index into <paramref name="snapshot"/>'s endpoints, or -1.</param>
+    /// <param name="snapshot">The snapshot the index refers to.</param>
+    internal void PickedAt(PolicySettings settings, int index, BalancerSnapshot snapshot)
+    {
+        if (index < 0)
+        {
+            Count(settings.Policy, "none");
+            return;
+        }
+
+        if (_picks.Enabled)
+        {
+            var tags = new TagList { { PickerTag, settings.Policy } };
+            _picks.Add(1, in tags);
+        }
+
+        Endpoint endpoint = snapshot.Endpoints[index];
+        TagCallSpan(endpoint.Host, endpoint.Port, outcome: null);
+    }
+
     /// <summary>A keyless call on a hashing policy: the lesser loaded of two subchannels, its first choice.</summary>
     /// <param name="settings">The policy's settings.</param>
     /// <param name="endpoint">The chosen subchannel's endpoint (its tracker's; <c>Subchannel.CurrentAddress</c> would take the subchannel's lock).</param>
@@ -102,7 +128,7 @@ internal sealed class GrpcMetrics
         _picks.Add(1, in tags);
     }
 
-    private static void TagCallSpan(string host, int port, string outcome)
+    private static void TagCallSpan(string host, int port, string? outcome)
     {
         Activity? call = Activity.Current;
         if (call is { IsAllDataRequested: true } && string.Equals(call.OperationName, GrpcCallActivityName, StringComparison.Ordinal))
@@ -110,7 +136,10 @@ internal sealed class GrpcMetrics
             // A call picked again (queued, then a new picker) keeps the last pick: the one that carried it.
             call.SetTag(PeerAddressTag, host);
             call.SetTag(PeerPortTag, port);
-            call.SetTag(OutcomeTag, outcome);
+            if (outcome is not null)
+            {
+                call.SetTag(OutcomeTag, outcome);
+            }
         }
     }
 

@@ -18,11 +18,15 @@ public sealed class PickTelemetryTests
     private const string TestSourceName = "LockFree.Balancing.Grpc.Tests.CallSpans";
     private static readonly ActivitySource TestSource = new(TestSourceName);
 
+    // Policies that count at the pick (P2C, bounded loads) and a keyless call on a hashing policy report the outcome;
+    // the others pick an index without counting and the core returns no outcome for it, so theirs has none.
     [Theory]
-    [InlineData("""{"lockfree_round_robin": {}}""", "lockfree_round_robin", null)]
-    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", "user-7")]
-    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", null)]
-    public async Task Picks_CountedOnTheContainersMeter_ByPolicyAndOutcome(string config, string policy, string? user)
+    [InlineData("""{"lockfree_round_robin": {}}""", "lockfree_round_robin", null, null)]
+    [InlineData("""{"lockfree_p2c": {}}""", "lockfree_p2c", null, "home")]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", "user-7", null)]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", "lockfree_maglev", "user-7", "home")]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", null, "home")]
+    public async Task Picks_CountedOnTheContainersMeter_ByPolicyAndOutcome(string config, string policy, string? user, string? outcome)
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(3);
         ServiceProvider services = cluster.Services(s => s.AddMetrics());
@@ -46,8 +50,8 @@ public sealed class PickTelemetryTests
         {
             Assert.Equal(1, m.Value);
             Assert.Equal(policy, m.Tags["lockfree.picker"]);
-            Assert.Equal("home", m.Tags["lockfree.pick.outcome"]);
-            Assert.Equal(["lockfree.pick.outcome", "lockfree.picker"], m.Tags.Keys.Order()); // never a pod or a key
+            Assert.Equal(outcome, m.Tags.GetValueOrDefault("lockfree.pick.outcome"));
+            Assert.Equal(outcome is null ? ["lockfree.picker"] : ["lockfree.pick.outcome", "lockfree.picker"], m.Tags.Keys.Order()); // never a pod or a key
         });
     }
 
@@ -90,10 +94,12 @@ public sealed class PickTelemetryTests
     }
 
     [Theory]
-    [InlineData("""{"lockfree_p2c": {}}""", false)]
-    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", true)]
-    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", false)] // keyless: the lesser loaded of two
-    public async Task CallSpan_CarriesThePickedPodAndTheOutcome(string config, bool keyed)
+    [InlineData("""{"lockfree_p2c": {}}""", false, "home")]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", true, "home")]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", false, "home")] // keyless: the lesser loaded of two
+    [InlineData("""{"lockfree_round_robin": {}}""", false, null)] // an uncounted index pick: the pod, no outcome
+    [InlineData("""{"lockfree_consistent_hash": {"hash_header": "x-user"}}""", true, null)]
+    public async Task CallSpan_CarriesThePickedPodAndTheOutcome(string config, bool keyed, string? outcome)
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(2);
         ServiceProvider services = cluster.Services();
@@ -132,16 +138,20 @@ public sealed class PickTelemetryTests
         {
             Assert.Equal("127.0.0.1", call.GetTagItem("network.peer.address"));
             Assert.Contains((int)call.GetTagItem("network.peer.port")!, ports);
-            Assert.Equal("home", call.GetTagItem("lockfree.pick.outcome"));
+            Assert.Equal(outcome, call.GetTagItem("lockfree.pick.outcome"));
         });
     }
 
-    [Fact]
-    public async Task Pick_ManyTimes_WithEveryInstrumentListenedTo_AllocatesNothing()
+    [Theory]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""")] // counted at the pick
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""")] // an uncounted index pick
+    [InlineData("""{"lockfree_round_robin": {}}""")]
+    [InlineData("""{"lockfree_p2c": {}}""")]
+    public async Task Pick_ManyTimes_WithEveryInstrumentListenedTo_AllocatesNothing(string config)
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(3);
         ServiceProvider services = cluster.Services(s => s.AddMetrics());
-        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}"""), services: services));
+        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config(config), services: services));
         await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
         LockFreeSubchannelsBalancer policy = PolicyTests.Policy(services);
         await TestWait.UntilAsync(() => policy.LastPicker is { Count: 3 }, "all three subchannels are ready");
