@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
@@ -99,6 +100,15 @@ public class HttpHandlerBenchmarks : ISmokeChecked
     [BenchmarkCategory("InMemory")]
     public Task<int> InMemoryBalanced() => SendManyAsync(_env.InMemoryBalanced, Environment.ChunkedPath);
 
+    /// <summary>
+    /// The default handler in front of the in-memory answer with every instrument of its (own) meter listened to by
+    /// callbacks that only count: the cost of recording the pick, active requests and duration, against
+    /// <see cref="InMemoryBalanced"/>, whose instruments nobody listens to.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
+    [BenchmarkCategory("InMemory")]
+    public Task<int> InMemoryBalancedMetricsListened() => SendManyAsync(_env.InMemoryBalancedListened, Environment.ChunkedPath);
+
     /// <summary>The other transport in front of the same in-memory answer (rewrite and Host header).</summary>
     [Benchmark(OperationsPerInvoke = RequestsPerInvoke)]
     [BenchmarkCategory("InMemory")]
@@ -117,6 +127,11 @@ public class HttpHandlerBenchmarks : ISmokeChecked
     /// <inheritdoc/>
     public void CheckAfterCalls(string benchmark)
     {
+        if (benchmark == nameof(InMemoryBalancedMetricsListened) && Environment.Measurements == 0)
+        {
+            throw new InvalidOperationException($"{benchmark}: the listener received no measurement; the row would measure nothing.");
+        }
+
         // Every lease was released: the handler's bookkeeping returned to zero.
         foreach (KubernetesBalancing balancing in _env.Balancings)
         {
@@ -152,6 +167,11 @@ public class HttpHandlerBenchmarks : ISmokeChecked
 
     private sealed class Environment
     {
+        // Measurements the listened row's listener received: the smoke check proves the row records.
+        private static long s_measurements;
+
+        public static long Measurements => Interlocked.Read(ref s_measurements);
+
         public const string Body = "b0";
         public const string ChunkedPath = "who";
         public const string SizedPath = "sized";
@@ -170,6 +190,8 @@ public class HttpHandlerBenchmarks : ISmokeChecked
         public required HttpClient InMemoryBalanced { get; init; }
 
         public required HttpClient InMemoryBalancedInner { get; init; }
+
+        public required HttpClient InMemoryBalancedListened { get; init; }
 
         public required KubernetesBalancing[] Balancings { get; init; }
 
@@ -204,7 +226,27 @@ public class HttpHandlerBenchmarks : ISmokeChecked
                 registry,
                 new BalancingSettings(new KubernetesBalancingOptions { PortName = "http" }, name: string.Empty) { PodHandlerFactory = _ => new InMemoryAnswer("web.shop", 80) },
                 loggerFactory: null);
-            KubernetesBalancing[] balancings = [atEnd, atHeaders, inner, inMemory];
+            // Its own meter (from a container's IMeterFactory), listened to alone: the other rows' meter stays unlistened.
+            IMeterFactory meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+            var listened = new KubernetesBalancing(
+                registry,
+                new BalancingSettings(new KubernetesBalancingOptions { PortName = "http" }, name: string.Empty) { PodHandlerFactory = _ => new InMemoryAnswer("web.shop", 80) },
+                loggerFactory: null,
+                BalancingMetrics.Create(meters));
+            var listener = new MeterListener
+            {
+                InstrumentPublished = (instrument, l) =>
+                {
+                    if (ReferenceEquals(instrument.Meter.Scope, meters))
+                    {
+                        l.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            listener.SetMeasurementEventCallback<long>(static (_, _, _, _) => Interlocked.Increment(ref s_measurements));
+            listener.SetMeasurementEventCallback<double>(static (_, _, _, _) => Interlocked.Increment(ref s_measurements));
+            listener.Start(); // lives as long as the process, as the environment does
+            KubernetesBalancing[] balancings = [atEnd, atHeaders, inner, inMemory, listened];
             using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             foreach (KubernetesBalancing balancing in balancings)
             {
@@ -220,6 +262,7 @@ public class HttpHandlerBenchmarks : ISmokeChecked
                 InMemoryPlain = new HttpClient(new InMemoryAnswer("web.shop", 80)) { BaseAddress = ServiceUri },
                 InMemoryBalanced = new HttpClient(inMemory.CreateHandler()) { BaseAddress = ServiceUri },
                 InMemoryBalancedInner = new HttpClient(inner.CreateHandler(new InMemoryAnswer("127.0.0.1", port))) { BaseAddress = ServiceUri },
+                InMemoryBalancedListened = new HttpClient(listened.CreateHandler()) { BaseAddress = ServiceUri },
                 Balancings = balancings,
             };
         }

@@ -17,6 +17,7 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
 {
     private readonly KubernetesGrpcBalancingOptions _defaults;
     private readonly TimeProvider _time;
+    private readonly GrpcMetrics _metrics;
     private readonly List<WeakReference<LockFreeSubchannelsBalancer>> _created = [];   // guarded by itself
 
     /// <summary>Creates the factory of one policy, with the clock its policies use (ejection times, reservation ages).</summary>
@@ -38,6 +39,18 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
         Name = policyName;
         _defaults = defaults ?? new KubernetesGrpcBalancingOptions();
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = GrpcMetrics.Shared;
+    }
+
+    /// <summary>The DI registration's factory: its policies count picks on a meter from the container's <paramref name="meterFactory"/>.</summary>
+    /// <param name="policyName">One of <see cref="LockFreePolicyNames"/>.</param>
+    /// <param name="defaults">Defaults for inputs the service config leaves out.</param>
+    /// <param name="timeProvider">The container's clock.</param>
+    /// <param name="meterFactory">The container's meter factory; <see langword="null"/> for the process-wide meter.</param>
+    internal LockFreeLoadBalancerFactory(string policyName, KubernetesGrpcBalancingOptions? defaults, TimeProvider? timeProvider, System.Diagnostics.Metrics.IMeterFactory? meterFactory)
+        : this(policyName, defaults, timeProvider)
+    {
+        _metrics = GrpcMetrics.Create(meterFactory);
     }
 
     /// <summary>The policy name, as written in service config.</summary>
@@ -51,7 +64,7 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
     public override GrpcLoadBalancer Create(GrpcLoadBalancerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        PolicySettings settings = PolicySettings.Parse(Name, options.Configuration, _defaults, _time);
+        PolicySettings settings = PolicySettings.Parse(Name, options.Configuration, _defaults, _time, _metrics);
         var balancer = new LockFreeSubchannelsBalancer(options.Controller, options.LoggerFactory, settings);
         lock (_created)
         {
@@ -61,6 +74,9 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
 
         return balancer;
     }
+
+    /// <summary>Where this factory's policies count their picks (for tests).</summary>
+    internal GrpcMetrics Metrics => _metrics;
 
     /// <summary>The live policy instances this factory created, for diagnostics and tests.</summary>
     internal IReadOnlyList<LockFreeSubchannelsBalancer> Instances

@@ -81,6 +81,7 @@ internal sealed class LockFreePicker : SubchannelPicker
     // PERF: an uncounted pick maps the core's index to the entry through an array, not a dictionary.
     private PickResult ResultAt(int index, BalancerSnapshot snapshot)
     {
+        _settings.Metrics.PickedAt(_settings, index, snapshot);
         if (index < 0)
         {
             return _allEjected;
@@ -92,6 +93,7 @@ internal sealed class LockFreePicker : SubchannelPicker
 
     private PickResult Place(bool acquired, ref EndpointLease lease)
     {
+        _settings.Metrics.Picked(_settings, acquired, in lease);
         if (!acquired)
         {
             return _allEjected;
@@ -118,6 +120,7 @@ internal sealed class LockFreePicker : SubchannelPicker
         Entry[] entries = _entries;
         if (entries.Length == 1)
         {
+            _settings.Metrics.PickedLesserLoaded(_settings, entries[0].Tracker.State.Endpoint);
             return entries[0].Result;
         }
 
@@ -128,7 +131,9 @@ internal sealed class LockFreePicker : SubchannelPicker
             second++;
         }
 
-        return entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second].Result : entries[first].Result;
+        Entry chosen = entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second] : entries[first];
+        _settings.Metrics.PickedLesserLoaded(_settings, chosen.Tracker.State.Endpoint);
+        return chosen.Result;
     }
 
     private static bool TryGetKey(PickContext context, string? header, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key)

@@ -31,6 +31,9 @@ internal sealed class PolicySettings
     /// <summary>Indexed by <see cref="StatusCode"/>: true when that status counts as an endpoint failure.</summary>
     public bool[] FailureCodes { get; private init; } = [];
 
+    /// <summary>Where the policy's picks are counted (and its picks tag grpc-dotnet's call span).</summary>
+    public GrpcMetrics Metrics { get; private init; } = GrpcMetrics.Shared;
+
     public bool PlacesByKey => Policy is LockFreePolicyNames.ConsistentHash or LockFreePolicyNames.Maglev;
 
     /// <summary>
@@ -40,7 +43,12 @@ internal sealed class PolicySettings
     public bool CountsAtPick => LoadFactor is not null || Policy is LockFreePolicyNames.PowerOfTwoChoices;
 
     /// <exception cref="InvalidOperationException">An input has the wrong type or an unknown name.</exception>
-    public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults, TimeProvider? time = null)
+    /// <param name="policy">The policy name.</param>
+    /// <param name="config">The policy's service-config object.</param>
+    /// <param name="defaults">The process defaults.</param>
+    /// <param name="time">The clock; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="metrics">The factory's instruments; <see langword="null"/> for the process-wide ones.</param>
+    public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults, TimeProvider? time = null, GrpcMetrics? metrics = null)
     {
         config ??= new Dictionary<string, object>();
         foreach (string key in config.Keys)
@@ -88,6 +96,7 @@ internal sealed class PolicySettings
             LocalZone = String(policy, config, "local_zone") ?? defaults.LocalZone,
             OutlierEjection = ejection,
             FailureCodes = failureCodes,
+            Metrics = metrics ?? GrpcMetrics.Shared,
         };
     }
 

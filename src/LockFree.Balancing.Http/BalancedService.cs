@@ -18,12 +18,14 @@ internal sealed class BalancedService : IDisposable
     private readonly ILogger _logger;
     private readonly WatchSubscription _subscription;
     private readonly string _serviceText;
+    private readonly BalancingMetrics _metrics;
     private long _inFlight;
     private int _lastCount = -1;   // written by the watch loop's deliveries, one at a time
 
-    public BalancedService(ServiceReference service, KubernetesWatchRegistry registry, BalancingSettings settings, ILogger logger)
+    public BalancedService(ServiceReference service, KubernetesWatchRegistry registry, BalancingSettings settings, ILogger logger, BalancingMetrics metrics)
     {
         Service = service;
+        _metrics = metrics;
         _serviceText = service.ToString();
         _logger = logger;
         ServiceTags = [new(BalancingMetrics.NamespaceTag, service.Namespace), new(BalancingMetrics.ServiceTag, service.Name)];
@@ -46,7 +48,7 @@ internal sealed class BalancedService : IDisposable
 
         if (settings.Transport == BalancingTransport.PodConnections)
         {
-            Pods = new PodHandlers(settings.CreatePodHandler, settings.FallbackEndpoint);
+            Pods = new PodHandlers((pod, isServiceAuthority) => settings.CreatePodHandler(pod, isServiceAuthority, metrics.MeterFactory), settings.FallbackEndpoint);
         }
         else
         {
@@ -55,7 +57,7 @@ internal sealed class BalancedService : IDisposable
 
         // Subscribed last: the first delivery may run inside Subscribe and needs every field above.
         _subscription = registry.Subscribe(service, Deliver);
-        BalancingMetrics.Register(this);
+        metrics.Register(this);
     }
 
     public ServiceReference Service { get; }
@@ -86,9 +88,18 @@ internal sealed class BalancedService : IDisposable
 
     public void OnAcquired() => Interlocked.Increment(ref _inFlight);
 
-    /// <summary>Ends a lease once (a default or already-ended lease does nothing) and keeps the in-flight gauge in step.</summary>
-    public void Release(ref EndpointLease lease, bool failed)
+    /// <summary>
+    /// Ends a lease once (a default or already-ended lease does nothing), keeps the in-flight count in step and
+    /// records the try's end (<paramref name="measure"/>, cleared).
+    /// </summary>
+    /// <param name="lease">The lease; ended.</param>
+    /// <param name="failed">Whether the pod failed the request (reported to outlier ejection).</param>
+    /// <param name="measure">What the try's start recorded.</param>
+    /// <param name="statusCode">The response's status code, 0 without a response.</param>
+    /// <param name="errorType">The <c>error.type</c> of a try that ended without a response or whose body broke off.</param>
+    public void Release(ref EndpointLease lease, bool failed, ref RequestMeasure measure, int statusCode, string? errorType)
     {
+        BalancingMetrics.End(ref measure, statusCode, errorType);
         if (!lease.IsHeld)
         {
             return;
@@ -108,7 +119,7 @@ internal sealed class BalancedService : IDisposable
 
     public void Dispose()
     {
-        BalancingMetrics.Unregister(this);
+        _metrics.Unregister(this);
         _subscription.Dispose();
         Pods?.Dispose();
     }

@@ -108,8 +108,9 @@ internal sealed class BalancingSettings
     /// <summary>The handler a new pod connection pool sends through.</summary>
     /// <param name="pod">The pod.</param>
     /// <param name="isServiceAuthority">Whether a host and port name the Service (those connections dial the pod; a redirect elsewhere dials its own host).</param>
-    public HttpMessageHandler CreatePodHandler(Endpoint pod, Func<string, int, bool> isServiceAuthority)
-        => PodHandlerFactory is { } factory ? factory(pod) : PodHandlers.CreateSocketsHandler(pod, ConfigurePodHandler, isServiceAuthority);
+    /// <param name="meterFactory">The container's meter factory, for the runtime's own <c>http.client.*</c> metrics; <see langword="null"/> without DI.</param>
+    public HttpMessageHandler CreatePodHandler(Endpoint pod, Func<string, int, bool> isServiceAuthority, System.Diagnostics.Metrics.IMeterFactory? meterFactory)
+        => PodHandlerFactory is { } factory ? factory(pod) : PodHandlers.CreateSocketsHandler(pod, ConfigurePodHandler, isServiceAuthority, meterFactory);
 
     /// <summary>A test seam: the clock of ejections and request rates.</summary>
     public TimeProvider? TimeProvider { get; init; }

@@ -43,17 +43,24 @@ public sealed class KubernetesBalancing : IDisposable
     {
     }
 
-    internal KubernetesBalancing(KubernetesWatchRegistry registry, BalancingSettings settings, ILoggerFactory? loggerFactory)
+    /// <param name="registry">The watch registry.</param>
+    /// <param name="settings">The validated options.</param>
+    /// <param name="loggerFactory">Where logs go.</param>
+    /// <param name="metrics">The container's instruments (from its <c>IMeterFactory</c>); <see langword="null"/> for the process-wide ones.</param>
+    internal KubernetesBalancing(KubernetesWatchRegistry registry, BalancingSettings settings, ILoggerFactory? loggerFactory, BalancingMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         _registry = registry;
         Settings = settings;
+        Metrics = metrics ?? BalancingMetrics.Shared;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LockFree.Balancing.Http");
     }
 
     internal BalancingSettings Settings { get; }
 
     internal ILogger Logger => _logger;
+
+    internal BalancingMetrics Metrics { get; }
 
     /// <summary>Creates a handler that balances every request it sends; it owns <paramref name="innerHandler"/>.</summary>
     /// <param name="innerHandler">
@@ -74,7 +81,15 @@ public sealed class KubernetesBalancing : IDisposable
                 nameof(innerHandler));
         }
 
-        return new(this, innerHandler ?? new SocketsHttpHandler());
+        return new(this, innerHandler ?? CreateInnerHandler());
+    }
+
+    // The default inner handler: its client spans get the pick (see PickTagging); a handler the caller gives is not changed.
+    private static SocketsHttpHandler CreateInnerHandler()
+    {
+        var handler = new SocketsHttpHandler();
+        handler.ActivityHeadersPropagator = PickTagging.Wrap(handler.ActivityHeadersPropagator);
+        return handler;
     }
 
     /// <summary>Waits until the watch of the Service that <paramref name="requestUri"/> names has synced once.</summary>
@@ -175,7 +190,7 @@ public sealed class KubernetesBalancing : IDisposable
             if (!_services.TryGetValue(service, out BalancedService? balanced))
             {
                 // Created under the gate so two first requests cannot subscribe twice.
-                balanced = new BalancedService(service, _registry, Settings, _logger);
+                balanced = new BalancedService(service, _registry, Settings, _logger, Metrics);
                 _services[service] = balanced;
             }
 

@@ -45,6 +45,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 {
     private readonly KubernetesBalancing _balancing;
     private readonly BalancingSettings _settings;
+    private volatile bool _innerWarm; // a send through the inner handler has completed (see PickTagging)
 
     /// <summary>Creates a handler without an inner handler, for <c>IHttpClientFactory</c>, which sets <see cref="DelegatingHandler.InnerHandler"/>.</summary>
     /// <param name="balancing">The balancing set whose balancers and options the handler uses.</param>
@@ -110,7 +111,10 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             throw new NotSupportedException($"HTTP/{request.Version} is not supported with Transport {BalancingTransport.PodConnections}: pod connections carry HTTP/1.1 and HTTP/2. Use Transport {BalancingTransport.InnerHandler} with an HTTP/3-capable inner handler, or request HTTP/2 or lower.");
         }
 
-        EndpointLease lease = AcquireFirst(request, service);
+        BalancingMetrics metrics = _balancing.Metrics;
+        string method = BalancingMetrics.MethodTagValue(request.Method);
+        EndpointLease lease = AcquireFirst(request, target, out string outcome);
+        RequestMeasure measure = metrics.Start(target, method);
         bool idempotent = IsIdempotent(request.Method);
         bool hostAdded = false;
         bool retried = false;
@@ -132,30 +136,60 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     {
                         pod = pods.Enter(lease.Endpoint);
                     }
-                    catch
+                    catch (Exception ex)
                     {
                         // Not the pod's doing (the balancing set was disposed, or ConfigurePodHandler threw).
-                        service.Release(ref lease, failed: false);
+                        service.Release(ref lease, failed: false, ref measure, 0, BalancingMetrics.ErrorType(ex));
                         throw;
                     }
                 }
 
                 try
                 {
-                    if (pod is not null)
+                    bool cold = !(pod?.IsWarm ?? _innerWarm);
+                    PickTagging.Enter(request, lease.Endpoint, outcome, onRequest: cold); // for the client span the send starts
+                    try
                     {
-                        response = await pod.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                        Task<HttpResponseMessage> sending;
+                        try
+                        {
+                            if (pod is not null)
+                            {
+                                sending = pod.SendAsync(request, cancellationToken);
+                            }
+                            else
+                            {
+                                request.RequestUri = service.PodUris!.For(original, lease.Endpoint); // set whenever Pods is not
+                                sending = base.SendAsync(request, cancellationToken);
+                            }
+                        }
+                        finally
+                        {
+                            PickTagging.Exit(); // the runtime has started (and tagged) the span, if any, by now
+                        }
+
+                        response = await sending.ConfigureAwait(false);
                     }
-                    else
+                    finally
                     {
-                        request.RequestUri = service.PodUris!.For(original, lease.Endpoint); // set whenever Pods is not
-                        response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                        if (cold)
+                        {
+                            PickTagging.Ended(request);
+                            if (pod is not null)
+                            {
+                                pod.Warmed();
+                            }
+                            else
+                            {
+                                _innerWarm = true;
+                            }
+                        }
                     }
                 }
                 catch (Exception ex) when (IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
                 {
                     Endpoint failed = lease.Endpoint;
-                    service.Release(ref lease, failed: true);
+                    service.Release(ref lease, failed: true, ref measure, 0, BalancingMetrics.ErrorType(ex));
                     string reason = FailureReason(ex);
                     if (!_settings.RetryConnectionFailures || !idempotent || retried)
                     {
@@ -169,7 +203,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                         throw AsHttpRequestException(ex, failed);
                     }
 
-                    if (!TryAcquireOther(service, failed, out lease))
+                    if (!TryAcquireOther(target, failed, out lease, out outcome))
                     {
                         Log.ConnectionFailedNotRetried(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason, "no other endpoint is available");
                         if (ex is HttpRequestException)
@@ -181,17 +215,18 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     }
 
                     Log.RetryingOnAnotherEndpoint(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, reason, lease.Endpoint.Key);
+                    measure = metrics.Start(target, method);
                     retried = true;
                     continue;
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
                 {
-                    service.Release(ref lease, failed: false); // the caller gave up; not the pod's fault
+                    service.Release(ref lease, failed: false, ref measure, 0, BalancingMetrics.ErrorType(ex)); // the caller gave up; not the pod's fault
                     throw;
                 }
-                catch
+                catch (Exception ex)
                 {
-                    service.Release(ref lease, failed: true);
+                    service.Release(ref lease, failed: true, ref measure, 0, BalancingMetrics.ErrorType(ex));
                     throw;
                 }
                 finally
@@ -203,12 +238,14 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                 if (serverError && _settings.RetryServerErrors && idempotent && !retried)
                 {
                     Endpoint failed = lease.Endpoint;
-                    if (TryAcquireOther(service, failed, out EndpointLease other))
+                    if (TryAcquireOther(target, failed, out EndpointLease other, out string otherOutcome))
                     {
                         Log.RetryingOnAnotherEndpoint(_balancing.Logger, request.Method.Method, service.ServiceText, failed.Key, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), other.Endpoint.Key);
                         response.Dispose();
-                        service.Release(ref lease, failed: _settings.ServerErrorsAreFailures);
+                        service.Release(ref lease, failed: _settings.ServerErrorsAreFailures, ref measure, (int)response.StatusCode, null);
                         lease = other;
+                        outcome = otherOutcome;
+                        measure = metrics.Start(target, method);
                         retried = true;
                         continue;
                     }
@@ -230,16 +267,16 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                     }
                     catch (Exception ex)
                     {
-                        service.Release(ref lease, failed: !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested));
+                        service.Release(ref lease, failed: !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested), ref measure, (int)response.StatusCode, BalancingMetrics.ErrorType(ex));
                         response.Dispose();
                         throw;
                     }
 
-                    service.Release(ref lease, responseFailed);
+                    service.Release(ref lease, responseFailed, ref measure, (int)response.StatusCode, null);
                     return response;
                 }
 
-                return Complete(response, service, ref lease, responseFailed);
+                return Complete(response, service, ref lease, ref measure, responseFailed);
             }
         }
         finally
@@ -341,21 +378,23 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     private static bool IsSmallKnownBody(HttpResponseMessage response, int limit)
         => limit > 0 && response.Content.Headers.ContentLength is long length && length <= limit;
 
-    private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, bool failed)
+    private HttpResponseMessage Complete(HttpResponseMessage response, BalancedService service, ref EndpointLease lease, ref RequestMeasure measure, bool failed)
     {
         if (_settings.LeaseRelease == LeaseRelease.ResponseHeaders || response.Content is null)
         {
-            service.Release(ref lease, failed);
+            service.Release(ref lease, failed, ref measure, (int)response.StatusCode, null);
             return response;
         }
 
-        response.Content = new LeaseContent(response.Content, service, lease, failed);
+        response.Content = new LeaseContent(response.Content, service, lease, measure, (int)response.StatusCode, failed);
         lease = default; // the content owns it now
+        measure = default;
         return response;
     }
 
-    private EndpointLease AcquireFirst(HttpRequestMessage request, BalancedService service)
+    private EndpointLease AcquireFirst(HttpRequestMessage request, ServiceTarget target, out string outcome)
     {
+        BalancedService service = target.Service;
         bool acquired;
         EndpointLease lease;
         string picker;
@@ -372,18 +411,20 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
         if (!acquired)
         {
-            BalancingMetrics.RecordPick(service, picker, "none");
+            _balancing.Metrics.RecordPick(target, picker, "none");
             throw NoEndpoints(service);
         }
 
         service.OnAcquired();
-        BalancingMetrics.RecordPick(service, picker, Outcome(lease));
+        outcome = Outcome(lease);
+        _balancing.Metrics.RecordPick(target, picker, outcome);
         return lease;
     }
 
     /// <summary>Another endpoint than <paramref name="failed"/>, from the keyless picker: a key would map to the same pod.</summary>
-    private static bool TryAcquireOther(BalancedService service, Endpoint failed, out EndpointLease lease)
+    private bool TryAcquireOther(ServiceTarget target, Endpoint failed, out EndpointLease lease, out string outcome)
     {
+        BalancedService service = target.Service;
         LoadBalancer balancer = service.Balancer;
         // A random picker can draw the failed endpoint again; a few draws make that unlikely without a loop that
         // could spin. Round robin moves on by itself.
@@ -398,7 +439,8 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             if (!string.Equals(lease.Endpoint.Key, failed.Key, StringComparison.Ordinal))
             {
                 service.OnAcquired();
-                BalancingMetrics.RecordPick(service, service.PickerName, Outcome(lease));
+                outcome = Outcome(lease);
+                _balancing.Metrics.RecordPick(target, service.PickerName, outcome);
                 return true;
             }
 
@@ -406,6 +448,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         }
 
         lease = default;
+        outcome = "none";
         return false;
     }
 
@@ -415,7 +458,8 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         PickOutcome.Overflow => "overflow",
         PickOutcome.Remote => "remote",
         PickOutcome.Fallback => "fallback",
-        _ => "other",
+        PickOutcome.OverCapacity => "over_capacity",
+        _ => "unknown",
     };
 
     private HttpRequestException NoEndpoints(BalancedService service)

@@ -17,14 +17,18 @@ internal sealed class LeaseContent : HttpContent
     private readonly HttpContent _inner;
     private readonly BalancedService _service;
     private readonly bool _failed;
+    private readonly int _statusCode;
     private EndpointLease _lease;
+    private RequestMeasure _measure;
     private int _released;
 
-    public LeaseContent(HttpContent inner, BalancedService service, EndpointLease lease, bool failed)
+    public LeaseContent(HttpContent inner, BalancedService service, EndpointLease lease, RequestMeasure measure, int statusCode, bool failed)
     {
         _inner = inner;
         _service = service;
         _lease = lease;
+        _measure = measure;
+        _statusCode = statusCode;
         _failed = failed;
         foreach (KeyValuePair<string, HeaderStringValues> header in inner.Headers.NonValidated)
         {
@@ -41,11 +45,13 @@ internal sealed class LeaseContent : HttpContent
     }
 
     /// <summary>Ends the lease once: as completed (or as the response's failure), or as failed when the body broke off.</summary>
-    public void Release(bool bodyFailed)
+    /// <param name="bodyFailed">Whether reading the body failed.</param>
+    /// <param name="error">What broke the body off, for <c>error.type</c>; <see langword="null"/> otherwise.</param>
+    public void Release(bool bodyFailed, Exception? error = null)
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
-            _service.Release(ref _lease, _failed || bodyFailed);
+            _service.Release(ref _lease, _failed || bodyFailed, ref _measure, _statusCode, error is null ? null : BalancingMetrics.ErrorType(error));
         }
     }
 
@@ -55,9 +61,9 @@ internal sealed class LeaseContent : HttpContent
         {
             await _inner.CopyToAsync(stream, context, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Release(bodyFailed: true);
+            Release(bodyFailed: true, ex);
             throw;
         }
 
@@ -73,9 +79,9 @@ internal sealed class LeaseContent : HttpContent
         {
             _inner.CopyTo(stream, context, cancellationToken);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Release(bodyFailed: true);
+            Release(bodyFailed: true, ex);
             throw;
         }
 

@@ -28,7 +28,7 @@ internal sealed class LeaseStream(Stream inner, LeaseContent owner) : Stream
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            owner.Release(bodyFailed: true);
+            owner.Release(bodyFailed: true, ex);
             throw;
         }
 
@@ -47,7 +47,7 @@ internal sealed class LeaseStream(Stream inner, LeaseContent owner) : Stream
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            owner.Release(bodyFailed: true);
+            owner.Release(bodyFailed: true, ex);
             throw;
         }
 

@@ -6,6 +6,7 @@ internal sealed class PodHandler : IDisposable
     private readonly HttpMessageInvoker _invoker;
     private int _users = 1; // the pool's own reference until retired, plus one per send in progress
     private int _retired;
+    private volatile bool _warm;
 
     public PodHandler(HttpMessageHandler handler)
     {
@@ -33,8 +34,14 @@ internal sealed class PodHandler : IDisposable
         return false;
     }
 
+    /// <summary>True once a send on this handler has completed: the runtime has built its handler chain (see <see cref="PickTagging"/>).</summary>
+    public bool IsWarm => _warm;
+
     public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         => _invoker.SendAsync(request, cancellationToken);
+
+    /// <summary>A send on this handler completed (with a response or not).</summary>
+    public void Warmed() => _warm = true;
 
     /// <summary>Ends one send (its response headers arrived, or it failed).</summary>
     public void Exit()

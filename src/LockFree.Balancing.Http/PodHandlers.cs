@@ -106,10 +106,22 @@ internal sealed class PodHandlers : IDisposable
     /// Which hosts name the Service: a connection to one of them dials the pod, any other (a redirect followed to
     /// another host) its own host. <see langword="null"/>: every connection dials the pod (tests).
     /// </param>
-    internal static SocketsHttpHandler CreateSocketsHandler(Endpoint pod, Action<SocketsHttpHandler>? configure, Func<string, int, bool>? isServiceAuthority = null)
+    /// <param name="meterFactory">
+    /// The container's meter factory: the runtime's <c>http.client.*</c> instruments of this handler are created
+    /// from it, as <c>IHttpClientFactory</c> does for its primary handlers (unless <paramref name="configure"/> set one).
+    /// </param>
+    internal static SocketsHttpHandler CreateSocketsHandler(Endpoint pod, Action<SocketsHttpHandler>? configure, Func<string, int, bool>? isServiceAuthority = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         var handler = new SocketsHttpHandler();
+        if (meterFactory is not null)
+        {
+            handler.MeterFactory = meterFactory;
+        }
+
         configure?.Invoke(handler);
+
+        // The runtime's client span sees the propagator with the request: it tags the span with the pick.
+        handler.ActivityHeadersPropagator = PickTagging.Wrap(handler.ActivityHeadersPropagator);
 
         // After the user's settings: these two are what makes the handler a pod's (a proxy would be dialled as the pod).
         EndPoint target = pod.AddressKind == EndpointAddressKind.DnsName

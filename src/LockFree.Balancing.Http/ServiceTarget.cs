@@ -11,4 +11,7 @@ internal sealed class ServiceTarget(string host, int port, BalancedService servi
 
     /// <summary>The request's original authority (<c>orders.shop</c>, <c>orders.shop:8080</c>): the Host header and the TLS server name.</summary>
     public string Authority { get; } = authority;
+
+    /// <summary>The port, boxed once for the <c>server.port</c> attribute.</summary>
+    public object PortTag { get; } = port;
 }

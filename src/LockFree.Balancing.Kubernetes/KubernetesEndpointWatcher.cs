@@ -54,6 +54,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     internal const int MaxIncompleteStreamingLists = 2;
 
     private readonly KubernetesWatcherOptions _options;
+    private readonly KubernetesMetrics _metrics;
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
     private readonly KubernetesApiClient _client;
     private readonly MergeSettings _mergeSettings;
@@ -106,7 +107,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
         _logger = _options.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>() ?? NullLogger<KubernetesEndpointWatcher>.Instance;
         _client = new KubernetesApiClient(service, _options, _logger);
-        KubernetesMetrics.Register(this);
+        _metrics = KubernetesMetrics.For(_options.MeterFactory);
+        _metrics.Register(this);
     }
 
     /// <summary>Creates a watcher that keeps <paramref name="balancer"/>'s endpoints equal to the Service's.</summary>
@@ -240,7 +242,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
 
         await _stateGate.WaitAsync().ConfigureAwait(false); // a SyncOnceAsync in flight has seen the cancellation
-        KubernetesMetrics.Unregister(this);
+        _metrics.Unregister(this);
         _client.Dispose();
         _stopping.Dispose();
         Signal();
@@ -440,7 +442,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         // Step 1 – replace the whole state: slices absent from the list are gone.
         if (Status.ListCount > 0)
         {
-            KubernetesMetrics.Relisted(Service);
+            _metrics.Relisted(Service);
         }
 
         _slices.ReplaceAll(items);
@@ -462,7 +464,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         Uri url = _client.WatchUrl(resourceVersion);
         if (_watchesOpened++ > 0)
         {
-            KubernetesMetrics.WatchRestarted(Service);
+            _metrics.WatchRestarted(Service);
         }
 
         long started = _options.TimeProvider.GetTimestamp();
@@ -750,7 +752,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <summary>Counts and logs one failed call. The message comes from the API client and never holds a token.</summary>
     private void ReportApiError(SyncError error, Exception? cause)
     {
-        KubernetesMetrics.ApiError(Service, error.StatusCode, cause?.GetType().Name ?? nameof(KubernetesApiException));
+        _metrics.ApiError(Service, error.StatusCode, cause?.GetType().Name ?? nameof(KubernetesApiException));
         Log.ApiError(_logger, Service.Namespace, Service.Name, error.ToString());
     }
 

@@ -106,6 +106,13 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// Where the watcher's meter (<c>LockFree.Balancing.Kubernetes</c>: <c>lockfree.kubernetes.*</c>) comes from, so
+    /// that it belongs to (and is disposed with) a DI container; the DI registration sets the container's.
+    /// Default: <see langword="null"/>, one process-wide meter.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
     /// <summary>The clock for timeouts and backoff. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -232,6 +239,7 @@ public sealed class KubernetesWatcherOptions
             TimeProvider = TimeProvider,
             ExecCredentialTimeout = ExecCredentialTimeout,
             LoggerFactory = LoggerFactory,
+            MeterFactory = MeterFactory,
             CertificateAuthorities = CertificateAuthorities,
             InsecureSkipTlsVerify = InsecureSkipTlsVerify,
             ClientCertificate = ClientCertificate,

@@ -70,6 +70,60 @@ public sealed class AllocationTests(ITestOutputHelper output)
         Assert.Equal(2 * Rounds * (Requests + 20), cluster.Backends[0].Hits); // both clients reached the one backend every time
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Metrics_RecordingAPick_AllocatesNothing_WithOrWithoutAListener(bool listened)
+    {
+        // The recording calls of one request (pick, active +1, active -1 and duration with a status and an error
+        // type), exactly as the handler makes them, on this thread: every instrument enabled or none. With a
+        // listener, TagList keeps its tags inline and status codes and ports are boxed once.
+        await using Cluster cluster = await Cluster.StartAsync(1);
+        using var balancing = new KubernetesBalancing(cluster.Registry, new KubernetesBalancingOptions { PortName = "http" });
+        ServiceTarget target = balancing.Resolve(Cluster.ServiceUri);
+        BalancingMetrics metrics = balancing.Metrics;
+        long measurements = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref measurements));
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref measurements));
+        if (listened)
+        {
+            listener.Start();
+        }
+
+        string method = BalancingMetrics.MethodTagValue(HttpMethod.Get);
+        void Request(int i)
+        {
+            metrics.RecordPick(target, "round_robin", "home");
+            RequestMeasure measure = metrics.Start(target, method);
+            BalancingMetrics.End(ref measure, i % 2 == 0 ? 200 : 503, null);
+        }
+
+        for (int i = 0; i < 1000; i++)
+        {
+            Request(i); // warm up (tiered JIT, the status code tables)
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            Request(i);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(listened ? 4L * 11_000 : 0, Interlocked.Read(ref measurements));
+    }
+
     private static async Task<long> BytesPerRequestAsync(HttpClient client, string path)
     {
         for (int i = 0; i < 20; i++)

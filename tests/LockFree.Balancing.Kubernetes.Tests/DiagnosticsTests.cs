@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using System.Reflection;
 using LockFree.Balancing.Kubernetes.Diagnostics;
 using LockFree.Balancing.Kubernetes.Fakes;
@@ -9,56 +11,54 @@ using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
 namespace LockFree.Balancing.Kubernetes.Tests;
 
-/// <summary>Runs alone: a <see cref="MeterListener"/> sees every watcher in the process, so no other test may run beside these.</summary>
+/// <summary>Runs alone: the log assertions read events of every watcher the test creates, and the suite once shared one process-wide meter.</summary>
 [CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
 public sealed class RunsAlone
 {
 }
 
-/// <summary>Metrics through <see cref="MeterListener"/> and logs through a capturing <see cref="ILoggerProvider"/>.</summary>
+/// <summary>
+/// Metrics through <see cref="MetricCollector{T}"/> on a meter from a real <see cref="IMeterFactory"/> (the test's own
+/// container, so no other watcher in the process is seen), and logs through a capturing <see cref="ILoggerProvider"/>.
+/// </summary>
 [Collection(nameof(RunsAlone))]
 public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
 {
     private const string Secret = "super-secret-token-0123";
     private static readonly ServiceReference Web = ServiceReference.Parse("kubernetes:///web.shop:http");
-    private readonly ConcurrentQueue<(string Instrument, string? Unit, double Value, Dictionary<string, object?> Tags)> _measurements = new();
     private readonly ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> _logs = new();
-    private readonly MeterListener _listener = new();
+    private readonly ServiceProvider _container = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly IMeterFactory _meters;
+    private readonly MetricCollector<long> _errors;
+    private readonly MetricCollector<long> _relists;
+    private readonly MetricCollector<long> _restarts;
+    private readonly MetricCollector<double> _syncAge;
     private FakeApiServer _server = null!;
+
+    public DiagnosticsTests()
+    {
+        _meters = _container.GetRequiredService<IMeterFactory>();
+        _errors = new(_meters, KubernetesMetrics.MeterName, "lockfree.kubernetes.api.errors");
+        _relists = new(_meters, KubernetesMetrics.MeterName, "lockfree.kubernetes.relists");
+        _restarts = new(_meters, KubernetesMetrics.MeterName, "lockfree.kubernetes.watch.restarts");
+        _syncAge = new(_meters, KubernetesMetrics.MeterName, "lockfree.kubernetes.sync.age");
+    }
 
     public async Task InitializeAsync()
     {
         _server = await FakeApiServer.StartAsync();
         _server.SetList("100", Slice("web-a", "90", "IPv4", HttpPort(8080), Endpoint("10.0.0.1"), Endpoint("10.0.0.2")));
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == "LockFree.Balancing" && instrument.Name.StartsWith("lockfree.kubernetes.", StringComparison.Ordinal))
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
-        _listener.Start();
     }
 
-    public async Task DisposeAsync()
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    public void Dispose()
     {
-        _listener.Dispose();
-        await _server.DisposeAsync();
-    }
-
-    public void Dispose() => _listener.Dispose();
-
-    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        var map = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (KeyValuePair<string, object?> tag in tags)
-        {
-            map[tag.Key] = tag.Value;
-        }
-
-        _measurements.Enqueue((instrument.Name, instrument.Unit, value, map));
+        _errors.Dispose();
+        _relists.Dispose();
+        _restarts.Dispose();
+        _syncAge.Dispose();
+        _container.Dispose();
     }
 
     private static CancellationToken Limit() => new CancellationTokenSource(TimeSpan.FromSeconds(15)).Token;
@@ -72,10 +72,8 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
         RequestTimeout = TimeSpan.FromSeconds(5),
         Random = new Random(7),
         LoggerFactory = loggers,
+        MeterFactory = _meters,
     });
-
-    private List<(string Instrument, string? Unit, double Value, Dictionary<string, object?> Tags)> Measured(string instrument)
-        => [.. _measurements.Where(m => m.Instrument == instrument)];
 
     [Fact]
     public async Task Metrics_ErrorsRelistsRestartsAndSyncAge_CarryServiceTags()
@@ -88,24 +86,29 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
         first.Send(Gone());
         await _server.NextWatchAsync();
         await watcher.WaitForStatusAsync(s => s.ListCount == 2, Limit());
-        _listener.RecordObservableInstruments();
+        _syncAge.RecordObservableInstruments();
 
-        var errors = Measured("lockfree.kubernetes.api.errors");
+        var errors = _errors.GetMeasurementSnapshot();
         Assert.Contains(errors, m => Equals(m.Tags.GetValueOrDefault("http.response.status_code"), 500));
         Assert.Contains(errors, m => Equals(m.Tags.GetValueOrDefault("http.response.status_code"), 410));
-        Assert.All(errors, m => Assert.Equal("{error}", m.Unit));
-        var relists = Measured("lockfree.kubernetes.relists");
-        Assert.Single(relists);
-        Assert.Equal("{relist}", relists[0].Unit);
-        var restarts = Measured("lockfree.kubernetes.watch.restarts");
+        Assert.Equal("{error}", _errors.Instrument!.Unit);
+        Assert.Single(_relists.GetMeasurementSnapshot());
+        Assert.Equal("{relist}", _relists.Instrument!.Unit);
+        var restarts = _restarts.GetMeasurementSnapshot();
         Assert.True(restarts.Count >= 2, $"restarts: {restarts.Count}");
-        Assert.All(restarts, m => Assert.Equal("{restart}", m.Unit));
-        var age = Measured("lockfree.kubernetes.sync.age");
-        Assert.Contains(age, m => m.Unit == "s" && m.Value >= 0 && m.Value < 60);
-        Assert.All(_measurements, m =>
+        Assert.Equal("{restart}", _restarts.Instrument!.Unit);
+        Assert.Equal("s", _syncAge.Instrument!.Unit);
+        var age = Assert.Single(_syncAge.GetMeasurementSnapshot());
+        Assert.InRange(age.Value, 0, 60);
+        IEnumerable<IReadOnlyDictionary<string, object?>> all =
+        [
+            .. errors.Select(m => m.Tags), .. _relists.GetMeasurementSnapshot().Select(m => m.Tags),
+            .. restarts.Select(m => m.Tags), age.Tags,
+        ];
+        Assert.All(all, tags =>
         {
-            Assert.Equal("shop", m.Tags["k8s.namespace.name"]);
-            Assert.Equal("web", m.Tags["k8s.service.name"]);
+            Assert.Equal("shop", tags["k8s.namespace.name"]);
+            Assert.Equal("web", tags["k8s.service.name"]);
         });
     }
 
@@ -116,7 +119,7 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
 
         await Assert.ThrowsAsync<KubernetesApiException>(() => watcher.SyncOnceAsync(Limit()));
 
-        var error = Assert.Single(Measured("lockfree.kubernetes.api.errors"));
+        var error = Assert.Single(_errors.GetMeasurementSnapshot());
         Assert.Equal("HttpRequestException", error.Tags["error.type"]);
         Assert.False(error.Tags.ContainsKey("http.response.status_code"));
     }
@@ -125,16 +128,16 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
     public async Task Metrics_DisposedWatcher_NoLongerObserved()
     {
         KubernetesEndpointWatcher watcher = CreateWatcher();
+        await using KubernetesEndpointWatcher other = CreateWatcher();
         await watcher.SyncOnceAsync(Limit());
-        _listener.RecordObservableInstruments();
-        int whileAlive = Measured("lockfree.kubernetes.sync.age").Count;
+        await other.SyncOnceAsync(Limit());
+        _syncAge.RecordObservableInstruments();
+        Assert.Equal(2, _syncAge.GetMeasurementSnapshot().Count); // this container's meter: its two watchers only
         await watcher.DisposeAsync();
-        _measurements.Clear();
-        _listener.RecordObservableInstruments();
+        _syncAge.Clear();
+        _syncAge.RecordObservableInstruments();
 
-        // Watchers other tests left undisposed would still be observed: compare counts, not absolutes.
-        Assert.True(whileAlive >= 1);
-        Assert.Equal(whileAlive - 1, Measured("lockfree.kubernetes.sync.age").Count);
+        Assert.Single(_syncAge.GetMeasurementSnapshot());
     }
 
     [Fact]

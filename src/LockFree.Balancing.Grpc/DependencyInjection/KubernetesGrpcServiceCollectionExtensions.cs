@@ -41,8 +41,12 @@ public static class KubernetesGrpcServiceCollectionExtensions
         services.AddSingleton<ResolverFactory>(sp => sp.GetRequiredService<KubernetesResolverFactory>());
         foreach (string policy in (string[])[LockFreePolicyNames.PowerOfTwoChoices, LockFreePolicyNames.RoundRobin, LockFreePolicyNames.ConsistentHash, LockFreePolicyNames.Maglev])
         {
+            // Picks are counted on a meter from the container's IMeterFactory when it has one (AddMetrics; a host has).
             services.AddSingleton<LoadBalancerFactory>(sp => new LockFreeLoadBalancerFactory(
-                policy, sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value, sp.GetService<TimeProvider>() ?? TimeProvider.System));
+                policy,
+                sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value,
+                sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         }
 
         services.AddSingleton<LoadBalancerFactory>(static _ => new LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory()); // gRFC A42 ring_hash

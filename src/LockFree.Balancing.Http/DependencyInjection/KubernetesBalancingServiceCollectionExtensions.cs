@@ -1,6 +1,7 @@
 using LockFree.Balancing.Http;
 using LockFree.Balancing.Http.DependencyInjection;
 using LockFree.Balancing.Kubernetes.Sharing;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,11 +18,13 @@ public static class KubernetesBalancingServiceCollectionExtensions
     internal static IServiceCollection AddKubernetesBalancingCore(this IServiceCollection services)
     {
         services.AddLogging();
+        services.AddMetrics(); // IMeterFactory: the meter is the container's, disposed with it
         services.AddKubernetesWatchRegistry();
         services.TryAddSingleton(sp => new KubernetesBalancingProvider(
             sp.GetRequiredService<KubernetesWatchRegistry>(),
             sp.GetRequiredService<IOptionsMonitor<KubernetesBalancingOptions>>(),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesBalancingOptions>, KubernetesBalancingOptionsValidator>());
         return services;
     }

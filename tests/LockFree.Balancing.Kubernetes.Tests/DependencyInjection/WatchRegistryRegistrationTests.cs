@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using LockFree.Balancing.Kubernetes.DependencyInjection;
 using LockFree.Balancing.Kubernetes.Fakes;
 using LockFree.Balancing.Kubernetes.Sharing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -40,6 +42,36 @@ public sealed class WatchRegistryRegistrationTests
         // Event 100: "published 1 endpoints", written by the watcher the registry created from the container's options.
         FakeLogCollector logs = provider.GetFakeLogCollector();
         Assert.Contains(logs.GetSnapshot(), r => r.Id.Id == 100 && r.Category == typeof(KubernetesEndpointWatcher).FullName && r.Message.Contains("published 1 endpoints", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AddKubernetesWatchRegistry_WatcherMetrics_OnTheContainersMeter_NotAnotherContainers()
+    {
+        await using FakeApiServer server = await FakeApiServer.StartAsync();
+        server.SetList("100", Slice("web-a", "90", "IPv4", HttpPort(8080), Endpoint("10.0.0.1")));
+        ServiceProvider Container()
+        {
+            var services = new ServiceCollection();
+            services.AddMetrics();
+            services.AddKubernetesWatchRegistry(o => o.ApiServer = server.BaseAddress);
+            return services.BuildServiceProvider();
+        }
+
+        await using ServiceProvider first = Container();
+        await using ServiceProvider second = Container();
+        IMeterFactory meters = first.GetRequiredService<IMeterFactory>();
+        Assert.Same(meters, first.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.MeterFactory);
+        using var firstAge = new MetricCollector<double>(meters, "LockFree.Balancing.Kubernetes", "lockfree.kubernetes.sync.age");
+        using var secondAge = new MetricCollector<double>(second.GetRequiredService<IMeterFactory>(), "LockFree.Balancing.Kubernetes", "lockfree.kubernetes.sync.age");
+
+        using WatchSubscription subscription = first.GetRequiredService<KubernetesWatchRegistry>().Subscribe(Web, new RoundRobinBalancer());
+        await subscription.Watcher.WaitForVersionAsync(1, Limit());
+        firstAge.RecordObservableInstruments();
+        secondAge.RecordObservableInstruments();
+
+        var age = Assert.Single(firstAge.GetMeasurementSnapshot());
+        Assert.Equal("web", age.Tags["k8s.service.name"]);
+        Assert.Empty(secondAge.GetMeasurementSnapshot());
     }
 
     [Fact]
