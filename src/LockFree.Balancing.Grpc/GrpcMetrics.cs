@@ -68,13 +68,13 @@ internal sealed class GrpcMetrics
 
     /// <summary>
     /// A pick that counts nothing (round robin, consistent hash and Maglev without <c>load_factor</c>): the core
-    /// returns an index into its snapshot and no outcome, so a successful pick carries no <c>lockfree.pick.outcome</c>
-    /// (the span still gets the pod); -1 is <c>none</c>.
+    /// returns an index into its snapshot and how it chose it; -1 is <c>none</c>.
     /// </summary>
     /// <param name="settings">The policy's settings.</param>
     /// <param name="index">The core's pick: an index into <paramref name="snapshot"/>'s endpoints, or -1.</param>
     /// <param name="snapshot">The snapshot the index refers to.</param>
-    internal void PickedAt(PolicySettings settings, int index, BalancerSnapshot snapshot)
+    /// <param name="outcome">How the core chose it (home, overflow past an ejection, remote under topology).</param>
+    internal void PickedAt(PolicySettings settings, int index, BalancerSnapshot snapshot, PickOutcome outcome)
     {
         if (index < 0)
         {
@@ -82,14 +82,10 @@ internal sealed class GrpcMetrics
             return;
         }
 
-        if (_picks.Enabled)
-        {
-            var tags = new TagList { { PickerTag, settings.Policy } };
-            _picks.Add(1, in tags);
-        }
-
+        string value = OutcomeTagValue(outcome);
+        Count(settings.Policy, value);
         Endpoint endpoint = snapshot.Endpoints[index];
-        TagCallSpan(endpoint.Host, endpoint.Port, outcome: null);
+        TagCallSpan(endpoint.Host, endpoint.Port, value);
     }
 
     /// <summary>A keyless call on a hashing policy: the lesser loaded of two subchannels, its first choice.</summary>

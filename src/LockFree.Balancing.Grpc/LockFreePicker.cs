@@ -70,18 +70,18 @@ internal sealed class LockFreePicker : SubchannelPicker
 
             return _settings.CountsAtPick
                 ? Place(_core.TryAcquire(key.AsSpan(), out EndpointLease keyed), ref keyed)
-                : ResultAt(_core.PickIndex(key.AsSpan(), out BalancerSnapshot snapshot), snapshot);
+                : ResultAt(_core.PickIndex(key.AsSpan(), out BalancerSnapshot snapshot, out PickOutcome outcome), snapshot, outcome);
         }
 
         return _settings.CountsAtPick
             ? Place(_core.TryAcquire(out EndpointLease lease), ref lease)
-            : ResultAt(_core.PickIndex(out BalancerSnapshot current), current);
+            : ResultAt(_core.PickIndex(out BalancerSnapshot current, out PickOutcome keylessOutcome), current, keylessOutcome);
     }
 
     // PERF: an uncounted pick maps the core's index to the entry through an array, not a dictionary.
-    private PickResult ResultAt(int index, BalancerSnapshot snapshot)
+    private PickResult ResultAt(int index, BalancerSnapshot snapshot, PickOutcome outcome)
     {
-        _settings.Metrics.PickedAt(_settings, index, snapshot);
+        _settings.Metrics.PickedAt(_settings, index, snapshot, outcome);
         if (index < 0)
         {
             return _allEjected;

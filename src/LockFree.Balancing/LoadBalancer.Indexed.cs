@@ -14,21 +14,39 @@ public abstract partial class LoadBalancer
     /// </summary>
     /// <param name="key">The affinity key.</param>
     /// <param name="snapshot">The snapshot the index refers to (compare it by reference with the one the caller mapped).</param>
+    /// <param name="outcome">How the endpoint was chosen (home, overflow past an ejection, remote under topology).</param>
     /// <returns>The index in <paramref name="snapshot"/>'s endpoints, or -1 when none is available.</returns>
-    internal int PickIndex(ReadOnlySpan<char> key, out BalancerSnapshot snapshot)
-        => PickIndexByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out snapshot);
+    internal int PickIndex(ReadOnlySpan<char> key, out BalancerSnapshot snapshot, out PickOutcome outcome)
+        => PickIndexByHash(_placesByKey ? KeyHasher.Hash(key) : 0, out snapshot, out outcome);
 
-    /// <summary>Picks an endpoint without a key, like <see cref="PickIndex(ReadOnlySpan{char}, out BalancerSnapshot)"/>.</summary>
+    /// <summary>Picks an endpoint without a key, like <see cref="PickIndex(ReadOnlySpan{char}, out BalancerSnapshot, out PickOutcome)"/>.</summary>
     /// <param name="snapshot">The snapshot the index refers to.</param>
+    /// <param name="outcome">How the endpoint was chosen.</param>
     /// <returns>The index in <paramref name="snapshot"/>'s endpoints, or -1 when none is available.</returns>
-    internal int PickIndex(out BalancerSnapshot snapshot)
-        => PickIndexByHash(_placesByKey ? NextKeylessHash() : 0, out snapshot);
+    internal int PickIndex(out BalancerSnapshot snapshot, out PickOutcome outcome)
+        => PickIndexByHash(_placesByKey ? NextKeylessHash() : 0, out snapshot, out outcome);
 
-    private int PickIndexByHash(ulong keyHash, out BalancerSnapshot snapshot)
+    private int PickIndexByHash(ulong keyHash, out BalancerSnapshot snapshot, out PickOutcome outcome)
     {
         snapshot = Volatile.Read(ref _snapshot);
-        return snapshot.Local is { } local && PickIn(snapshot, local, keyHash, out _) is var localIndex and >= 0
-            ? localIndex
-            : PickIn(snapshot, snapshot.All, keyHash, out _);
+        if (snapshot.Local is not { } local)
+        {
+            return PickIn(snapshot, snapshot.All, keyHash, out outcome);
+        }
+
+        int index = PickIn(snapshot, local, keyHash, out outcome);
+        if (index >= 0)
+        {
+            return index;
+        }
+
+        // Nothing local was available: as for an acquire, the pick among all endpoints is Remote unless it is local.
+        index = PickIn(snapshot, snapshot.All, keyHash, out outcome);
+        if (index >= 0 && !snapshot.IsLocal(index))
+        {
+            outcome = PickOutcome.Remote;
+        }
+
+        return index;
     }
 }

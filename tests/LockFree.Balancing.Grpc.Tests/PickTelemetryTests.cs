@@ -18,12 +18,12 @@ public sealed class PickTelemetryTests
     private const string TestSourceName = "LockFree.Balancing.Grpc.Tests.CallSpans";
     private static readonly ActivitySource TestSource = new(TestSourceName);
 
-    // Policies that count at the pick (P2C, bounded loads) and a keyless call on a hashing policy report the outcome;
-    // the others pick an index without counting and the core returns no outcome for it, so theirs has none.
+    // Every policy reports the outcome: those that count at the pick (P2C, bounded loads) from the lease, a keyless call
+    // on a hashing policy as home, the others (an index pick, nothing counted) from the core's pick.
     [Theory]
-    [InlineData("""{"lockfree_round_robin": {}}""", "lockfree_round_robin", null, null)]
+    [InlineData("""{"lockfree_round_robin": {}}""", "lockfree_round_robin", null, "home")]
     [InlineData("""{"lockfree_p2c": {}}""", "lockfree_p2c", null, "home")]
-    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", "user-7", null)]
+    [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", "user-7", "home")]
     [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", "lockfree_maglev", "user-7", "home")]
     [InlineData("""{"lockfree_maglev": {"hash_header": "x-user"}}""", "lockfree_maglev", null, "home")]
     public async Task Picks_CountedOnTheContainersMeter_ByPolicyAndOutcome(string config, string policy, string? user, string? outcome)
@@ -97,8 +97,8 @@ public sealed class PickTelemetryTests
     [InlineData("""{"lockfree_p2c": {}}""", false, "home")]
     [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", true, "home")]
     [InlineData("""{"lockfree_maglev": {"hash_header": "x-user", "load_factor": 1.25}}""", false, "home")] // keyless: the lesser loaded of two
-    [InlineData("""{"lockfree_round_robin": {}}""", false, null)] // an uncounted index pick: the pod, no outcome
-    [InlineData("""{"lockfree_consistent_hash": {"hash_header": "x-user"}}""", true, null)]
+    [InlineData("""{"lockfree_round_robin": {}}""", false, "home")] // an uncounted index pick
+    [InlineData("""{"lockfree_consistent_hash": {"hash_header": "x-user"}}""", true, "home")]
     public async Task CallSpan_CarriesThePickedPodAndTheOutcome(string config, bool keyed, string? outcome)
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(2);
