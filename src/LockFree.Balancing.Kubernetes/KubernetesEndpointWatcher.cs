@@ -64,6 +64,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly Lock _statusGate = new();
     private readonly ILogger _logger;
     private int _watchesOpened;        // owned by the holder of _stateGate
+    private bool _lastVersionUnavailable; // the last LIST or WATCH version was refused: the next LIST reads from etcd; owned by the holder of _stateGate
+    private bool _serverPagesLists;       // a resourceVersion=0 LIST came back in pages (no watch cache): keep the limit; owned by the holder of _stateGate
 
     private IReadOnlyList<Endpoint> _endpoints = [];
     private bool _hasPublished;
@@ -74,7 +76,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly ResourceVersionBuffer _resourceVersion = new();      // owned by the loop; status readers see _liveResourceVersion
     private readonly ResourceVersionBuffer _eventResourceVersion = new(); // the loop's scratch for each parsed event
     private long _lastListTimestamp;
-    private TimeSpan _nextResyncAfter;
+    private TimeSpan _nextResyncAfter = TimeSpan.MaxValue;
     private KubernetesWatchStatus _status = KubernetesWatchStatus.Initial;
 
     // What every event refreshes (sync time, staleness, resourceVersion), folded into _status when it is read or next
@@ -293,7 +295,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             bool streaming = false;
             try
             {
-                // A periodic full LIST guards against drift; it happens between watches, never inside one.
+                // An opt-in periodic full LIST (off by default: a watch resumed from its last resourceVersion misses
+                // nothing); it happens between watches, never inside one.
                 needList |= _options.TimeProvider.GetElapsedTime(_lastListTimestamp) >= _nextResyncAfter;
                 WatchOutcome outcome;
                 if (needList && _options.UseStreamingList && Volatile.Read(ref _streamingListUnsupported) == 0)
@@ -412,23 +415,88 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One full LIST, with client-go's reflector rules (<c>tools/cache/reflector.go</c>, <c>list</c> and
+    /// <c>relistResourceVersion</c>): the first LIST asks for <c>resourceVersion=0</c>, served from the API server's
+    /// watch cache (possibly a little stale; the watch catches up); a relist asks for the last version seen, not
+    /// older than it, also from the watch cache; and when the server answers that version expired (410) or is ahead of
+    /// it ("Too large resource version", 504), it lists again at once with <c>resourceVersion=""</c>, a consistent
+    /// read from etcd, and keeps doing so until a LIST succeeds.
+    /// </summary>
     private async Task ListAsync(CancellationToken cancellationToken)
     {
+        string from = RelistResourceVersion();
+        try
+        {
+            await ListAtAsync(from, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException ex) when (from.Length > 0 && IsVersionUnavailable(ex))
+        {
+            // The version cannot be served here: fall back to a consistent read, as the reflector does.
+            _lastVersionUnavailable = true;
+            ReportApiError(ex.Error!, null);
+            Log.ListingFromEtcd(_logger, Service.Namespace, Service.Name, from, ex.StatusCode);
+            await ListAtAsync(string.Empty, cancellationToken).ConfigureAwait(false);
+        }
+
+        _lastVersionUnavailable = false;
+    }
+
+    /// <summary>The <c>resourceVersion</c> of the next LIST: <c>""</c> after a refused version, <c>"0"</c> before the first, else the last seen.</summary>
+    private string RelistResourceVersion()
+        => _lastVersionUnavailable ? string.Empty : _resourceVersion.Text ?? "0";
+
+    /// <summary>410 Expired/Gone, or 504 "Too large resource version": the asked version cannot be served by this server now.</summary>
+    private static bool IsVersionUnavailable(KubernetesApiException ex)
+        => ex.StatusCode == 410
+           || (ex.StatusCode == 504 && ex.Error!.Message.Contains("too large resource version", StringComparison.OrdinalIgnoreCase));
+
+    private async Task ListAtAsync(string from, CancellationToken cancellationToken)
+    {
+        // Paging as client-go's pager: a limit for "0" (the watch cache of older servers ignores it and answers in
+        // one page) and for "" (etcd pages); none for a version, so that the watch cache serves it (a LIST with a
+        // limit and a version other than "0" is delegated to etcd) — unless "0" came back in pages, which means the
+        // watch cache is off and etcd answers anyway.
+        int? limit = from.Length == 0 || from == "0" || _serverPagesLists ? _options.ListPageSize : null;
         var items = new List<EndpointSlice>();
         string? continueToken = null;
         string? resourceVersion = null;
-        do
+        while (true)
         {
-            EndpointSliceList page = await _client.ListPageAsync(continueToken, _strings, _slices, cancellationToken).ConfigureAwait(false);
+            EndpointSliceList page;
+            try
+            {
+                page = await _client.ListPageAsync(from, limit, continueToken, _strings, _slices, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException ex) when (continueToken is not null && ex.StatusCode == 410)
+            {
+                // The continue token expired mid-list (kept ~5 min by etcd): one full list at the same version, no
+                // limit, as client-go's pager does (FullListIfExpired).
+                Log.Relisting(_logger, Service.Namespace, Service.Name, "the LIST's continue token expired; listing again without pages");
+                items.Clear();
+                limit = null;
+                continueToken = null;
+                resourceVersion = null;
+                continue;
+            }
+
             items.AddRange(page.Items);
             resourceVersion ??= page.ResourceVersion; // every page of one list shares the first page's snapshot
             continueToken = page.Continue;
+            if (continueToken is null)
+            {
+                break;
+            }
+
+            if (from == "0")
+            {
+                _serverPagesLists = true;
+            }
         }
-        while (continueToken is not null);
 
         if (string.IsNullOrEmpty(resourceVersion))
         {
-            throw new KubernetesApiException(_client.Error(_client.ListUrl(null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
+            throw new KubernetesApiException(_client.Error(_client.ListUrl(from, limit, null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
         }
 
         ReplaceState(items, resourceVersion);
@@ -447,7 +515,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         Log.Listed(_logger, Service.Namespace, Service.Name, _slices.Count, resourceVersion);
         _resourceVersion.Set(resourceVersion);
         _lastListTimestamp = _options.TimeProvider.GetTimestamp();
-        _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
+        _nextResyncAfter = _options.ResyncInterval == Timeout.InfiniteTimeSpan
+            ? TimeSpan.MaxValue
+            : _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
 
         // Step 2 – publish (always on the first sync, so that an empty Service is published too).
         MergeAndPublish(force: !_hasPublished);

@@ -54,7 +54,11 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public bool UseLegacyEndpoints { get; set; }
 
-    /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
+    /// <summary>
+    /// The <c>limit</c> of each LIST page, sent as client-go sends it: with <c>resourceVersion=0</c> (the watch cache of
+    /// servers before 1.33 ignores it and answers in one page) and with consistent reads from etcd; not with a relist
+    /// from a known version, which the watch cache serves only without a limit. Default: 500.
+    /// </summary>
     public int ListPageSize { get; set; } = 500;
 
     /// <summary>The <c>timeoutSeconds</c> asked of each WATCH; the server ends the watch then and the watcher resumes. Default: 290 s.</summary>
@@ -66,8 +70,14 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(320);
 
-    /// <summary>How often a full LIST replaces the state even when the watch is healthy (±10 % jitter), at the end of the current watch. Default: 30 min.</summary>
-    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(30);
+    /// <summary>
+    /// How often a full LIST replaces the state even when the watch is healthy (±10 % jitter), at the end of the current
+    /// watch; <see cref="Timeout.InfiniteTimeSpan"/> for never. Default: never. A watch resumed from its last
+    /// resourceVersion misses no change, and client-go's reflector never relists while its watch is healthy (its
+    /// "resync" replays the local cache to handlers and calls no API): a periodic LIST only adds API-server load.
+    /// Set it to guard against a server you do not trust to deliver every event.
+    /// </summary>
+    public TimeSpan ResyncInterval { get; set; } = Timeout.InfiniteTimeSpan;
 
     /// <summary>The time allowed for a LIST page, and for a WATCH to answer with its headers. Default: 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -179,7 +189,10 @@ public sealed class KubernetesWatcherOptions
         Positive(WatchTimeout, nameof(WatchTimeout));
         Positive(IdleTimeout, nameof(IdleTimeout));
         Positive(RequestTimeout, nameof(RequestTimeout));
-        Positive(ResyncInterval, nameof(ResyncInterval));
+        if (ResyncInterval != Timeout.InfiniteTimeSpan)
+        {
+            Positive(ResyncInterval, nameof(ResyncInterval));
+        }
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
         Positive(ExecCredentialTimeout, nameof(ExecCredentialTimeout));

@@ -16,6 +16,18 @@ namespace LockFree.Balancing.Kubernetes.Fakes;
 /// version older than the history answers with an in-stream 410 Gone.
 /// </summary>
 /// <remarks>
+/// <para>
+/// LISTs are answered the way kube-apiserver 1.27–1.31 decides between its watch cache and etcd
+/// (<c>shouldDelegateList</c> in <c>staging/src/k8s.io/apiserver/pkg/storage/cacher/cacher.go</c>): a LIST with
+/// <c>resourceVersion=0</c> is served from the watch cache, which ignores <c>limit</c> (one page with everything)
+/// unless <see cref="WatchCachePaginates"/>; a LIST with a version and no limit is served from the cache once the
+/// cache has reached that version, and answers 504 "Too large resource version" while it has not; a LIST without a
+/// version (a consistent read), with a version and a limit, or with a continue token goes to etcd. Every LIST is
+/// recorded in <see cref="ListQueries"/>. <see cref="FreezeWatchCache"/> makes the cache lag: it keeps serving the
+/// state of the moment it was frozen, as the cache of a lagging API server replica does.
+/// </para>
+/// </remarks>
+/// <remarks>
 /// Threading: every change, and every WATCH's registration with its replay, runs under one lock, so a watcher
 /// sees each change exactly once and in order. Each open WATCH writes from its own queue on its own request.
 /// </remarks>
@@ -37,6 +49,7 @@ public sealed class FakeCluster : IAsyncDisposable
     private int _lists;
     private int _watchRequests;
     private int _continuationCounter;
+    private ListSnapshot? _frozenCache;   // guarded by _gate; null while the watch cache is current
 
     private FakeCluster(WebApplication app, string @namespace, string service)
     {
@@ -70,6 +83,21 @@ public sealed class FakeCluster : IAsyncDisposable
 
     /// <summary>LIST requests served (every page counts).</summary>
     public int ListRequests => Volatile.Read(ref _lists);
+
+    /// <summary>Every LIST request in arrival order: what it asked for and where it was served from.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<ListQuery> ListQueries { get; } = new();
+
+    /// <summary>LIST requests (pages) that went to etcd rather than the watch cache.</summary>
+    public int EtcdListRequests => ListQueries.Count(q => !q.FromWatchCache);
+
+    /// <summary>
+    /// Whether a <c>resourceVersion=0</c> LIST served from the watch cache honours <c>limit</c> (pages with continue
+    /// tokens). Default: false, as kube-apiserver before 1.33 (the cache ignores the limit and answers in one page).
+    /// </summary>
+    public bool WatchCachePaginates { get; set; }
+
+    /// <summary>When true, every continue token is answered 410 Expired, as after more than ~5 minutes between pages.</summary>
+    public bool ContinueTokensExpire { get; set; }
 
     /// <summary>WATCH requests received.</summary>
     public int WatchRequests => Volatile.Read(ref _watchRequests);
@@ -126,6 +154,27 @@ public sealed class FakeCluster : IAsyncDisposable
             long version = ++_version;
             Publish(version, EventLine("DELETED", held.Slice, version));
             return version;
+        }
+    }
+
+    /// <summary>
+    /// Makes the watch cache lag from now on: cached LISTs serve the current state and version until
+    /// <see cref="ResumeWatchCache"/>, LISTs and WATCHes from a later version answer 504 "Too large resource version".
+    /// </summary>
+    public void FreezeWatchCache()
+    {
+        lock (_gate)
+        {
+            _frozenCache ??= Snapshot();
+        }
+    }
+
+    /// <summary>The watch cache catches up with the current state.</summary>
+    public void ResumeWatchCache()
+    {
+        lock (_gate)
+        {
+            _frozenCache = null;
         }
     }
 
@@ -234,20 +283,49 @@ public sealed class FakeCluster : IAsyncDisposable
 
     private async Task ListAsync(HttpContext context)
     {
-        int limit = int.TryParse(context.Request.Query["limit"], CultureInfo.InvariantCulture, out int l) && l > 0 ? l : int.MaxValue;
-        string? token = context.Request.Query["continue"];
+        IQueryCollection query = context.Request.Query;
+        string? resourceVersion = query["resourceVersion"];
+        int? limit = int.TryParse(query["limit"], CultureInfo.InvariantCulture, out int l) && l > 0 ? l : null;
+        string? token = query["continue"];
+        bool hasVersion = !string.IsNullOrEmpty(resourceVersion);
+
+        // shouldDelegateList (1.27–1.31): etcd for a consistent read (no version), for continue pages, and for a
+        // version other than "0" with a limit; the watch cache for everything else.
+        bool fromCache = hasVersion && token is null && (resourceVersion == "0" || limit is null);
+        ListQueries.Enqueue(new ListQuery(resourceVersion, query["resourceVersionMatch"], limit, token, query["labelSelector"], fromCache));
+
         ListSnapshot? page;
         string? next = null;
+        string? tooLarge = null;
         lock (_gate)
         {
-            // A continue token that is unknown or already used counts as expired (kube-apiserver keeps them ~5 min).
-            ListSnapshot? snapshot = token is null
-                ? new ListSnapshot(_version, [.. _slices.Values.Select(v => SliceJson(v.Slice, v.Version))])
-                : _continuations.Remove(token, out ListSnapshot? held) ? held : null;
-            page = null;
-            if (snapshot is not null)
+            ListSnapshot? snapshot;
+            if (token is not null)
             {
-                int count = Math.Min(limit, snapshot.Items.Length - snapshot.Offset);
+                // A continue token that is unknown or already used counts as expired (kube-apiserver keeps them ~5 min).
+                snapshot = _continuations.Remove(token, out ListSnapshot? held) && !ContinueTokensExpire ? held : null;
+            }
+            else if (fromCache)
+            {
+                ListSnapshot cache = _frozenCache ?? Snapshot();
+                if (resourceVersion != "0" && long.TryParse(resourceVersion, CultureInfo.InvariantCulture, out long asked) && asked > cache.Version)
+                {
+                    tooLarge = TooLargeStatus(asked, cache.Version);
+                }
+
+                // The watch cache of servers before 1.33 ignores the limit for resourceVersion=0: one page.
+                limit = WatchCachePaginates ? limit : null;
+                snapshot = cache;
+            }
+            else
+            {
+                snapshot = Snapshot();
+            }
+
+            page = null;
+            if (snapshot is not null && tooLarge is null)
+            {
+                int count = Math.Min(limit ?? int.MaxValue, snapshot.Items.Length - snapshot.Offset);
                 if (snapshot.Offset + count < snapshot.Items.Length)
                 {
                     next = "c" + (++_continuationCounter).ToString(CultureInfo.InvariantCulture);
@@ -256,6 +334,14 @@ public sealed class FakeCluster : IAsyncDisposable
 
                 page = snapshot with { Items = snapshot.Items[snapshot.Offset..(snapshot.Offset + count)] };
             }
+        }
+
+        if (tooLarge is not null)
+        {
+            // The cacher waits up to 3 s for its cache to reach the version, then gives up with this.
+            context.Response.Headers.RetryAfter = "1";
+            await WriteAsync(context, 504, tooLarge);
+            return;
         }
 
         if (page is null)
@@ -267,6 +353,13 @@ public sealed class FakeCluster : IAsyncDisposable
         // Every page of one list carries the first page's resourceVersion: the list is one consistent snapshot.
         await WriteAsync(context, 200, Payloads.List(page.Version.ToString(CultureInfo.InvariantCulture), next, page.Items));
     }
+
+    // Called under _gate.
+    private ListSnapshot Snapshot() => new(_version, [.. _slices.Values.Select(v => SliceJson(v.Slice, v.Version))]);
+
+    /// <summary>The Status kube-apiserver answers for a version its watch cache has not reached (<c>NewTooLargeResourceVersionError</c>).</summary>
+    private static string TooLargeStatus(long asked, long current)
+        => Payloads.TooLargeResourceVersionStatus(asked.ToString(CultureInfo.InvariantCulture), current.ToString(CultureInfo.InvariantCulture));
 
     private async Task WatchAsync(HttpContext context)
     {
@@ -287,7 +380,13 @@ public sealed class FakeCluster : IAsyncDisposable
 
                 _watches.Add(watch);
             }
-            else if (version < _oldestResumable - 1 || version > _version)
+            else if (version > (_frozenCache?.Version ?? _version))
+            {
+                // A watch ahead of this server's cache (a lagging replica): an in-stream 504, as the cacher sends it.
+                watch.Queue.Writer.TryWrite(Encoding.UTF8.GetBytes("{\"type\":\"ERROR\",\"object\":" + TooLargeStatus(version, _frozenCache?.Version ?? _version) + "}\n"));
+                watch.Queue.Writer.TryWrite(WatchStream.End);
+            }
+            else if (version < _oldestResumable - 1)
             {
                 watch.Queue.Writer.TryWrite(GoneLine(_version, version));
                 watch.Queue.Writer.TryWrite(WatchStream.End);

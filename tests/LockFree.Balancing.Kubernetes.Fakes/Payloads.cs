@@ -60,6 +60,14 @@ public static class Payloads
     public static string Status(int code, string reason, string message)
         => "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"" + message + "\",\"reason\":\"" + reason + "\",\"code\":" + code.ToString(CultureInfo.InvariantCulture) + "}";
 
+    /// <summary>
+    /// The Status of a version the API server's watch cache has not reached, as <c>storage.NewTooLargeResourceVersionError</c>
+    /// builds it (504, reason <c>Timeout</c>, cause <c>ResourceVersionTooLarge</c>, retry after 1 s).
+    /// </summary>
+    public static string TooLargeResourceVersionStatus(string asked, string current)
+        => "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Timeout: Too large resource version: " + asked + ", current: " + current
+           + "\",\"reason\":\"Timeout\",\"details\":{\"causes\":[{\"reason\":\"ResourceVersionTooLarge\",\"message\":\"Too large resource version\"}],\"retryAfterSeconds\":1},\"code\":504}";
+
     public static string Gone(string reason = "Expired", string message = "too old resource version: 44982 (53593)")
         => "{\"type\":\"ERROR\",\"object\":" + Status(410, reason, message) + "}";
 

@@ -93,10 +93,24 @@ internal sealed class KubernetesApiClient : IDisposable
         return handler;
     }
 
-    public Uri ListUrl(string? continueToken)
+    /// <summary>
+    /// A LIST page URL, as client-go's reflector asks for it: <c>resourceVersion</c> is <c>"0"</c> (any version, served
+    /// from the API server's watch cache), a version (not older than it, from the watch cache), or empty (a consistent
+    /// read, from etcd); <c>limit</c> only when <paramref name="limit"/> is set.
+    /// </summary>
+    public Uri ListUrl(string resourceVersion, int? limit, string? continueToken)
     {
-        var url = new StringBuilder(_collectionUrl).Append('?').Append(_selectorQuery)
-            .Append("&limit=").Append(_options.ListPageSize.ToString(CultureInfo.InvariantCulture));
+        var url = new StringBuilder(_collectionUrl).Append('?').Append(_selectorQuery);
+        if (resourceVersion.Length > 0)
+        {
+            url.Append("&resourceVersion=").Append(Uri.EscapeDataString(resourceVersion));
+        }
+
+        if (limit is int pageSize)
+        {
+            url.Append("&limit=").Append(pageSize.ToString(CultureInfo.InvariantCulture));
+        }
+
         if (continueToken is not null)
         {
             url.Append("&continue=").Append(Uri.EscapeDataString(continueToken));
@@ -116,9 +130,9 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>Fetches one LIST page; slices equal to those in <paramref name="known"/> come back as the held instances.</summary>
-    public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
+    public async Task<EndpointSliceList> ListPageAsync(string resourceVersion, int? limit, string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
     {
-        Uri url = ListUrl(continueToken);
+        Uri url = ListUrl(resourceVersion, limit, continueToken);
         using var deadline = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try

@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Service {Namespace}/{Service}: watch ended after {ElapsedSeconds:0.###} s with {Changes} changes")]
     public static partial void WatchEnded(ILogger logger, string @namespace, string service, double elapsedSeconds, int changes);
 
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Service {Namespace}/{Service}: the LIST at resourceVersion \"{ResourceVersion}\" was refused ({StatusCode}); listing again with a consistent read from etcd (resourceVersion=\"\")")]
+    public static partial void ListingFromEtcd(ILogger logger, string @namespace, string service, string resourceVersion, int? statusCode);
+
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: {Error}")]
     public static partial void ApiError(ILogger logger, string @namespace, string service, string error);
 

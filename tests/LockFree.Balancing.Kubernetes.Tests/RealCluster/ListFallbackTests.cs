@@ -1,0 +1,95 @@
+using LockFree.Balancing.Kubernetes.Fakes;
+using Xunit;
+using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
+
+namespace LockFree.Balancing.Kubernetes.Tests.RealCluster;
+
+/// <summary>The reflector's LIST fallback rules against the scripted server, and the absence of a periodic relist.</summary>
+public sealed class ListFallbackTests : IAsyncLifetime
+{
+    private static readonly ServiceReference Web = ServiceReference.Parse("web.shop:http");
+    private FakeApiServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await FakeApiServer.StartAsync();
+        _server.SetList("100", Slice("web-a", "90", "IPv4", HttpPort(8080), Endpoint("10.0.0.1")));
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private static CancellationToken Limit() => new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token;
+
+    private KubernetesEndpointWatcher CreateWatcher(TimeProvider? clock = null) => new(Web, _ => { }, new KubernetesWatcherOptions
+    {
+        ApiServer = _server.BaseAddress,
+        InitialBackoff = TimeSpan.FromMilliseconds(10),
+        MaxBackoff = TimeSpan.FromMilliseconds(50),
+        RequestTimeout = TimeSpan.FromSeconds(5),
+        IdleTimeout = TimeSpan.FromSeconds(5),
+        WatchTimeout = TimeSpan.FromSeconds(60),
+        TimeProvider = clock ?? TimeProvider.System,
+        Random = new Random(1),
+    });
+
+    private string[] Lists() => [.. _server.Requests.Where(r => !r.Contains("watch=true", StringComparison.Ordinal))];
+
+    [Theory]
+    [InlineData(504)]
+    [InlineData(410)]
+    public async Task List_VersionRefused_ListsAgainAtOnceWithConsistentRead(int code)
+    {
+        _server.FailNextList(code, code == 504
+            ? TooLargeResourceVersionStatus("0", "0")
+            : Status(410, "Expired", "too old resource version: 0 (100)"));
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+
+        await watcher.SyncOnceAsync(Limit());
+
+        string[] lists = Lists();
+        Assert.Equal(2, lists.Length);
+        Assert.Contains("resourceVersion=0&limit=500", lists[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("resourceVersion=", lists[1], StringComparison.Ordinal);
+        Assert.Contains("limit=500", lists[1], StringComparison.Ordinal);
+        Assert.Equal("100", watcher.Status.ResourceVersion);
+        Assert.Single(watcher.Endpoints);
+    }
+
+    [Fact]
+    public async Task List_OtherError_IsNotRetriedFromEtcd()
+    {
+        _server.FailNextList(500, Status(500, "InternalError", "boom"));
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+
+        await Assert.ThrowsAsync<KubernetesApiException>(() => watcher.SyncOnceAsync(Limit()));
+
+        Assert.Single(Lists());
+    }
+
+    [Fact]
+    public async Task DefaultOptions_HealthyWatchForHours_NeverRelists()
+    {
+        var clock = new ShiftableTimeProvider();
+        await using KubernetesEndpointWatcher watcher = CreateWatcher(clock);
+        watcher.StartBackgroundSync();
+        WatchConnection first = await _server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+
+        clock.Advance(TimeSpan.FromHours(5));
+        first.Send(Bookmark("150"));
+        first.End();
+        WatchConnection second = await _server.NextWatchAsync();
+
+        Assert.Equal("150", second.ResourceVersion);
+        Assert.Single(Lists());
+        Assert.Equal(1, watcher.Status.ListCount);
+    }
+
+    [Fact]
+    public void ResyncInterval_Default_IsInfinite_AndZeroIsRefused()
+    {
+        Assert.Equal(Timeout.InfiniteTimeSpan, new KubernetesWatcherOptions().ResyncInterval);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new KubernetesEndpointWatcher(Web, _ => { }, new KubernetesWatcherOptions { ResyncInterval = TimeSpan.Zero }));
+        Assert.Contains("ResyncInterval", error.Message, StringComparison.Ordinal);
+    }
+}
