@@ -99,6 +99,12 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="onChanged"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">An option is out of range, or the certificate authority file cannot be read.</exception>
     public KubernetesEndpointWatcher(ServiceReference service, Action<IReadOnlyList<Endpoint>> onChanged, KubernetesWatcherOptions? options = null)
+        : this(service, onChanged, options, transport: null)
+    {
+    }
+
+    /// <summary>Creates a watcher on a shared <paramref name="transport"/> (a registry's), which its owner disposes.</summary>
+    internal KubernetesEndpointWatcher(ServiceReference service, Action<IReadOnlyList<Endpoint>> onChanged, KubernetesWatcherOptions? options, KubernetesTransport? transport)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(onChanged);
@@ -107,7 +113,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _options = (options ?? new KubernetesWatcherOptions()).Validated();
         _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
         _logger = _options.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>() ?? NullLogger<KubernetesEndpointWatcher>.Instance;
-        _client = new KubernetesApiClient(service, _options, _logger);
+        _client = new KubernetesApiClient(service, _options, _logger, transport);
         KubernetesMetrics.Register(this);
     }
 

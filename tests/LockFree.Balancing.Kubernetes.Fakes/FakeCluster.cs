@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace LockFree.Balancing.Kubernetes.Fakes;
@@ -50,6 +51,7 @@ public sealed class FakeCluster : IAsyncDisposable
     private int _watchRequests;
     private int _continuationCounter;
     private ListSnapshot? _frozenCache;   // guarded by _gate; null while the watch cache is current
+    private int _bookmarksSent;
 
     private FakeCluster(WebApplication app, string @namespace, string service)
     {
@@ -96,6 +98,23 @@ public sealed class FakeCluster : IAsyncDisposable
     /// </summary>
     public bool WatchCachePaginates { get; set; }
 
+    /// <summary>
+    /// How often each WATCH that asked for bookmarks gets one (the cacher's cadence is one minute); one more comes
+    /// <see cref="BookmarkLeadTime"/> before the watch's <c>timeoutSeconds</c> deadline and none after it
+    /// (<c>nextBookmarkTime</c> in <c>staging/src/k8s.io/apiserver/pkg/storage/cacher/cache_watcher.go</c>).
+    /// <see langword="null"/> for none. Default: one minute.
+    /// </summary>
+    public TimeSpan? BookmarkInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long before a watch's deadline its last bookmark is sent. Default: 2 s, as the cacher.</summary>
+    public TimeSpan BookmarkLeadTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Bookmarks sent so far, on every watch.</summary>
+    public int BookmarksSent => Volatile.Read(ref _bookmarksSent);
+
+    /// <summary>Every request as (connection id, protocol, path and query), in arrival order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string ConnectionId, string Protocol, string Target)> Requests { get; } = new();
+
     /// <summary>When true, every continue token is answered 410 Expired, as after more than ~5 minutes between pages.</summary>
     public bool ContinueTokensExpire { get; set; }
 
@@ -115,13 +134,26 @@ public sealed class FakeCluster : IAsyncDisposable
     }
 
     /// <summary>Starts a server for <paramref name="service"/> in <paramref name="namespace"/>, with no slices.</summary>
-    public static async Task<FakeCluster> StartAsync(string @namespace, string service)
+    /// <param name="namespace">The namespace.</param>
+    /// <param name="service">The Service.</param>
+    /// <param name="tlsCertificate">
+    /// <see langword="null"/> for plain HTTP/1.1 (as kubectl proxy); a certificate for HTTPS offering HTTP/2 and
+    /// HTTP/1.1 by ALPN, as kube-apiserver does.
+    /// </param>
+    public static async Task<FakeCluster> StartAsync(string @namespace, string service, System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
         ArgumentException.ThrowIfNullOrEmpty(service);
         // No request can arrive before the address is known, which is after cluster is assigned.
         FakeCluster? cluster = null;
-        (WebApplication app, Uri address) = await LoopbackKestrel.StartAsync(context => cluster!.HandleAsync(context));
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? listen = tlsCertificate is null
+            ? null
+            : options =>
+            {
+                options.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2;
+                options.UseHttps(tlsCertificate);
+            };
+        (WebApplication app, Uri address) = await LoopbackKestrel.StartAsync(context => cluster!.HandleAsync(context), listen);
         cluster = new FakeCluster(app, @namespace, service) { BaseAddress = address };
         return cluster;
     }
@@ -137,6 +169,55 @@ public sealed class FakeCluster : IAsyncDisposable
             _slices[slice.Name] = (slice, version);
             Publish(version, EventLine(type, slice, version));
             return version;
+        }
+    }
+
+    /// <summary>
+    /// Creates or replaces several slices, one resourceVersion each, and sends their events to every open WATCH in
+    /// one write, as the API server batches the events it has ready into one chunk. Returns the last resourceVersion.
+    /// </summary>
+    public long ApplyBatch(params FakeSlice[] slices)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        lock (_gate)
+        {
+            var batch = new List<byte>();
+            foreach (FakeSlice slice in slices)
+            {
+                long version = ++_version;
+                string type = _slices.ContainsKey(slice.Name) ? "MODIFIED" : "ADDED";
+                _slices[slice.Name] = (slice, version);
+                byte[] line = EventLine(type, slice, version);
+                Record(version, line);
+                batch.AddRange(line);
+            }
+
+            byte[] chunk = [.. batch];
+            foreach (WatchStream watch in _watches)
+            {
+                watch.Queue.Writer.TryWrite(chunk);
+            }
+
+            return _version;
+        }
+    }
+
+    /// <summary>
+    /// Every open WATCH goes silent and stays open: no event, no bookmark, no end, not even at its deadline, as a
+    /// connection whose far end vanished behind a NAT or load balancer that still acknowledges. Only the client can
+    /// end it. WATCHes opened later are served normally.
+    /// </summary>
+    /// <returns>How many watches went silent.</returns>
+    public int HalfOpenWatches()
+    {
+        lock (_gate)
+        {
+            foreach (WatchStream watch in _watches)
+            {
+                watch.HalfOpen = true;
+            }
+
+            return _watches.Count;
         }
     }
 
@@ -241,6 +322,16 @@ public sealed class FakeCluster : IAsyncDisposable
 
     private void Publish(long version, byte[] line)
     {
+        Record(version, line);
+        foreach (WatchStream watch in _watches)
+        {
+            watch.Queue.Writer.TryWrite(line);
+        }
+    }
+
+    // Called under _gate.
+    private void Record(long version, byte[] line)
+    {
         _history.Add((version, line));
         if (_history.Count > HistoryLimit)
         {
@@ -248,15 +339,11 @@ public sealed class FakeCluster : IAsyncDisposable
             _oldestResumable = _history[0].Version + 1;
             _history.RemoveAt(0);
         }
-
-        foreach (WatchStream watch in _watches)
-        {
-            watch.Queue.Writer.TryWrite(line);
-        }
     }
 
     private async Task HandleAsync(HttpContext context)
     {
+        Requests.Enqueue((context.Connection.Id, context.Request.Protocol, context.Request.Path + context.Request.QueryString));
         if (context.Request.Path != _collectionPath)
         {
             await WriteAsync(context, 404, Payloads.Status(404, "NotFound", "the server could not find the requested resource"));
@@ -405,20 +492,29 @@ public sealed class FakeCluster : IAsyncDisposable
             }
         }
 
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted.Token);
         if (timeout is TimeSpan t)
         {
-            linked.CancelAfter(t);
+            deadline.CancelAfter(t);
         }
 
+        Task bookmarks = string.Equals(context.Request.Query["allowWatchBookmarks"], "true", StringComparison.Ordinal) && BookmarkInterval is TimeSpan every
+            ? SendBookmarksAsync(watch, every, timeout, deadline.Token)
+            : Task.CompletedTask;
         try
         {
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await context.Response.StartAsync(linked.Token);
-            await context.Response.Body.FlushAsync(linked.Token);
-            await foreach (byte[] item in watch.Queue.Reader.ReadAllAsync(linked.Token))
+            await context.Response.StartAsync(aborted.Token);
+            await context.Response.Body.FlushAsync(aborted.Token);
+            await foreach (byte[] item in watch.Queue.Reader.ReadAllAsync(deadline.Token))
             {
+                if (watch.HalfOpen)
+                {
+                    break;
+                }
+
                 if (ReferenceEquals(item, WatchStream.End))
                 {
                     return;
@@ -430,8 +526,8 @@ public sealed class FakeCluster : IAsyncDisposable
                     return;
                 }
 
-                await context.Response.Body.WriteAsync(item, linked.Token);
-                await context.Response.Body.FlushAsync(linked.Token);
+                await context.Response.Body.WriteAsync(item, aborted.Token);
+                await context.Response.Body.FlushAsync(aborted.Token);
             }
         }
         catch (OperationCanceledException)
@@ -444,10 +540,68 @@ public sealed class FakeCluster : IAsyncDisposable
         }
         finally
         {
+            if (watch.HalfOpen)
+            {
+                // Silent and open until the client gives up (or the fake stops).
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, aborted.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            await deadline.CancelAsync();
+            await bookmarks;
             lock (_gate)
             {
                 _watches.Remove(watch);
             }
+        }
+    }
+
+    /// <summary>The cacher's bookmark timing for one watch: every <paramref name="every"/>, and a last one shortly before its deadline.</summary>
+    private async Task SendBookmarksAsync(WatchStream watch, TimeSpan every, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                TimeSpan now = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                TimeSpan next = now + every;
+                bool last = false;
+                if (timeout is TimeSpan t && t - BookmarkLeadTime <= next)
+                {
+                    next = t - BookmarkLeadTime;
+                    last = true;
+                }
+
+                if (next < now)
+                {
+                    return; // too close to the deadline: no more bookmarks
+                }
+
+                await Task.Delay(next - now, cancellationToken);
+                lock (_gate)
+                {
+                    if (!watch.HalfOpen)
+                    {
+                        // Under the lock that orders events: the bookmark follows every event up to its version.
+                        watch.Queue.Writer.TryWrite(Encoding.UTF8.GetBytes(Payloads.WatchCacheBookmark(_version.ToString(CultureInfo.InvariantCulture)) + "\n"));
+                        Interlocked.Increment(ref _bookmarksSent);
+                    }
+                }
+
+                if (last)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -539,5 +693,8 @@ public sealed class FakeCluster : IAsyncDisposable
         public static readonly byte[] Abort = new byte[1];
 
         public Channel<byte[]> Queue { get; } = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+
+        /// <summary>Set once: the watch sends nothing more and never ends by itself.</summary>
+        public volatile bool HalfOpen;
     }
 }

@@ -57,6 +57,14 @@ public static class Payloads
             ? "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\",\"creationTimestamp\":null,\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}},\"endpoints\":null}}"
             : "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";
 
+    /// <summary>
+    /// A BOOKMARK exactly as kube-apiserver's watch cache serialises it for EndpointSlices: Go writes the zero values of
+    /// the kind (<c>"addressType":""</c>, <c>"endpoints":null</c>, <c>"ports":null</c>, <c>"creationTimestamp":null</c>).
+    /// </summary>
+    public static string WatchCacheBookmark(string resourceVersion)
+        => "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion
+           + "\",\"creationTimestamp\":null},\"addressType\":\"\",\"endpoints\":null,\"ports\":null}}";
+
     public static string Status(int code, string reason, string message)
         => "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"" + message + "\",\"reason\":\"" + reason + "\",\"code\":" + code.ToString(CultureInfo.InvariantCulture) + "}";
 

@@ -30,18 +30,23 @@ internal sealed class KubernetesApiClient : IDisposable
     private readonly string _collectionUrl;
     private readonly string _selectorQuery;
     private readonly ICredentialSource _token;
+    private readonly KubernetesTransport _transport;
+    private readonly KubernetesTransport? _ownedTransport;
     private readonly ILogger _logger;
 
-    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options, ILogger? logger = null)
+    /// <param name="service">The Service whose slices are listed and watched.</param>
+    /// <param name="options">Validated options.</param>
+    /// <param name="logger">Where credential sources log.</param>
+    /// <param name="transport">A shared transport (kept by its owner), or <see langword="null"/> for one of its own.</param>
+    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options, ILogger? logger = null, KubernetesTransport? transport = null)
     {
         _logger = logger ?? NullLogger.Instance;
         _service = service;
         _options = options;
-        _token = options.ExecCredential is ExecCredentialSettings exec
-            ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout, _logger)
-            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate, _logger);
-        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, _token);
-        _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
+        _ownedTransport = transport is null ? KubernetesTransport.Create(options, _logger) : null;
+        _transport = transport ?? _ownedTransport!;
+        _token = _transport.Credentials;
+        _http = new HttpClient(_transport.Handler, disposeHandler: false)
         {
             Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
         };
@@ -58,39 +63,6 @@ internal sealed class KubernetesApiClient : IDisposable
             _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices";
             _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
         }
-
-    }
-
-    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options, ICredentialSource credentials)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectTimeout = options.RequestTimeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
-            AutomaticDecompression = DecompressionMethods.None,
-        };
-        X509Certificate2Collection? authorities = options.CertificateAuthorities
-            ?? (options.CertificateAuthorityFile is string caFile ? CertificateAuthorityValidator.Load(caFile) : null);
-        if (options.InsecureSkipTlsVerify)
-        {
-            // Only a kubeconfig's explicit insecure-skip-tls-verify gets here: the user turned verification off.
-#pragma warning disable CA5359
-            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
-#pragma warning restore CA5359
-        }
-        else if (authorities is not null)
-        {
-            // Trust the cluster CA only; without it the machine's trust store applies.
-            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(authorities);
-        }
-
-        if (options.ClientCertificate is not null || options.ExecCredential is not null)
-        {
-            // Asked per new connection, so a certificate an exec plugin renews is used from the next connection on.
-            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.ClientCertificate!;
-        }
-
-        return handler;
     }
 
     /// <summary>
@@ -227,12 +199,16 @@ internal sealed class KubernetesApiClient : IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        (_token as IDisposable)?.Dispose();
+        _ownedTransport?.Dispose();
     }
 
     private async Task<HttpResponseMessage> SendAsync(Uri url, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url)
+        {
+            Version = _transport.RequestVersion,
+            VersionPolicy = _transport.RequestVersionPolicy,
+        };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
         string? token;
