@@ -50,13 +50,19 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     internal static TimeSpan MaxWatchLifetime(TimeSpan watchTimeout)
         => watchTimeout + TimeSpan.FromTicks(Math.Min(watchTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));
 
+    /// <summary>The least time between two GETs of the Service to map a numeric Service port to its target port.</summary>
+    internal static readonly TimeSpan ServicePortLookupInterval = TimeSpan.FromMinutes(1);
+
     /// <summary>Streaming lists in a row that may end before their initial-events-end bookmark before LIST + WATCH takes over.</summary>
     internal const int MaxIncompleteStreamingLists = 2;
 
     private readonly KubernetesWatcherOptions _options;
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
     private readonly KubernetesApiClient _client;
-    private readonly MergeSettings _mergeSettings;
+    private MergeSettings _mergeSettings;                  // owned by the holder of _stateGate (the Service port's name is learned)
+    private bool _servicePortLookupWanted;                 // owned by the holder of _stateGate
+    private long _lastServicePortLookup;                   // timestamp; 0 = never; owned by the holder of _stateGate
+    private string? _servicePortNote;                      // why the Service port could not be mapped; owned by the holder of _stateGate
     private readonly EndpointSliceSet _slices = new();      // owned by the holder of _stateGate
     private readonly Utf8StringCache _strings = new();      // owned by the holder of _stateGate
     private readonly SemaphoreSlim _stateGate = new(1, 1);
@@ -158,6 +164,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         try
         {
             await ListAsync(linked.Token).ConfigureAwait(false);
+            await MapServicePortIfWantedAsync(linked.Token).ConfigureAwait(false);
         }
         catch (KubernetesApiException ex) when (ex.Error is not null)
         {
@@ -328,6 +335,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         await ListAsync(stopping).ConfigureAwait(false);
                         needList = false;
                     }
+
+                    await MapServicePortIfWantedAsync(stopping).ConfigureAwait(false);
 
                     if (_deliveryPending)
                     {
@@ -606,6 +615,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
                     changes += change.Type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted ? 1 : 0;
                     Apply(change);
+                    await MapServicePortIfWantedAsync(linked.Token).ConfigureAwait(false);
                 }
             }
         }
@@ -742,10 +752,74 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         Signal();
     }
 
+    /// <summary>
+    /// A numeric port that no slice lists may be a Service port whose target port differs (80 → 8080): GET the Service
+    /// (at most every <see cref="ServicePortLookupInterval"/>) and resolve the port by its Service port's name, which
+    /// the slices' target ports carry. A failure (403 without <c>get</c> on services, no such port) is explained in
+    /// <see cref="KubernetesWatchStatus.PortDiagnostic"/>; it never fails the watch, and named ports never need it.
+    /// </summary>
+    private async Task MapServicePortIfWantedAsync(CancellationToken cancellationToken)
+    {
+        if (!_servicePortLookupWanted)
+        {
+            return;
+        }
+
+        _servicePortLookupWanted = false;
+        _lastServicePortLookup = _options.TimeProvider.GetTimestamp();
+        int wanted = Service.Port!.Value;
+        try
+        {
+            IReadOnlyList<ServicePort> ports = await _client.GetServicePortsAsync(cancellationToken).ConfigureAwait(false);
+            ServicePort? match = null;
+            foreach (ServicePort port in ports)
+            {
+                if (port.Port == wanted)
+                {
+                    match = port;
+                    break;
+                }
+            }
+
+            if (match is ServicePort found)
+            {
+                _mergeSettings = _mergeSettings with { ServicePortName = found.Name };
+                _servicePortNote = null;
+                string mapping = found.ToString(); // a cold path: once a minute at most
+                Log.ServicePortMapped(_logger, Service.Namespace, Service.Name, wanted, mapping);
+            }
+            else
+            {
+                _mergeSettings = _mergeSettings with { ServicePortName = null };
+                _servicePortNote = ports.Count == 0
+                    ? $"The Service defines no ports, so port {wanted} is not one of its ports either."
+                    : $"The Service has no port {wanted} either (its ports: {string.Join(", ", ports)}).";
+            }
+        }
+        catch (KubernetesApiException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            _servicePortNote = "Mapping it through the Service failed: " + (ex.Error?.Message ?? ex.Message);
+            if (ex.Error is SyncError error)
+            {
+                ReportApiError(error, ex.InnerException);
+            }
+        }
+
+        MergeAndPublish(force: false);
+    }
+
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
-        string? diagnostic = merged.PortDiagnostic;
+        if (Service.Port is not null && merged.PortUnresolvedEverywhere
+            && (_lastServicePortLookup == 0 || _options.TimeProvider.GetElapsedTime(_lastServicePortLookup) >= ServicePortLookupInterval))
+        {
+            _servicePortLookupWanted = true; // the loop GETs the Service next, and merges again
+        }
+
+        string? diagnostic = merged.PortDiagnostic is string portDiagnostic && _servicePortNote is string note
+            ? portDiagnostic + " " + note
+            : merged.PortDiagnostic;
         bool diagnosticChanged = !string.Equals(diagnostic, Volatile.Read(ref _status).PortDiagnostic, StringComparison.Ordinal);
         if (diagnosticChanged && diagnostic is not null)
         {

@@ -115,6 +115,15 @@ public sealed class FakeCluster : IAsyncDisposable
     /// <summary>Every request as (connection id, protocol, path and query), in arrival order.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<(string ConnectionId, string Protocol, string Target)> Requests { get; } = new();
 
+    /// <summary>
+    /// The Service's <c>spec.ports</c>, served at <c>/api/v1/namespaces/{ns}/services/{name}</c>; <see langword="null"/>
+    /// (the default) answers 404, as for a missing Service.
+    /// </summary>
+    public IReadOnlyList<FakeServicePort>? ServicePorts { get; set; }
+
+    /// <summary>When true, a GET of the Service answers 403, as for a client without <c>get</c> on services.</summary>
+    public bool ServiceForbidden { get; set; }
+
     /// <summary>When true, every continue token is answered 410 Expired, as after more than ~5 minutes between pages.</summary>
     public bool ContinueTokensExpire { get; set; }
 
@@ -344,6 +353,12 @@ public sealed class FakeCluster : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         Requests.Enqueue((context.Connection.Id, context.Request.Protocol, context.Request.Path + context.Request.QueryString));
+        if (context.Request.Path == $"/api/v1/namespaces/{Namespace}/services/{Service}")
+        {
+            await ServiceAsync(context);
+            return;
+        }
+
         if (context.Request.Path != _collectionPath)
         {
             await WriteAsync(context, 404, Payloads.Status(404, "NotFound", "the server could not find the requested resource"));
@@ -439,6 +454,67 @@ public sealed class FakeCluster : IAsyncDisposable
 
         // Every page of one list carries the first page's resourceVersion: the list is one consistent snapshot.
         await WriteAsync(context, 200, Payloads.List(page.Version.ToString(CultureInfo.InvariantCulture), next, page.Items));
+    }
+
+    private async Task ServiceAsync(HttpContext context)
+    {
+        if (ServiceForbidden)
+        {
+            await WriteAsync(context, 403, Payloads.Status(403, "Forbidden", $"services \\\"{Service}\\\" is forbidden: User \\\"system:serviceaccount:{Namespace}:client\\\" cannot get resource \\\"services\\\" in API group \\\"\\\" in the namespace \\\"{Namespace}\\\""));
+            return;
+        }
+
+        if (ServicePorts is not IReadOnlyList<FakeServicePort> ports)
+        {
+            await WriteAsync(context, 404, Payloads.Status(404, "NotFound", $"services \\\"{Service}\\\" not found"));
+            return;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("kind", "Service");
+            json.WriteString("apiVersion", "v1");
+            json.WriteStartObject("metadata");
+            json.WriteString("name", Service);
+            json.WriteString("namespace", Namespace);
+            json.WriteEndObject();
+            json.WriteStartObject("spec");
+            json.WriteString("clusterIP", "None");
+            if (ports.Count > 0)
+            {
+                json.WriteStartArray("ports");
+                foreach (FakeServicePort port in ports)
+                {
+                    json.WriteStartObject();
+                    if (port.Name.Length > 0)
+                    {
+                        json.WriteString("name", port.Name);
+                    }
+
+                    json.WriteString("protocol", "TCP");
+                    json.WriteNumber("port", port.Port);
+                    if (int.TryParse(port.TargetPort, CultureInfo.InvariantCulture, out int target))
+                    {
+                        json.WriteNumber("targetPort", target);
+                    }
+                    else
+                    {
+                        json.WriteString("targetPort", port.TargetPort);
+                    }
+
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        await WriteAsync(context, 200, Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
     // Called under _gate.
@@ -663,6 +739,14 @@ public sealed class FakeCluster : IAsyncDisposable
 
             json.WriteEndArray();
             json.WriteStartArray("ports");
+            if (slice.Portless)
+            {
+                json.WriteEndArray();
+                json.WriteEndObject();
+                json.Flush();
+                return Encoding.UTF8.GetString(buffer.WrittenSpan);
+            }
+
             json.WriteStartObject();
             json.WriteString("name", slice.PortName);
             json.WriteString("protocol", "TCP");

@@ -160,6 +160,58 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>
+    /// GETs the Service's <c>spec.ports</c> (<c>/api/v1/namespaces/{ns}/services/{name}</c>), to map a Service port to
+    /// the target port the EndpointSlices list. Needs <c>get</c> on <c>services</c> in the core group.
+    /// </summary>
+    /// <exception cref="KubernetesApiException">The call failed; a 403 says which permission is missing and what works without it.</exception>
+    public async Task<IReadOnlyList<ServicePort>> GetServicePortsAsync(CancellationToken cancellationToken)
+    {
+        Uri url = new(string.Create(CultureInfo.InvariantCulture, $"{_options.ApiServer.AbsoluteUri.TrimEnd('/')}/api/v1/namespaces/{Uri.EscapeDataString(_service.Namespace)}/services/{Uri.EscapeDataString(_service.Name)}"));
+        using var deadline = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            using HttpResponseMessage response = await SendAsync(url, linked.Token).ConfigureAwait(false);
+            int code = (int)response.StatusCode;
+            string port = _service.Port?.ToString(CultureInfo.InvariantCulture) ?? "?";
+            if (code == 403)
+            {
+                throw new KubernetesApiException(Error(url, 403,
+                    $"forbidden: mapping Service port {port} to the target port its EndpointSlices list needs 'get' on services (API group \"\") in namespace '{_service.Namespace}'; grant it, or name the port ({_service.Name}.{_service.Namespace}:portname) or give the target port number."));
+            }
+
+            if (code == 404)
+            {
+                throw new KubernetesApiException(Error(url, 404, $"not found: Service '{_service.Name}' in namespace '{_service.Namespace}' does not exist, so port {port} cannot be mapped to a target port."));
+            }
+
+            await EnsureSuccessAsync(url, response, "get", linked.Token).ConfigureAwait(false);
+            Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                using PooledBody bytes = await BodyReader.ReadAsync(body, MaxErrorBodyBytes * 16, "Service", linked.Token).ConfigureAwait(false);
+                return KubernetesJson.ParseServicePorts(bytes.Span);
+            }
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new KubernetesApiException(Error(url, null, $"the GET of the Service did not complete within {_options.RequestTimeout.TotalSeconds:0.###} s"), ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the request failed: " + ex.Message), ex);
+        }
+        catch (IOException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the Service could not be read: " + ex.Message), ex);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new KubernetesApiException(Error(url, 200, "the Service is not valid JSON: " + ex.Message), ex);
+        }
+    }
+
+    /// <summary>
     /// Tells a missing API group from a wrong URL after a 404, by asking the discovery endpoint of
     /// <c>discovery.k8s.io/v1</c> (readable by every authenticated user through the default <c>system:discovery</c> role).
     /// </summary>

@@ -60,14 +60,15 @@ public sealed class WatchLivenessTests
     public async Task HealthyWatch_OnlyBookmarks_IsNeverReconnected()
     {
         await using FakeCluster cluster = await StartClusterAsync();
-        cluster.BookmarkInterval = TimeSpan.FromMilliseconds(100);
-        await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, Options(cluster.BaseAddress, TimeSpan.FromMilliseconds(600)));
+        cluster.BookmarkInterval = TimeSpan.FromMilliseconds(50);
+        await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, Options(cluster.BaseAddress, TimeSpan.FromSeconds(1)));
         watcher.StartBackgroundSync();
         await watcher.WaitForStatusAsync(s => s.Version >= 1, Limit());
 
-        // 15 bookmarks = 1.5 s, two and a half idle deadlines: each bookmark (real shape, "endpoints":null) keeps it alive.
+        // 40 bookmarks = 2 s, two idle deadlines: each bookmark (real shape, "endpoints":null) keeps it alive. The
+        // margin (a 1 s deadline for a 50 ms cadence) absorbs a loaded CI machine; the default is 75 s for 60 s.
         CancellationToken limit = Limit();
-        while (cluster.BookmarksSent < 15)
+        while (cluster.BookmarksSent < 40)
         {
             await Task.Delay(20, limit); // polls a counter of the fake server, which has no signal to await
         }
