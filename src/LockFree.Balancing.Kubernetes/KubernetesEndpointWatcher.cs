@@ -826,11 +826,21 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             Log.PortNotOffered(_logger, Service.Namespace, Service.Name, diagnostic);
         }
 
+        string? warning = _options.UseLegacyEndpoints ? OverCapacityWarning(_slices.OverCapacity) : null;
+        if (!string.Equals(warning, Volatile.Read(ref _status).Warning, StringComparison.Ordinal))
+        {
+            diagnosticChanged = true;
+            if (warning is not null)
+            {
+                Log.LegacyEndpointsOverCapacity(_logger, Service.Namespace, Service.Name, warning);
+            }
+        }
+
         if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
             if (diagnosticChanged)
             {
-                UpdateStatus(s => s.WithPortDiagnostic(diagnostic));
+                UpdateStatus(s => s.WithPortDiagnostic(diagnostic).WithWarning(warning));
             }
 
             return;
@@ -849,7 +859,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             _deliveryPending = true;
             Log.SubscriberFailed(_logger, Service.Namespace, Service.Name, ex);
             SyncError error = _client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message);
-            UpdateStatus(s => s.With(lastError: error, isStale: true).WithPortDiagnostic(diagnostic));
+            UpdateStatus(s => s.With(lastError: error, isStale: true).WithPortDiagnostic(diagnostic).WithWarning(warning));
             return;
         }
 
@@ -862,8 +872,16 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         // The resourceVersion and the port diagnostic go with the version, in one status: a reader woken by any of
         // them sees the published set and the API state it came from.
-        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion).WithPortDiagnostic(diagnostic));
+        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion).WithPortDiagnostic(diagnostic).WithWarning(warning));
     }
+
+    /// <summary>What <see cref="KubernetesWatchStatus.Warning"/> says about a legacy Endpoints object's over-capacity mark.</summary>
+    private string? OverCapacityWarning(OverCapacity mark) => mark switch
+    {
+        OverCapacity.Truncated => $"the Endpoints object of {Service.Name}.{Service.Namespace} is annotated endpoints.kubernetes.io/over-capacity=truncated: the endpoints controller kept only 1000 of its addresses, so the balancer sees at most 1000 endpoints. Watch EndpointSlices instead (UseLegacyEndpoints = false; Kubernetes 1.21+), which hold every endpoint.",
+        OverCapacity.Warning => $"the Endpoints object of {Service.Name}.{Service.Namespace} is annotated endpoints.kubernetes.io/over-capacity: the Service has more than 1000 addresses, which newer clusters truncate. Watch EndpointSlices instead (UseLegacyEndpoints = false; Kubernetes 1.21+).",
+        _ => null,
+    };
 
     /// <summary>Watch failures that forced a relist since the last healthy watch; for tests.</summary>
     internal int RelistsInARow => Volatile.Read(ref _relistsInARow);

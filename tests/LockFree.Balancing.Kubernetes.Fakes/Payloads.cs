@@ -90,6 +90,13 @@ public static class Payloads
            + "\",\"creationTimestamp\":\"2026-11-01T10:00:00Z\",\"labels\":{\"app\":\"web\"},\"annotations\":{\"endpoints.kubernetes.io/last-change-trigger-time\":\"2026-11-01T10:00:00Z\"},\"managedFields\":" + ManagedFields() + "}"
            + (subsets.Length == 0 ? "" : ",\"subsets\":[" + string.Join(',', subsets) + "]") + "}";
 
+    /// <summary>
+    /// A core/v1 Endpoints object marked by the endpoints controller as over capacity (more than 1000 addresses;
+    /// <paramref name="mark"/> <c>truncated</c> since Kubernetes 1.22, when it keeps only 1000).
+    /// </summary>
+    public static string LegacyEndpointsOverCapacity(string name, string resourceVersion, string mark, params string[] subsets)
+        => LegacyEndpoints(name, resourceVersion, subsets).Replace("\"annotations\":{", "\"annotations\":{\"endpoints.kubernetes.io/over-capacity\":\"" + mark + "\",", StringComparison.Ordinal);
+
     /// <summary>One subset: ready and not-ready IPs (node "node-1") and raw ports JSON.</summary>
     public static string LegacySubset(string[] ready, string[] notReady, string ports)
     {

@@ -42,6 +42,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 115, Level = LogLevel.Information, Message = "Service {Namespace}/{Service}: port {Port} is a Service port ({Mapping}); its endpoints are resolved by the target port the EndpointSlices list")]
     public static partial void ServicePortMapped(ILogger logger, string @namespace, string service, int port, string mapping);
 
+    [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: {Warning}")]
+    public static partial void LegacyEndpointsOverCapacity(ILogger logger, string @namespace, string service, string warning);
+
     [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "The bearer token file {Path} was read again and holds a new token")]
     public static partial void TokenFileReloaded(ILogger logger, string path);
 

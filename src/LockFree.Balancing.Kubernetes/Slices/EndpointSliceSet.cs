@@ -43,6 +43,21 @@ internal sealed class EndpointSliceSet
     /// <summary>Removes one slice (DELETED); true when it was present.</summary>
     public bool Remove(string name) => _slices.Remove(name);
 
+    /// <summary>The strongest over-capacity mark among the held (legacy, synthetic) slices.</summary>
+    public OverCapacity OverCapacity
+    {
+        get
+        {
+            OverCapacity strongest = OverCapacity.None;
+            foreach (EndpointSlice slice in _slices.Values)
+            {
+                strongest = slice.OverCapacity > strongest ? slice.OverCapacity : strongest;
+            }
+
+            return strongest;
+        }
+    }
+
     /// <summary>Replaces every slice (a fresh LIST).</summary>
     public void ReplaceAll(IEnumerable<EndpointSlice> slices)
     {

@@ -56,6 +56,33 @@ public sealed class ListFallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WatchAheadOfServer_InStream504_RelistsFromLastVersionThenEtcd()
+    {
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+        WatchConnection first = await _server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+        first.Send(Bookmark("150"));
+        await watcher.WaitForStatusAsync(s => s.ResourceVersion == "150", Limit());
+
+        // The replica behind the next connection has not reached 150: 504 in the stream, then on the LIST at 150.
+        _server.FailNextList(504, TooLargeResourceVersionStatus("150", "120"), retryAfter: "1");
+        _server.SetList("160", Slice("web-a", "155", "IPv4", HttpPort(8080), Endpoint("10.0.0.1"), Endpoint("10.0.0.2")));
+        first.Send("{\"type\":\"ERROR\",\"object\":" + TooLargeResourceVersionStatus("150", "120") + "}");
+        WatchConnection second = await _server.NextWatchAsync();
+        KubernetesWatchStatus status = await watcher.WaitForVersionAsync(2, Limit());
+
+        string[] lists = Lists();
+        Assert.Equal(3, lists.Length);
+        Assert.Contains("resourceVersion=150", lists[1], StringComparison.Ordinal); // not older than what was seen, from the cache
+        Assert.DoesNotContain("limit=", lists[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("resourceVersion=", lists[2], StringComparison.Ordinal); // then a consistent read
+        Assert.Equal("160", second.ResourceVersion);
+        Assert.Equal(2, watcher.Endpoints.Count);
+        Assert.Equal(504, status.LastError!.StatusCode);
+    }
+
+    [Fact]
     public async Task List_OtherError_IsNotRetriedFromEtcd()
     {
         _server.FailNextList(500, Status(500, "InternalError", "boom"));
