@@ -114,6 +114,12 @@ public sealed class KubernetesWatcherOptions
     /// <summary>A kubeconfig user's exec credential plugin.</summary>
     internal Api.ExecCredentialSettings? ExecCredential { get; set; }
 
+    /// <summary>A kubeconfig cluster's <c>tls-server-name</c>: the name the server certificate must carry (and the SNI), instead of the server's host.</summary>
+    internal string? TlsServerName { get; set; }
+
+    /// <summary>A kubeconfig cluster's <c>proxy-url</c> (http, https or socks5): every request goes through it.</summary>
+    internal Uri? Proxy { get; set; }
+
     /// <summary>
     /// Where the watcher logs (category <c>LockFree.Balancing.Kubernetes.KubernetesEndpointWatcher</c>, event ids 100–199):
     /// endpoint-set changes (counts, Information), API errors (Warning), relists, credential reloads. Never a token.
@@ -254,6 +260,8 @@ public sealed class KubernetesWatcherOptions
             InsecureSkipTlsVerify = InsecureSkipTlsVerify,
             ClientCertificate = ClientCertificate,
             ExecCredential = ExecCredential,
+            TlsServerName = TlsServerName,
+            Proxy = Proxy,
             Random = Random ?? new Random(),
         };
     }

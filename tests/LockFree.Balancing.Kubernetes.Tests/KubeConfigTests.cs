@@ -200,7 +200,6 @@ public sealed class KubeConfigTests : IAsyncLifetime
     [InlineData("{username: admin, password: secret}", "basic authentication")]
     [InlineData("{auth-provider: {name: gcp}}", "'auth-provider'")]
     [InlineData("{client-certificate-data: Zm9v}", "no client key")]
-    [InlineData("{token: a, exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Never}}", "both a token and an exec plugin")]
     [InlineData("{exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}}", "apiVersion 'client.authentication.k8s.io/v1alpha1' is not supported")]
     [InlineData("{exec: {apiVersion: client.authentication.k8s.io/v1, command: x}}", "must set 'interactiveMode'")]
     [InlineData("{exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Always}}", "needs a terminal")]
@@ -245,6 +244,75 @@ public sealed class KubeConfigTests : IAsyncLifetime
 
         Assert.StartsWith("https://", server.BaseAddress.AbsoluteUri, StringComparison.Ordinal);
         Assert.Equal(["10.0.0.1:8080"], await SyncAsync(KubeConfig.LoadFiles([path]).CreateOptions()));
+    }
+
+    [Fact]
+    public async Task Load_TlsServerName_CertificateCheckedAgainstIt_NotTheServerHost()
+    {
+        // The API server's certificate names kubernetes.default.svc only; the kubeconfig reaches it at 127.0.0.1.
+        using var certificates = TestCertificates.Create(subjectHost: "kubernetes.default.svc");
+        FakeApiServer server = await StartServerAsync(certificates.Server);
+        string ca = "    certificate-authority-data: " + Convert.ToBase64String(Encoding.UTF8.GetBytes(certificates.Authority.ExportCertificatePem()));
+        string named = Write("named", Config(server.BaseAddress.AbsoluteUri, cluster: ca + "\n    tls-server-name: kubernetes.default.svc"));
+        string unnamed = Write("unnamed", Config(server.BaseAddress.AbsoluteUri, cluster: ca));
+
+        Assert.Equal(["10.0.0.1:8080"], await SyncAsync(KubeConfig.LoadFiles([named]).CreateOptions()));
+        await Assert.ThrowsAsync<KubernetesApiException>(() => SyncAsync(KubeConfig.LoadFiles([unnamed]).CreateOptions()));
+    }
+
+    [Fact]
+    public void Load_ProxyUrl_EveryRequestGoesThroughIt()
+    {
+        string path = Write("config", Config("https://10.1.2.3:6443", cluster: "    proxy-url: http://proxy.corp:3128"));
+
+        KubernetesWatcherOptions options = KubeConfig.LoadFiles([path]).CreateOptions();
+        using LockFree.Balancing.Kubernetes.Api.KubernetesTransport transport = LockFree.Balancing.Kubernetes.Api.KubernetesTransport.Create(
+            options.Validated(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        var handler = Assert.IsType<System.Net.Http.SocketsHttpHandler>(transport.Handler);
+        Assert.True(handler.UseProxy);
+        Assert.Equal(new Uri("http://proxy.corp:3128"), handler.Proxy!.GetProxy(new Uri("https://10.1.2.3:6443/")));
+    }
+
+    [Theory]
+    [InlineData("    proxy-url: ftp://proxy.corp", "proxy-url 'ftp://proxy.corp'")]
+    [InlineData("    tls-server-name: 'not a name'", "tls-server-name 'not a name'")]
+    public void Load_BadClusterConnectionSetting_ThrowsNamingIt(string cluster, string expected)
+    {
+        string path = Write("config", Config("https://10.1.2.3:6443", cluster: cluster));
+
+        var exception = Assert.Throws<KubeConfigException>(() => KubeConfig.LoadFiles([path]));
+
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TokenAndExec_TokenWinsWithoutError_AsClientGo()
+    {
+        string path = Write("config", Config("https://10.1.2.3:6443", user: "{token: abc, exec: {apiVersion: client.authentication.k8s.io/v1, command: /nonexistent/plugin, interactiveMode: Never}}"));
+
+        KubernetesWatcherOptions options = KubeConfig.LoadFiles([path]).CreateOptions();
+
+        Assert.Equal("abc", options.BearerToken);
+        Assert.Null(options.ExecCredential);
+        _ = options.Validated(); // no "both set" complaint either
+    }
+
+    [Fact]
+    public void ClientCertificates_ReimportedThroughPkcs12_KeepTheirPrivateKey()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=client", key, HashAlgorithmName.SHA256);
+        using X509Certificate2 self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
+        string certificatePem = self.ExportCertificatePem();
+        string keyPem = key.ExportPkcs8PrivateKeyPem();
+
+        using X509Certificate2 reimported = LockFree.Balancing.Kubernetes.Api.ClientCertificates.FromPem(certificatePem, keyPem, reimport: true);
+
+        Assert.True(reimported.HasPrivateKey);
+        Assert.Equal(self.Thumbprint, reimported.Thumbprint);
+        using ECDsa? reimportedKey = reimported.GetECDsaPrivateKey();
+        Assert.NotNull(reimportedKey);
     }
 
     [Fact]

@@ -234,7 +234,7 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
 
                 try
                 {
-                    certificate = X509Certificate2.CreateFromPem(certificatePem, keyPem);
+                    certificate = ClientCertificates.FromPem(certificatePem, keyPem, OperatingSystem.IsWindows());
                 }
                 catch (Exception ex) when (ex is CryptographicException or ArgumentException)
                 {

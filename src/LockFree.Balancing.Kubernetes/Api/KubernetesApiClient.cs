@@ -262,6 +262,11 @@ internal sealed class KubernetesApiClient : IDisposable
             VersionPolicy = _transport.RequestVersionPolicy,
         };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_transport.HostHeader is string host)
+        {
+            request.Headers.Host = host;
+        }
+
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
         string? token;
         try

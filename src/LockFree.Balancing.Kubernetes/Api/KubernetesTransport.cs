@@ -43,8 +43,9 @@ internal sealed class KubernetesTransport : IDisposable
 
     private readonly bool _ownsHandler;
 
-    private KubernetesTransport(HttpMessageHandler handler, bool ownsHandler, ICredentialSource credentials, Version version)
+    private KubernetesTransport(HttpMessageHandler handler, bool ownsHandler, ICredentialSource credentials, Version version, string? hostHeader)
     {
+        HostHeader = hostHeader;
         Handler = handler;
         _ownsHandler = ownsHandler;
         Credentials = credentials;
@@ -52,6 +53,13 @@ internal sealed class KubernetesTransport : IDisposable
     }
 
     public HttpMessageHandler Handler { get; }
+
+    /// <summary>
+    /// The <c>Host</c> each request carries for a kubeconfig <c>tls-server-name</c>, or <see langword="null"/>:
+    /// <see cref="SocketsHttpHandler"/> takes the TLS server name (SNI and the certificate check) from it, as client-go
+    /// takes it from <c>tls.Config.ServerName</c>; kube-apiserver does not route on it.
+    /// </summary>
+    public string? HostHeader { get; }
 
     public ICredentialSource Credentials { get; }
 
@@ -71,7 +79,10 @@ internal sealed class KubernetesTransport : IDisposable
         {
             HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, credentials);
             Version version = options.ApiServer.Scheme == Uri.UriSchemeHttps ? HttpVersion.Version20 : HttpVersion.Version11;
-            return new KubernetesTransport(handler, ownsHandler: options.HttpHandler is null, credentials, version);
+            string? host = options.TlsServerName is string name && options.ApiServer.Scheme == Uri.UriSchemeHttps
+                ? (options.ApiServer.IsDefaultPort ? name : name + ":" + options.ApiServer.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                : null;
+            return new KubernetesTransport(handler, ownsHandler: options.HttpHandler is null, credentials, version, host);
         }
         catch
         {
@@ -109,6 +120,12 @@ internal sealed class KubernetesTransport : IDisposable
             EnableMultipleHttp2Connections = true,
             ConnectCallback = ConnectWithKeepAliveAsync,
         };
+        if (options.Proxy is Uri proxy)
+        {
+            // kubeconfig proxy-url: that proxy for every request, whatever HTTPS_PROXY says (as kubectl).
+            handler.Proxy = new WebProxy(proxy);
+            handler.UseProxy = true;
+        }
         X509Certificate2Collection? authorities = options.CertificateAuthorities
             ?? (options.CertificateAuthorityFile is string caFile ? CertificateAuthorityValidator.Load(caFile) : null);
         if (options.InsecureSkipTlsVerify)
