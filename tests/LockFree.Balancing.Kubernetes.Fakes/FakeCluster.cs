@@ -52,6 +52,7 @@ public sealed class FakeCluster : IAsyncDisposable
     private int _continuationCounter;
     private ListSnapshot? _frozenCache;   // guarded by _gate; null while the watch cache is current
     private int _bookmarksSent;
+    private long _bytesSent;
 
     private FakeCluster(WebApplication app, string @namespace, string service)
     {
@@ -108,6 +109,9 @@ public sealed class FakeCluster : IAsyncDisposable
 
     /// <summary>How long before a watch's deadline its last bookmark is sent. Default: 2 s, as the cacher.</summary>
     public TimeSpan BookmarkLeadTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Response body bytes written so far (LIST pages, watch events, bookmarks, errors), for cost figures.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     /// <summary>Bookmarks sent so far, on every watch.</summary>
     public int BookmarksSent => Volatile.Read(ref _bookmarksSent);
@@ -604,6 +608,7 @@ public sealed class FakeCluster : IAsyncDisposable
 
                 await context.Response.Body.WriteAsync(item, aborted.Token);
                 await context.Response.Body.FlushAsync(aborted.Token);
+                Interlocked.Add(ref _bytesSent, item.Length);
             }
         }
         catch (OperationCanceledException)
@@ -681,11 +686,13 @@ public sealed class FakeCluster : IAsyncDisposable
         }
     }
 
-    private static async Task WriteAsync(HttpContext context, int status, string body)
+    private async Task WriteAsync(HttpContext context, int status, string body)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(body), context.RequestAborted);
+        byte[] bytes = Encoding.UTF8.GetBytes(body);
+        Interlocked.Add(ref _bytesSent, bytes.Length);
+        await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
 
     private static byte[] GoneLine(long current, long? asked = null)
