@@ -650,6 +650,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         {
             throw new KubernetesApiException(_client.Error(url, null, "the watch connection broke: " + ex.Message), ex);
         }
+        catch (ObjectDisposedException ex) when (!stopping.IsCancellationRequested)
+        {
+            // The shared transport closed its connections for a renewed client certificate.
+            throw new KubernetesApiException(_client.Error(url, null, "the watch connection was closed: " + ex.Message), ex);
+        }
     }
 
     /// <summary>Adds one event of a streaming list's initial state to <paramref name="staged"/>; true at the initial-events-end bookmark.</summary>

@@ -373,6 +373,48 @@ public sealed class KubeConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_ClientCertificateRotated_PooledConnectionsClosed_NextWatchPresentsNewCertificate()
+    {
+        using var certificates = TestCertificates.Create();
+        FakeApiServer server = await StartServerAsync(certificates.Server);
+        (string alicePem, string aliceKey) = ClientCertificate("CN=alice");
+        (string bobPem, string bobKey) = ClientCertificate("CN=bob");
+        string Credential(string pem, string key, DateTimeOffset expires) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["apiVersion"] = "client.authentication.k8s.io/v1",
+            ["kind"] = "ExecCredential",
+            ["status"] = new Dictionary<string, string> { ["clientCertificateData"] = pem, ["clientKeyData"] = key, ["expirationTimestamp"] = expires.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) },
+        });
+        DateTimeOffset soon = DateTimeOffset.UtcNow.AddMinutes(5);
+        Write("first.json", Credential(alicePem, aliceKey, soon));
+        Write("second.json", Credential(bobPem, bobKey, soon.AddHours(1)));
+        string runs = Path.Combine(_directory, "runs");
+        Script("plugin.sh", $$"""
+            if [ -f "{{runs}}" ]; then cat "{{_directory}}/second.json"; else touch "{{runs}}"; cat "{{_directory}}/first.json"; fi
+            """);
+        string ca = Convert.ToBase64String(Encoding.UTF8.GetBytes(certificates.Authority.ExportCertificatePem()));
+        string path = Write("config", Config(server.BaseAddress.AbsoluteUri, user: ExecUser("./plugin.sh"), cluster: "    certificate-authority-data: " + ca));
+        var clock = new ShiftableTimeProvider();
+        KubernetesWatcherOptions options = KubeConfig.LoadFiles([path]).CreateOptions();
+        options.TimeProvider = clock;
+        options.InitialBackoff = TimeSpan.FromMilliseconds(10);
+        options.MaxBackoff = TimeSpan.FromMilliseconds(50);
+        await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, options);
+        watcher.StartBackgroundSync();
+        WatchConnection first = await server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+
+        // Alice's certificate expires; the next request runs the plugin again and gets Bob's.
+        clock.Advance(TimeSpan.FromMinutes(10));
+        first.End();
+        await server.NextWatchAsync();
+
+        string[] subjects = [.. server.ClientCertificateSubjects];
+        Assert.Equal("CN=alice", subjects[0]);
+        Assert.Equal("CN=bob", subjects[^1]); // not the pooled connection that presented alice's certificate
+    }
+
+    [Fact]
     public void Load_ClientCertificateWithWrongKey_ThrowsNamingUser()
     {
         (string certificatePem, _) = ClientCertificate("CN=alice");

@@ -24,7 +24,6 @@ internal sealed class KubernetesApiClient : IDisposable
     private const string LegacyResource = "endpoints (core API group)";
     private const int MaxErrorBodyBytes = 64 * 1024;
 
-    private readonly HttpClient _http;
     private readonly ServiceReference _service;
     private readonly KubernetesWatcherOptions _options;
     private readonly string _collectionUrl;
@@ -46,10 +45,6 @@ internal sealed class KubernetesApiClient : IDisposable
         _ownedTransport = transport is null ? KubernetesTransport.Create(options, _logger) : null;
         _transport = transport ?? _ownedTransport!;
         _token = _transport.Credentials;
-        _http = new HttpClient(_transport.Handler, disposeHandler: false)
-        {
-            Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
-        };
         string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
         string ns = Uri.EscapeDataString(service.Namespace);
         if (options.UseLegacyEndpoints)
@@ -250,7 +245,6 @@ internal sealed class KubernetesApiClient : IDisposable
 
     public void Dispose()
     {
-        _http.Dispose();
         _ownedTransport?.Dispose();
     }
 
@@ -285,7 +279,13 @@ internal sealed class KubernetesApiClient : IDisposable
 
         try
         {
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            return await _transport.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            // The transport swapped its handler (a rotated client certificate) while this request started on the old
+            // one: a transport failure, retried on the new handler.
+            throw new KubernetesApiException(Error(url, null, "the connection was closed to use a renewed client certificate"), ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -42,17 +42,32 @@ internal sealed class KubernetesTransport : IDisposable
     public const int TcpKeepAliveProbes = 3;
 
     private readonly bool _ownsHandler;
+    private readonly KubernetesWatcherOptions _options;
+    private readonly Lock _swapGate = new();
+    private HttpMessageHandler _handler;   // replaced (under _swapGate) when an exec plugin rotates the client certificate
+    private HttpClient _client;            // published with a volatile write; read per request
+    private bool _disposed;                // guarded by _swapGate
 
-    private KubernetesTransport(HttpMessageHandler handler, bool ownsHandler, ICredentialSource credentials, Version version, string? hostHeader)
+    private KubernetesTransport(KubernetesWatcherOptions options, HttpMessageHandler handler, bool ownsHandler, ICredentialSource credentials, Version version, string? hostHeader)
     {
+        _options = options;
         HostHeader = hostHeader;
-        Handler = handler;
+        _handler = handler;
+        _client = NewClient(handler);
         _ownsHandler = ownsHandler;
         Credentials = credentials;
         RequestVersion = version;
+        if (ownsHandler && credentials is ExecCredentialSource exec)
+        {
+            exec.CertificateRotated = CloseAllConnections;
+        }
     }
 
-    public HttpMessageHandler Handler { get; }
+    /// <summary>The current handler (replaced when an exec plugin rotates the client certificate).</summary>
+    public HttpMessageHandler Handler => Volatile.Read(ref _handler);
+
+    /// <summary>The client every request of every watcher on this transport goes through; take it per request.</summary>
+    public HttpClient Client => Volatile.Read(ref _client);
 
     /// <summary>
     /// The <c>Host</c> each request carries for a kubeconfig <c>tls-server-name</c>, or <see langword="null"/>:
@@ -82,7 +97,7 @@ internal sealed class KubernetesTransport : IDisposable
             string? host = options.TlsServerName is string name && options.ApiServer.Scheme == Uri.UriSchemeHttps
                 ? (options.ApiServer.IsDefaultPort ? name : name + ":" + options.ApiServer.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 : null;
-            return new KubernetesTransport(handler, ownsHandler: options.HttpHandler is null, credentials, version, host);
+            return new KubernetesTransport(options, handler, ownsHandler: options.HttpHandler is null, credentials, version, host);
         }
         catch
         {
@@ -93,13 +108,55 @@ internal sealed class KubernetesTransport : IDisposable
 
     public void Dispose()
     {
-        if (_ownsHandler)
+        lock (_swapGate)
         {
-            Handler.Dispose();
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _client.Dispose();
+            if (_ownsHandler)
+            {
+                _handler.Dispose();
+            }
         }
 
         (Credentials as IDisposable)?.Dispose();
     }
+
+    /// <summary>
+    /// A new client certificate: a fresh handler for every request from now on, and the old one disposed, which
+    /// closes its pooled connections (open watches break and reconnect with the new certificate), as client-go's
+    /// <c>connTracker.CloseAll()</c>.
+    /// </summary>
+    internal void CloseAllConnections()
+    {
+        HttpClient oldClient;
+        HttpMessageHandler oldHandler;
+        lock (_swapGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            oldClient = _client;
+            oldHandler = _handler;
+            HttpMessageHandler fresh = CreateHandler(_options, Credentials);
+            Volatile.Write(ref _handler, fresh);
+            Volatile.Write(ref _client, NewClient(fresh));
+        }
+
+        oldClient.Dispose();
+        oldHandler.Dispose();
+    }
+
+    private static HttpClient NewClient(HttpMessageHandler handler) => new(handler, disposeHandler: false)
+    {
+        Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
+    };
 
     private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options, ICredentialSource credentials)
     {
