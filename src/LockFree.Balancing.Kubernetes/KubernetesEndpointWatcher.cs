@@ -13,8 +13,11 @@ namespace LockFree.Balancing.Kubernetes;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Protocol: paged LIST (<c>limit</c>/<c>continue</c>), then WATCH from the list's resourceVersion with
-/// <c>allowWatchBookmarks=true</c> and a bounded <c>timeoutSeconds</c>. A BOOKMARK moves the resourceVersion only.
+/// Protocol: LIST as client-go's reflector does (<c>resourceVersion=0</c> from the API server's watch cache first, a
+/// relist from the last version seen, a consistent read from etcd only when the server refuses the version; pages
+/// followed), then WATCH from the list's resourceVersion with <c>allowWatchBookmarks=true</c> and a bounded
+/// <c>timeoutSeconds</c>; no periodic relist unless <see cref="KubernetesWatcherOptions.ResyncInterval"/> asks for
+/// one. A BOOKMARK moves the resourceVersion only.
 /// 410 Gone (HTTP or an in-stream ERROR Status, keyed on the code) relists and replaces the state. Other failures,
 /// dropped connections and streams silent for longer than <see cref="KubernetesWatcherOptions.IdleTimeout"/>
 /// reconnect from the last resourceVersion after a capped, jittered exponential backoff.
@@ -608,6 +611,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                             ReplaceState(staged.Values, change.ResourceVersion!);
                             staged = null;
                             initialEvents.CancelAfter(Timeout.InfiniteTimeSpan);
+                            await MapServicePortIfWantedAsync(linked.Token).ConfigureAwait(false);
                         }
 
                         continue;

@@ -26,7 +26,11 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public string? CertificateAuthorityFile { get; set; }
 
-    /// <summary>An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA). The caller keeps ownership.</summary>
+    /// <summary>
+    /// An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA).
+    /// The caller keeps ownership, and the default's liveness settings (HTTP/2 PING after 30 s idle with a 15 s
+    /// timeout, TCP keep-alive) are then the caller's to make; the read-idle deadline (<see cref="IdleTimeout"/>) applies either way.
+    /// </summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
     /// <summary>Which address family feeds the balancer. Default: <see cref="AddressFamilyPreference.PreferIPv4"/>.</summary>
