@@ -153,7 +153,8 @@ public sealed class FakeCluster : IAsyncDisposable
     /// <see langword="null"/> for plain HTTP/1.1 (as kubectl proxy); a certificate for HTTPS offering HTTP/2 and
     /// HTTP/1.1 by ALPN, as kube-apiserver does.
     /// </param>
-    public static async Task<FakeCluster> StartAsync(string @namespace, string service, System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null)
+    /// <param name="offerHttp2">With TLS: offer HTTP/2 by ALPN (default), or HTTP/1.1 only, as a proxy or an old load balancer in front of the API server.</param>
+    public static async Task<FakeCluster> StartAsync(string @namespace, string service, System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null, bool offerHttp2 = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
         ArgumentException.ThrowIfNullOrEmpty(service);
@@ -163,7 +164,7 @@ public sealed class FakeCluster : IAsyncDisposable
             ? null
             : options =>
             {
-                options.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2;
+                options.Protocols = offerHttp2 ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
                 options.UseHttps(tlsCertificate);
             };
         (WebApplication app, Uri address) = await LoopbackKestrel.StartAsync(context => cluster!.HandleAsync(context), listen);

@@ -415,6 +415,30 @@ public sealed class KubeConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_RegistryWatchers_ShareOneCredentialSource_PluginRunsOnce()
+    {
+        FakeApiServer server = await StartServerAsync();
+        server.RequiredToken = "exec-token";
+        string log = Path.Combine(_directory, "runs.log");
+        string expires = DateTimeOffset.UtcNow.AddMinutes(10).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        Script("plugin.sh", $$$"""
+            echo run >> "{{{log}}}"
+            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"exec-token","expirationTimestamp":"{{{expires}}}"}}'
+            """);
+        string path = Write("config", Config(server.BaseAddress.AbsoluteUri, user: ExecUser("./plugin.sh")));
+        await using var registry = new LockFree.Balancing.Kubernetes.Sharing.KubernetesWatchRegistry(KubeConfig.LoadFiles([path]).CreateOptions());
+        var http = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var metrics = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        using var first = registry.Subscribe(ServiceReference.Parse("web.shop:http"), _ => http.TrySetResult());
+        using var second = registry.Subscribe(ServiceReference.Parse("web.shop:metrics"), _ => metrics.TrySetResult());
+        await Task.WhenAll(http.Task, metrics.Task).WaitAsync(Limit());
+
+        Assert.Single(File.ReadAllLines(log)); // two watchers, one plugin run
+        Assert.All(server.Authorizations, header => Assert.Equal("Bearer exec-token", header));
+    }
+
+    [Fact]
     public void Load_ClientCertificateWithWrongKey_ThrowsNamingUser()
     {
         (string certificatePem, _) = ClientCertificate("CN=alice");

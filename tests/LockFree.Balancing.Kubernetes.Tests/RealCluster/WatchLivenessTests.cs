@@ -17,9 +17,9 @@ public sealed class WatchLivenessTests
 
     private static CancellationToken Limit() => new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token;
 
-    private static async Task<FakeCluster> StartClusterAsync(System.Security.Cryptography.X509Certificates.X509Certificate2? tls = null)
+    private static async Task<FakeCluster> StartClusterAsync(System.Security.Cryptography.X509Certificates.X509Certificate2? tls = null, bool offerHttp2 = true)
     {
-        FakeCluster cluster = await FakeCluster.StartAsync("shop", "web", tls);
+        FakeCluster cluster = await FakeCluster.StartAsync("shop", "web", tls, offerHttp2);
         cluster.Apply(new FakeSlice("web-1", 8080, [new FakeSliceEndpoint("10.0.0.1", "pod-1")]) { MorePorts = [new("grpc", 9090)] });
         return cluster;
     }
@@ -133,6 +133,29 @@ public sealed class WatchLivenessTests
             Assert.Equal(4, requests.Length); // two LISTs, two WATCHes
             Assert.All(requests, r => Assert.Equal("HTTP/2", r.Protocol));
             Assert.Single(requests.Select(r => r.ConnectionId).Distinct());
+        }
+        finally
+        {
+            File.Delete(ca);
+        }
+    }
+
+    [Fact]
+    public async Task HttpsWithoutHttp2_FallsBackToHttp11ByAlpn()
+    {
+        using var certificates = TestCertificates.Create();
+        string ca = certificates.WriteAuthorityPem();
+        try
+        {
+            await using FakeCluster cluster = await StartClusterAsync(certificates.Server, offerHttp2: false);
+            KubernetesWatcherOptions options = Options(cluster.BaseAddress, TimeSpan.FromSeconds(5));
+            options.CertificateAuthorityFile = ca;
+            await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, options);
+            watcher.StartBackgroundSync();
+            await watcher.WaitForStatusAsync(s => s.Version >= 1 && cluster.OpenWatches == 1, Limit());
+
+            Assert.All(cluster.Requests, r => Assert.Equal("HTTP/1.1", r.Protocol));
+            Assert.Single(watcher.Endpoints);
         }
         finally
         {
