@@ -410,7 +410,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 }
 
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
-                bool relist = ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
+                // A WATCH refused with 410, or with 504 "Too large resource version" (a replica behind the version),
+                // cannot succeed from the same version: relist, as the reflector does after such a watch error.
+                bool relist = IsVersionUnavailable(ex) || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
                 needList |= relist;
                 ReportApiError(error, ex.InnerException);
                 if (relist)

@@ -204,9 +204,9 @@ public sealed class KubernetesWatcherOptions
         Positive(WatchTimeout, nameof(WatchTimeout));
         Positive(IdleTimeout, nameof(IdleTimeout));
         Positive(RequestTimeout, nameof(RequestTimeout));
-        if (ResyncInterval != Timeout.InfiniteTimeSpan)
+        if (ResyncInterval != Timeout.InfiniteTimeSpan && ResyncInterval <= TimeSpan.Zero)
         {
-            Positive(ResyncInterval, nameof(ResyncInterval));
+            throw new ArgumentOutOfRangeException(nameof(ResyncInterval), ResyncInterval, "ResyncInterval must be positive, or Timeout.InfiniteTimeSpan (\"-00:00:00.001\" in configuration) for no periodic relist, the default.");
         }
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));

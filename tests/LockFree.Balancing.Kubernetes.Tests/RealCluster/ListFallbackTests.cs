@@ -83,6 +83,26 @@ public sealed class ListFallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WatchRefusedWith504TooLarge_Relists_ButOther504Retries()
+    {
+        await using KubernetesEndpointWatcher watcher = CreateWatcher();
+        watcher.StartBackgroundSync();
+        WatchConnection first = await _server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+
+        _server.FailNextWatch(504, Status(504, "Timeout", "the server was unable to respond in time"));
+        _server.FailNextWatch(504, TooLargeResourceVersionStatus("100", "90"));
+        first.End();
+        WatchConnection third = await _server.NextWatchAsync();
+
+        string[] requests = [.. _server.Requests];
+        Assert.Equal(2, Lists().Length); // the plain 504 retried the watch; the "Too large" one relisted
+        Assert.Contains("resourceVersion=100", requests[^2], StringComparison.Ordinal);
+        Assert.DoesNotContain("watch=true", requests[^2], StringComparison.Ordinal);
+        Assert.Equal("100", third.ResourceVersion);
+    }
+
+    [Fact]
     public async Task List_OtherError_IsNotRetriedFromEtcd()
     {
         _server.FailNextList(500, Status(500, "InternalError", "boom"));
