@@ -30,6 +30,27 @@ if (args is ["--concurrency-interleaved"])
     return ConcurrencyInterleaved.Run(Console.Out);
 }
 
+// The API server's cost of a fleet of watching processes (issue 15): --fleet [--clients N] [--consumers K] [--pods P].
+if (args is ["--fleet", ..])
+{
+    using var fleetCancellation = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = !fleetCancellation.IsCancellationRequested;
+        fleetCancellation.Cancel();
+    };
+
+    try
+    {
+        return await FleetSimulation.RunAsync(args[1..], Console.Out, fleetCancellation.Token);
+    }
+    catch (SimulationException ex)
+    {
+        Console.Error.WriteLine("FLEET SIMULATION FAILED: " + ex.Message);
+        return 1;
+    }
+}
+
 // Change propagation to Microsoft.Extensions.ServiceDiscovery (docs/service-discovery.md): --sd-latency [changes] [--report file].
 if (args is ["--sd-latency", ..])
 {
@@ -213,6 +234,10 @@ static int Usage(TextWriter writer, int exitCode)
                              (an error on an idempotent request, a bounded-load peak above the cap, a request
                              reaching a pod after the picker saw it removed).
           --quick            The same, shorter phases (~1.5 min with the benchmarks).
+          --fleet            The API server's cost of a fleet (issue 15): --clients N processes (default 100), each
+                             with --consumers K balancers (default 3) of one Service of --pods P pods (default 100)
+                             that is rolled once; with a shared registry per process and without sharing. Prints
+                             LIST/WATCH requests, bytes and open watches on the fake API server.
           --smoke            Seconds: every benchmark method called directly (no BenchmarkDotNet processes), 20
                              Service Discovery changes (--sd-latency) and a small simulation with every phase and
                              assertion; no report. CI runs this.

@@ -112,7 +112,7 @@ internal static class ReferenceMerge
 
         if (service.Port is int wanted)
         {
-            return slice.Ports.Any(p => p.Number is null || p.Number == wanted) ? wanted : null;
+            return slice.Ports.Length == 0 || slice.Ports.Any(p => p.Number is null || p.Number == wanted) ? wanted : null; // ports: [] = a portless Service: the caller's port
         }
 
         int[] distinct = [.. slice.Ports.Where(p => p.Number is not null).Select(p => p.Number!.Value).Distinct()];

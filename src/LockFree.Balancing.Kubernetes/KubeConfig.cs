@@ -40,6 +40,8 @@ public sealed class KubeConfig
     private readonly string? _tokenFile;
     private readonly X509Certificate2? _clientCertificate;
     private readonly ExecCredentialSettings? _exec;
+    private string? _tlsServerName;
+    private Uri? _proxy;
 
     private KubeConfig(
         IReadOnlyList<string> files,
@@ -124,6 +126,8 @@ public sealed class KubeConfig
         InsecureSkipTlsVerify = _insecureSkipTlsVerify,
         ClientCertificate = _clientCertificate,
         ExecCredential = _exec,
+        TlsServerName = _tlsServerName,
+        Proxy = _proxy,
     };
 
     internal static KubeConfig Load(Func<string, string?> environment, string home, string? context)
@@ -186,7 +190,7 @@ public sealed class KubeConfig
         }
 
         string @namespace = Scalar(contextEntry, "namespace") is { Length: > 0 } ns ? ns : "default";
-        (Uri server, X509Certificate2Collection? authorities, bool insecure) = ReadCluster(clusterName, cluster);
+        (Uri server, X509Certificate2Collection? authorities, bool insecure, string? tlsServerName, Uri? proxy) = ReadCluster(clusterName, cluster);
         string? token = null;
         string? tokenFile = null;
         X509Certificate2? certificate = null;
@@ -196,7 +200,11 @@ public sealed class KubeConfig
             (token, tokenFile, certificate, exec) = ReadUser(userName!, user, server, cluster, authorities, insecure);
         }
 
-        return new KubeConfig([.. paths.Select(Path.GetFullPath)], contextName, @namespace, server, authorities, insecure, token, tokenFile, certificate, exec);
+        return new KubeConfig([.. paths.Select(Path.GetFullPath)], contextName, @namespace, server, authorities, insecure, token, tokenFile, certificate, exec)
+        {
+            _tlsServerName = tlsServerName,
+            _proxy = proxy,
+        };
     }
 
     private static void ReadInto(string path, Merged merged)
@@ -276,7 +284,7 @@ public sealed class KubeConfig
         }
     }
 
-    private static (Uri Server, X509Certificate2Collection? Authorities, bool Insecure) ReadCluster(string name, Entry cluster)
+    private static (Uri Server, X509Certificate2Collection? Authorities, bool Insecure, string? TlsServerName, Uri? Proxy) ReadCluster(string name, Entry cluster)
     {
         string what = $"cluster '{name}'";
         string server = Scalar(cluster, "server") is { Length: > 0 } s
@@ -312,7 +320,23 @@ public sealed class KubeConfig
             insecure = false; // nothing to verify on plain HTTP
         }
 
-        return (serverUri, authorities, insecure);
+        // The name the server's certificate is checked against (and sent as SNI), when it differs from the server's host.
+        string? tlsServerName = Scalar(cluster, "tls-server-name") is { Length: > 0 } n ? n : null;
+        if (tlsServerName is not null && Uri.CheckHostName(tlsServerName) == UriHostNameType.Unknown)
+        {
+            throw new KubeConfigException(cluster.File, $"{what} has tls-server-name '{tlsServerName}', which is not a host name.");
+        }
+
+        Uri? proxy = null;
+        if (Scalar(cluster, "proxy-url") is { Length: > 0 } proxyText)
+        {
+            if (!Uri.TryCreate(proxyText, UriKind.Absolute, out proxy) || proxy.Scheme is not ("http" or "https" or "socks5"))
+            {
+                throw new KubeConfigException(cluster.File, $"{what} has proxy-url '{proxyText}', which is not an absolute http, https or socks5 URL.");
+            }
+        }
+
+        return (serverUri, authorities, insecure, tlsServerName, proxy);
     }
 
     private static (string? Token, string? TokenFile, X509Certificate2? Certificate, ExecCredentialSettings? Exec) ReadUser(
@@ -342,13 +366,10 @@ public sealed class KubeConfig
 
         X509Certificate2? certificate = ReadClientCertificate(what, user);
         ExecCredentialSettings? exec = null;
-        if (Child(user.Body, "exec") is { } execNode)
+        if (Child(user.Body, "exec") is { } execNode && token is null && tokenFile is null && certificate is null)
         {
-            if (token is not null || tokenFile is not null)
-            {
-                throw new KubeConfigException(user.File, $"{what} sets both a token and an exec plugin; set one.");
-            }
-
+            // client-go's precedence (plugin/pkg/client/auth/exec UpdateTransportConfig): a token or a static client
+            // certificate wins over the exec plugin, which is then not run, without an error.
             exec = ReadExec(what, user, execNode, server, cluster, authorities, insecure);
         }
 
@@ -371,7 +392,7 @@ public sealed class KubeConfig
 
         try
         {
-            return X509Certificate2.CreateFromPem(certificatePem, keyPem);
+            return Api.ClientCertificates.FromPem(certificatePem, keyPem, OperatingSystem.IsWindows());
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {

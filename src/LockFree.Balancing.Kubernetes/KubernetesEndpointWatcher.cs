@@ -13,8 +13,11 @@ namespace LockFree.Balancing.Kubernetes;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Protocol: paged LIST (<c>limit</c>/<c>continue</c>), then WATCH from the list's resourceVersion with
-/// <c>allowWatchBookmarks=true</c> and a bounded <c>timeoutSeconds</c>. A BOOKMARK moves the resourceVersion only.
+/// Protocol: LIST as client-go's reflector does (<c>resourceVersion=0</c> from the API server's watch cache first, a
+/// relist from the last version seen, a consistent read from etcd only when the server refuses the version; pages
+/// followed), then WATCH from the list's resourceVersion with <c>allowWatchBookmarks=true</c> and a bounded
+/// <c>timeoutSeconds</c>; no periodic relist unless <see cref="KubernetesWatcherOptions.ResyncInterval"/> asks for
+/// one. A BOOKMARK moves the resourceVersion only.
 /// 410 Gone (HTTP or an in-stream ERROR Status, keyed on the code) relists and replaces the state. Other failures,
 /// dropped connections and streams silent for longer than <see cref="KubernetesWatcherOptions.IdleTimeout"/>
 /// reconnect from the last resourceVersion after a capped, jittered exponential backoff.
@@ -50,6 +53,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     internal static TimeSpan MaxWatchLifetime(TimeSpan watchTimeout)
         => watchTimeout + TimeSpan.FromTicks(Math.Min(watchTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));
 
+    /// <summary>The least time between two GETs of the Service to map a numeric Service port to its target port.</summary>
+    internal static readonly TimeSpan ServicePortLookupInterval = TimeSpan.FromMinutes(1);
+
     /// <summary>Streaming lists in a row that may end before their initial-events-end bookmark before LIST + WATCH takes over.</summary>
     internal const int MaxIncompleteStreamingLists = 2;
 
@@ -57,7 +63,10 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly KubernetesMetrics _metrics;
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
     private readonly KubernetesApiClient _client;
-    private readonly MergeSettings _mergeSettings;
+    private MergeSettings _mergeSettings;                  // owned by the holder of _stateGate (the Service port's name is learned)
+    private bool _servicePortLookupWanted;                 // owned by the holder of _stateGate
+    private long _lastServicePortLookup;                   // timestamp; 0 = never; owned by the holder of _stateGate
+    private string? _servicePortNote;                      // why the Service port could not be mapped; owned by the holder of _stateGate
     private readonly EndpointSliceSet _slices = new();      // owned by the holder of _stateGate
     private readonly Utf8StringCache _strings = new();      // owned by the holder of _stateGate
     private readonly SemaphoreSlim _stateGate = new(1, 1);
@@ -65,6 +74,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly Lock _statusGate = new();
     private readonly ILogger _logger;
     private int _watchesOpened;        // owned by the holder of _stateGate
+    private bool _lastVersionUnavailable; // the last LIST or WATCH version was refused: the next LIST reads from etcd; owned by the holder of _stateGate
+    private bool _serverPagesLists;       // a resourceVersion=0 LIST came back in pages (no watch cache): keep the limit; owned by the holder of _stateGate
 
     private IReadOnlyList<Endpoint> _endpoints = [];
     private bool _hasPublished;
@@ -75,7 +86,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     private readonly ResourceVersionBuffer _resourceVersion = new();      // owned by the loop; status readers see _liveResourceVersion
     private readonly ResourceVersionBuffer _eventResourceVersion = new(); // the loop's scratch for each parsed event
     private long _lastListTimestamp;
-    private TimeSpan _nextResyncAfter;
+    private TimeSpan _nextResyncAfter = TimeSpan.MaxValue;
     private KubernetesWatchStatus _status = KubernetesWatchStatus.Initial;
 
     // What every event refreshes (sync time, staleness, resourceVersion), folded into _status when it is read or next
@@ -98,6 +109,12 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
     /// <exception cref="ArgumentNullException"><paramref name="service"/> or <paramref name="onChanged"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">An option is out of range, or the certificate authority file cannot be read.</exception>
     public KubernetesEndpointWatcher(ServiceReference service, Action<IReadOnlyList<Endpoint>> onChanged, KubernetesWatcherOptions? options = null)
+        : this(service, onChanged, options, transport: null)
+    {
+    }
+
+    /// <summary>Creates a watcher on a shared <paramref name="transport"/> (a registry's), which its owner disposes.</summary>
+    internal KubernetesEndpointWatcher(ServiceReference service, Action<IReadOnlyList<Endpoint>> onChanged, KubernetesWatcherOptions? options, KubernetesTransport? transport)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(onChanged);
@@ -106,9 +123,14 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _options = (options ?? new KubernetesWatcherOptions()).Validated();
         _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
         _logger = _options.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>() ?? NullLogger<KubernetesEndpointWatcher>.Instance;
+<<<<<<< HEAD
         _client = new KubernetesApiClient(service, _options, _logger);
         _metrics = KubernetesMetrics.For(_options.MeterFactory);
         _metrics.Register(this);
+=======
+        _client = new KubernetesApiClient(service, _options, _logger, transport);
+        KubernetesMetrics.Register(this);
+>>>>>>> helper/adapter
     }
 
     /// <summary>Creates a watcher that keeps <paramref name="balancer"/>'s endpoints equal to the Service's.</summary>
@@ -152,6 +174,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         try
         {
             await ListAsync(linked.Token).ConfigureAwait(false);
+            await MapServicePortIfWantedAsync(linked.Token).ConfigureAwait(false);
         }
         catch (KubernetesApiException ex) when (ex.Error is not null)
         {
@@ -295,7 +318,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             bool streaming = false;
             try
             {
-                // A periodic full LIST guards against drift; it happens between watches, never inside one.
+                // An opt-in periodic full LIST (off by default: a watch resumed from its last resourceVersion misses
+                // nothing); it happens between watches, never inside one.
                 needList |= _options.TimeProvider.GetElapsedTime(_lastListTimestamp) >= _nextResyncAfter;
                 WatchOutcome outcome;
                 if (needList && _options.UseStreamingList && Volatile.Read(ref _streamingListUnsupported) == 0)
@@ -321,6 +345,8 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                         await ListAsync(stopping).ConfigureAwait(false);
                         needList = false;
                     }
+
+                    await MapServicePortIfWantedAsync(stopping).ConfigureAwait(false);
 
                     if (_deliveryPending)
                     {
@@ -391,7 +417,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 }
 
                 SyncError error = ex.Error ?? _client.Error(_options.ApiServer, null, ex.Message);
-                bool relist = ex.StatusCode == 410 || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
+                // A WATCH refused with 410, or with 504 "Too large resource version" (a replica behind the version),
+                // cannot succeed from the same version: relist, as the reflector does after such a watch error.
+                bool relist = IsVersionUnavailable(ex) || ex.InnerException is WatchEventTooLargeException or InvalidWatchDataException;
                 needList |= relist;
                 ReportApiError(error, ex.InnerException);
                 if (relist)
@@ -414,23 +442,88 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One full LIST, with client-go's reflector rules (<c>tools/cache/reflector.go</c>, <c>list</c> and
+    /// <c>relistResourceVersion</c>): the first LIST asks for <c>resourceVersion=0</c>, served from the API server's
+    /// watch cache (possibly a little stale; the watch catches up); a relist asks for the last version seen, not
+    /// older than it, also from the watch cache; and when the server answers that version expired (410) or is ahead of
+    /// it ("Too large resource version", 504), it lists again at once with <c>resourceVersion=""</c>, a consistent
+    /// read from etcd, and keeps doing so until a LIST succeeds.
+    /// </summary>
     private async Task ListAsync(CancellationToken cancellationToken)
     {
+        string from = RelistResourceVersion();
+        try
+        {
+            await ListAtAsync(from, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException ex) when (from.Length > 0 && IsVersionUnavailable(ex))
+        {
+            // The version cannot be served here: fall back to a consistent read, as the reflector does.
+            _lastVersionUnavailable = true;
+            ReportApiError(ex.Error!, null);
+            Log.ListingFromEtcd(_logger, Service.Namespace, Service.Name, from, ex.StatusCode);
+            await ListAtAsync(string.Empty, cancellationToken).ConfigureAwait(false);
+        }
+
+        _lastVersionUnavailable = false;
+    }
+
+    /// <summary>The <c>resourceVersion</c> of the next LIST: <c>""</c> after a refused version, <c>"0"</c> before the first, else the last seen.</summary>
+    private string RelistResourceVersion()
+        => _lastVersionUnavailable ? string.Empty : _resourceVersion.Text ?? "0";
+
+    /// <summary>410 Expired/Gone, or 504 "Too large resource version": the asked version cannot be served by this server now.</summary>
+    private static bool IsVersionUnavailable(KubernetesApiException ex)
+        => ex.StatusCode == 410
+           || (ex.StatusCode == 504 && ex.Error!.Message.Contains("too large resource version", StringComparison.OrdinalIgnoreCase));
+
+    private async Task ListAtAsync(string from, CancellationToken cancellationToken)
+    {
+        // Paging as client-go's pager: a limit for "0" (the watch cache of older servers ignores it and answers in
+        // one page) and for "" (etcd pages); none for a version, so that the watch cache serves it (a LIST with a
+        // limit and a version other than "0" is delegated to etcd) — unless "0" came back in pages, which means the
+        // watch cache is off and etcd answers anyway.
+        int? limit = from.Length == 0 || from == "0" || _serverPagesLists ? _options.ListPageSize : null;
         var items = new List<EndpointSlice>();
         string? continueToken = null;
         string? resourceVersion = null;
-        do
+        while (true)
         {
-            EndpointSliceList page = await _client.ListPageAsync(continueToken, _strings, _slices, cancellationToken).ConfigureAwait(false);
+            EndpointSliceList page;
+            try
+            {
+                page = await _client.ListPageAsync(from, limit, continueToken, _strings, _slices, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException ex) when (continueToken is not null && ex.StatusCode == 410)
+            {
+                // The continue token expired mid-list (kept ~5 min by etcd): one full list at the same version, no
+                // limit, as client-go's pager does (FullListIfExpired).
+                Log.Relisting(_logger, Service.Namespace, Service.Name, "the LIST's continue token expired; listing again without pages");
+                items.Clear();
+                limit = null;
+                continueToken = null;
+                resourceVersion = null;
+                continue;
+            }
+
             items.AddRange(page.Items);
             resourceVersion ??= page.ResourceVersion; // every page of one list shares the first page's snapshot
             continueToken = page.Continue;
+            if (continueToken is null)
+            {
+                break;
+            }
+
+            if (from == "0")
+            {
+                _serverPagesLists = true;
+            }
         }
-        while (continueToken is not null);
 
         if (string.IsNullOrEmpty(resourceVersion))
         {
-            throw new KubernetesApiException(_client.Error(_client.ListUrl(null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
+            throw new KubernetesApiException(_client.Error(_client.ListUrl(from, limit, null), 200, "the LIST response has no metadata.resourceVersion to watch from"));
         }
 
         ReplaceState(items, resourceVersion);
@@ -449,7 +542,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         Log.Listed(_logger, Service.Namespace, Service.Name, _slices.Count, resourceVersion);
         _resourceVersion.Set(resourceVersion);
         _lastListTimestamp = _options.TimeProvider.GetTimestamp();
-        _nextResyncAfter = _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
+        _nextResyncAfter = _options.ResyncInterval == Timeout.InfiniteTimeSpan
+            ? TimeSpan.MaxValue
+            : _options.ResyncInterval * (0.9 + (0.2 * _options.Random!.NextDouble())); // ±10 % jitter
 
         // Step 2 – publish (always on the first sync, so that an empty Service is published too).
         MergeAndPublish(force: !_hasPublished);
@@ -525,6 +620,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                             ReplaceState(staged.Values, change.ResourceVersion!);
                             staged = null;
                             initialEvents.CancelAfter(Timeout.InfiniteTimeSpan);
+                            await MapServicePortIfWantedAsync(linked.Token).ConfigureAwait(false);
                         }
 
                         continue;
@@ -532,6 +628,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
                     changes += change.Type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted ? 1 : 0;
                     Apply(change);
+                    await MapServicePortIfWantedAsync(linked.Token).ConfigureAwait(false);
                 }
             }
         }
@@ -565,6 +662,11 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         catch (HttpRequestException ex)
         {
             throw new KubernetesApiException(_client.Error(url, null, "the watch connection broke: " + ex.Message), ex);
+        }
+        catch (ObjectDisposedException ex) when (!stopping.IsCancellationRequested)
+        {
+            // The shared transport closed its connections for a renewed client certificate.
+            throw new KubernetesApiException(_client.Error(url, null, "the watch connection was closed: " + ex.Message), ex);
         }
     }
 
@@ -668,21 +770,95 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         Signal();
     }
 
+    /// <summary>
+    /// A numeric port that no slice lists may be a Service port whose target port differs (80 → 8080): GET the Service
+    /// (at most every <see cref="ServicePortLookupInterval"/>) and resolve the port by its Service port's name, which
+    /// the slices' target ports carry. A failure (403 without <c>get</c> on services, no such port) is explained in
+    /// <see cref="KubernetesWatchStatus.PortDiagnostic"/>; it never fails the watch, and named ports never need it.
+    /// </summary>
+    private async Task MapServicePortIfWantedAsync(CancellationToken cancellationToken)
+    {
+        if (!_servicePortLookupWanted)
+        {
+            return;
+        }
+
+        _servicePortLookupWanted = false;
+        _lastServicePortLookup = _options.TimeProvider.GetTimestamp();
+        int wanted = Service.Port!.Value;
+        try
+        {
+            IReadOnlyList<ServicePort> ports = await _client.GetServicePortsAsync(cancellationToken).ConfigureAwait(false);
+            ServicePort? match = null;
+            foreach (ServicePort port in ports)
+            {
+                if (port.Port == wanted)
+                {
+                    match = port;
+                    break;
+                }
+            }
+
+            if (match is ServicePort found)
+            {
+                _mergeSettings = _mergeSettings with { ServicePortName = found.Name };
+                _servicePortNote = null;
+                string mapping = found.ToString(); // a cold path: once a minute at most
+                Log.ServicePortMapped(_logger, Service.Namespace, Service.Name, wanted, mapping);
+            }
+            else
+            {
+                _mergeSettings = _mergeSettings with { ServicePortName = null };
+                _servicePortNote = ports.Count == 0
+                    ? $"The Service defines no ports, so port {wanted} is not one of its ports either."
+                    : $"The Service has no port {wanted} either (its ports: {string.Join(", ", ports)}).";
+            }
+        }
+        catch (KubernetesApiException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            _servicePortNote = "Mapping it through the Service failed: " + (ex.Error?.Message ?? ex.Message);
+            if (ex.Error is SyncError error)
+            {
+                ReportApiError(error, ex.InnerException);
+            }
+        }
+
+        MergeAndPublish(force: false);
+    }
+
     private void MergeAndPublish(bool force)
     {
         MergedEndpoints merged = _slices.Merge(Service, _mergeSettings);
-        string? diagnostic = merged.PortDiagnostic;
+        if (Service.Port is not null && merged.PortUnresolvedEverywhere
+            && (_lastServicePortLookup == 0 || _options.TimeProvider.GetElapsedTime(_lastServicePortLookup) >= ServicePortLookupInterval))
+        {
+            _servicePortLookupWanted = true; // the loop GETs the Service next, and merges again
+        }
+
+        string? diagnostic = merged.PortDiagnostic is string portDiagnostic && _servicePortNote is string note
+            ? portDiagnostic + " " + note
+            : merged.PortDiagnostic;
         bool diagnosticChanged = !string.Equals(diagnostic, Volatile.Read(ref _status).PortDiagnostic, StringComparison.Ordinal);
         if (diagnosticChanged && diagnostic is not null)
         {
             Log.PortNotOffered(_logger, Service.Namespace, Service.Name, diagnostic);
         }
 
+        string? warning = _options.UseLegacyEndpoints ? OverCapacityWarning(_slices.OverCapacity) : null;
+        if (!string.Equals(warning, Volatile.Read(ref _status).Warning, StringComparison.Ordinal))
+        {
+            diagnosticChanged = true;
+            if (warning is not null)
+            {
+                Log.LegacyEndpointsOverCapacity(_logger, Service.Namespace, Service.Name, warning);
+            }
+        }
+
         if (!force && !_deliveryPending && EndpointSliceSet.SameEndpoints(merged.Endpoints, _endpoints))
         {
             if (diagnosticChanged)
             {
-                UpdateStatus(s => s.WithPortDiagnostic(diagnostic));
+                UpdateStatus(s => s.WithPortDiagnostic(diagnostic).WithWarning(warning));
             }
 
             return;
@@ -701,7 +877,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             _deliveryPending = true;
             Log.SubscriberFailed(_logger, Service.Namespace, Service.Name, ex);
             SyncError error = _client.Error(_options.ApiServer, null, "the endpoint subscriber threw: " + ex.Message);
-            UpdateStatus(s => s.With(lastError: error, isStale: true).WithPortDiagnostic(diagnostic));
+            UpdateStatus(s => s.With(lastError: error, isStale: true).WithPortDiagnostic(diagnostic).WithWarning(warning));
             return;
         }
 
@@ -714,8 +890,16 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
 
         // The resourceVersion and the port diagnostic go with the version, in one status: a reader woken by any of
         // them sees the published set and the API state it came from.
-        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion).WithPortDiagnostic(diagnostic));
+        UpdateStatus(s => s.With(version: s.Version + 1, resourceVersion: resourceVersion).WithPortDiagnostic(diagnostic).WithWarning(warning));
     }
+
+    /// <summary>What <see cref="KubernetesWatchStatus.Warning"/> says about a legacy Endpoints object's over-capacity mark.</summary>
+    private string? OverCapacityWarning(OverCapacity mark) => mark switch
+    {
+        OverCapacity.Truncated => $"the Endpoints object of {Service.Name}.{Service.Namespace} is annotated endpoints.kubernetes.io/over-capacity=truncated: the endpoints controller kept only 1000 of its addresses, so the balancer sees at most 1000 endpoints. Watch EndpointSlices instead (UseLegacyEndpoints = false; Kubernetes 1.21+), which hold every endpoint.",
+        OverCapacity.Warning => $"the Endpoints object of {Service.Name}.{Service.Namespace} is annotated endpoints.kubernetes.io/over-capacity: the Service has more than 1000 addresses, which newer clusters truncate. Watch EndpointSlices instead (UseLegacyEndpoints = false; Kubernetes 1.21+).",
+        _ => null,
+    };
 
     /// <summary>Watch failures that forced a relist since the last healthy watch; for tests.</summary>
     internal int RelistsInARow => Volatile.Read(ref _relistsInARow);

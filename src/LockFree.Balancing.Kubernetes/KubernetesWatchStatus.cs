@@ -13,9 +13,11 @@ public sealed class KubernetesWatchStatus
         long version,
         int consecutiveFailures,
         long listCount,
-        string? portDiagnostic)
+        string? portDiagnostic,
+        string? warning = null)
     {
         PortDiagnostic = portDiagnostic;
+        Warning = warning;
         LastError = lastError;
         LastSyncTime = lastSyncTime;
         IsStale = isStale;
@@ -56,8 +58,18 @@ public sealed class KubernetesWatchStatus
     /// </summary>
     public string? PortDiagnostic { get; }
 
+    /// <summary>
+    /// A condition that leaves the published set incomplete although every call succeeds; <see langword="null"/> when
+    /// there is none. Today: a legacy core/v1 Endpoints object the controller truncated at 1000 addresses
+    /// (<c>endpoints.kubernetes.io/over-capacity</c>), which only EndpointSlices can overcome.
+    /// </summary>
+    public string? Warning { get; }
+
     internal KubernetesWatchStatus WithPortDiagnostic(string? portDiagnostic)
-        => new(LastError, LastSyncTime, IsStale, ResourceVersion, Version, ConsecutiveFailures, ListCount, portDiagnostic);
+        => new(LastError, LastSyncTime, IsStale, ResourceVersion, Version, ConsecutiveFailures, ListCount, portDiagnostic, Warning);
+
+    internal KubernetesWatchStatus WithWarning(string? warning)
+        => new(LastError, LastSyncTime, IsStale, ResourceVersion, Version, ConsecutiveFailures, ListCount, PortDiagnostic, warning);
 
     internal KubernetesWatchStatus With(
         SyncError? lastError = null,
@@ -75,5 +87,6 @@ public sealed class KubernetesWatchStatus
             version ?? Version,
             consecutiveFailures ?? ConsecutiveFailures,
             listCount ?? ListCount,
-            PortDiagnostic);
+            PortDiagnostic,
+            Warning);
 }

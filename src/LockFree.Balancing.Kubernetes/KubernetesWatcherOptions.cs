@@ -26,7 +26,11 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public string? CertificateAuthorityFile { get; set; }
 
-    /// <summary>An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA). The caller keeps ownership.</summary>
+    /// <summary>
+    /// An HTTP handler to use instead of the default <see cref="SocketsHttpHandler"/> (for client certificates or a custom CA).
+    /// The caller keeps ownership, and the default's liveness settings (HTTP/2 PING after 30 s idle with a 15 s
+    /// timeout, TCP keep-alive) are then the caller's to make; the read-idle deadline (<see cref="IdleTimeout"/>) applies either way.
+    /// </summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
     /// <summary>Which address family feeds the balancer. Default: <see cref="AddressFamilyPreference.PreferIPv4"/>.</summary>
@@ -54,20 +58,35 @@ public sealed class KubernetesWatcherOptions
     /// </summary>
     public bool UseLegacyEndpoints { get; set; }
 
-    /// <summary>The <c>limit</c> of each LIST page. Default: 500.</summary>
+    /// <summary>
+    /// The <c>limit</c> of each LIST page, sent as client-go sends it: with <c>resourceVersion=0</c> (the watch cache of
+    /// servers before 1.33 ignores it and answers in one page) and with consistent reads from etcd; not with a relist
+    /// from a known version, which the watch cache serves only without a limit. Default: 500.
+    /// </summary>
     public int ListPageSize { get; set; } = 500;
 
     /// <summary>The <c>timeoutSeconds</c> asked of each WATCH; the server ends the watch then and the watcher resumes. Default: 290 s.</summary>
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(290);
 
     /// <summary>
-    /// How long a watch stream may stay silent before it is treated as dead and reconnected.
-    /// Must exceed <see cref="WatchTimeout"/> unless bookmarks are known to arrive more often. Default: 320 s.
+    /// How long a watch stream may stay silent before it is treated as dead and reconnected from its last
+    /// resourceVersion: the read-idle deadline, the backstop under HTTP/2 pings and TCP keep-alive. kube-apiserver's
+    /// watch cache sends every watch that asks for bookmarks (this adapter always asks) one about every minute, so
+    /// a healthy watch is never silent much longer than 60 s. Default: 75 s (1.25 × that cadence), which with the
+    /// default backoff re-establishes a silently dead watch within 90 s. Raise it above <see cref="WatchTimeout"/>
+    /// for a server that sends no bookmarks (watch cache disabled), or its quiet watches reconnect every
+    /// <see cref="IdleTimeout"/>.
     /// </summary>
-    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(320);
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(75);
 
-    /// <summary>How often a full LIST replaces the state even when the watch is healthy (±10 % jitter), at the end of the current watch. Default: 30 min.</summary>
-    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(30);
+    /// <summary>
+    /// How often a full LIST replaces the state even when the watch is healthy (±10 % jitter), at the end of the current
+    /// watch; <see cref="Timeout.InfiniteTimeSpan"/> for never. Default: never. A watch resumed from its last
+    /// resourceVersion misses no change, and client-go's reflector never relists while its watch is healthy (its
+    /// "resync" replays the local cache to handlers and calls no API): a periodic LIST only adds API-server load.
+    /// Set it to guard against a server you do not trust to deliver every event.
+    /// </summary>
+    public TimeSpan ResyncInterval { get; set; } = Timeout.InfiniteTimeSpan;
 
     /// <summary>The time allowed for a LIST page, and for a WATCH to answer with its headers. Default: 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -98,6 +117,12 @@ public sealed class KubernetesWatcherOptions
 
     /// <summary>A kubeconfig user's exec credential plugin.</summary>
     internal Api.ExecCredentialSettings? ExecCredential { get; set; }
+
+    /// <summary>A kubeconfig cluster's <c>tls-server-name</c>: the name the server certificate must carry (and the SNI), instead of the server's host.</summary>
+    internal string? TlsServerName { get; set; }
+
+    /// <summary>A kubeconfig cluster's <c>proxy-url</c> (http, https or socks5): every request goes through it.</summary>
+    internal Uri? Proxy { get; set; }
 
     /// <summary>
     /// Where the watcher logs (category <c>LockFree.Balancing.Kubernetes.KubernetesEndpointWatcher</c>, event ids 100–199):
@@ -186,7 +211,10 @@ public sealed class KubernetesWatcherOptions
         Positive(WatchTimeout, nameof(WatchTimeout));
         Positive(IdleTimeout, nameof(IdleTimeout));
         Positive(RequestTimeout, nameof(RequestTimeout));
-        Positive(ResyncInterval, nameof(ResyncInterval));
+        if (ResyncInterval != Timeout.InfiniteTimeSpan && ResyncInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ResyncInterval), ResyncInterval, "ResyncInterval must be positive, or Timeout.InfiniteTimeSpan (\"-00:00:00.001\" in configuration) for no periodic relist, the default.");
+        }
         Positive(InitialBackoff, nameof(InitialBackoff));
         Positive(MaxBackoff, nameof(MaxBackoff));
         Positive(ExecCredentialTimeout, nameof(ExecCredentialTimeout));
@@ -244,6 +272,8 @@ public sealed class KubernetesWatcherOptions
             InsecureSkipTlsVerify = InsecureSkipTlsVerify,
             ClientCertificate = ClientCertificate,
             ExecCredential = ExecCredential,
+            TlsServerName = TlsServerName,
+            Proxy = Proxy,
             Random = Random ?? new Random(),
         };
     }

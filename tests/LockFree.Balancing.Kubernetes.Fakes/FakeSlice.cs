@@ -12,4 +12,10 @@ public sealed record FakeSlice(string Name, int Port, IReadOnlyList<FakeSliceEnd
     /// <see cref="PortName"/> in the slice's <c>ports</c>. Empty by default.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, int>> MorePorts { get; init; } = [];
+
+    /// <summary>
+    /// The slice of a Service that defines no ports (a headless Service without ports): the EndpointSlice controller
+    /// writes <c>"ports": []</c>, and <see cref="Port"/> is ignored. Default: false.
+    /// </summary>
+    public bool Portless { get; init; }
 }

@@ -13,12 +13,21 @@ namespace LockFree.Balancing.Kubernetes.Fakes;
 public static class LoopbackKestrel
 {
     /// <summary>Starts the app; returns it (stop and dispose it when done) and its base address (<c>http://127.0.0.1:port/</c>).</summary>
-    public static async Task<(WebApplication App, Uri Address)> StartAsync(RequestDelegate handler, CancellationToken cancellationToken = default)
+    public static Task<(WebApplication App, Uri Address)> StartAsync(RequestDelegate handler, CancellationToken cancellationToken = default)
+        => StartAsync(handler, configureListen: null, cancellationToken);
+
+    /// <summary>Starts the app with <paramref name="configureListen"/> applied to its endpoint (TLS, protocols).</summary>
+    public static async Task<(WebApplication App, Uri Address)> StartAsync(RequestDelegate handler, Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? configureListen, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handler);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        if (configureListen is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0, listen => configureListen?.Invoke(listen)));
         WebApplication app = builder.Build();
         app.Run(handler);
         await app.StartAsync(cancellationToken);

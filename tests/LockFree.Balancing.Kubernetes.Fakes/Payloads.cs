@@ -57,8 +57,24 @@ public static class Payloads
             ? "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\",\"creationTimestamp\":null,\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}},\"endpoints\":null}}"
             : "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";
 
+    /// <summary>
+    /// A BOOKMARK exactly as kube-apiserver's watch cache serialises it for EndpointSlices: Go writes the zero values of
+    /// the kind (<c>"addressType":""</c>, <c>"endpoints":null</c>, <c>"ports":null</c>, <c>"creationTimestamp":null</c>).
+    /// </summary>
+    public static string WatchCacheBookmark(string resourceVersion)
+        => "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion
+           + "\",\"creationTimestamp\":null},\"addressType\":\"\",\"endpoints\":null,\"ports\":null}}";
+
     public static string Status(int code, string reason, string message)
         => "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"" + message + "\",\"reason\":\"" + reason + "\",\"code\":" + code.ToString(CultureInfo.InvariantCulture) + "}";
+
+    /// <summary>
+    /// The Status of a version the API server's watch cache has not reached, as <c>storage.NewTooLargeResourceVersionError</c>
+    /// builds it (504, reason <c>Timeout</c>, cause <c>ResourceVersionTooLarge</c>, retry after 1 s).
+    /// </summary>
+    public static string TooLargeResourceVersionStatus(string asked, string current)
+        => "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Timeout: Too large resource version: " + asked + ", current: " + current
+           + "\",\"reason\":\"Timeout\",\"details\":{\"causes\":[{\"reason\":\"ResourceVersionTooLarge\",\"message\":\"Too large resource version\"}],\"retryAfterSeconds\":1},\"code\":504}";
 
     public static string Gone(string reason = "Expired", string message = "too old resource version: 44982 (53593)")
         => "{\"type\":\"ERROR\",\"object\":" + Status(410, reason, message) + "}";
@@ -73,6 +89,13 @@ public static class Payloads
         => "{\"kind\":\"Endpoints\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"shop\",\"uid\":\"e-1\",\"resourceVersion\":\"" + resourceVersion
            + "\",\"creationTimestamp\":\"2026-11-01T10:00:00Z\",\"labels\":{\"app\":\"web\"},\"annotations\":{\"endpoints.kubernetes.io/last-change-trigger-time\":\"2026-11-01T10:00:00Z\"},\"managedFields\":" + ManagedFields() + "}"
            + (subsets.Length == 0 ? "" : ",\"subsets\":[" + string.Join(',', subsets) + "]") + "}";
+
+    /// <summary>
+    /// A core/v1 Endpoints object marked by the endpoints controller as over capacity (more than 1000 addresses;
+    /// <paramref name="mark"/> <c>truncated</c> since Kubernetes 1.22, when it keeps only 1000).
+    /// </summary>
+    public static string LegacyEndpointsOverCapacity(string name, string resourceVersion, string mark, params string[] subsets)
+        => LegacyEndpoints(name, resourceVersion, subsets).Replace("\"annotations\":{", "\"annotations\":{\"endpoints.kubernetes.io/over-capacity\":\"" + mark + "\",", StringComparison.Ordinal);
 
     /// <summary>One subset: ready and not-ready IPs (node "node-1") and raw ports JSON.</summary>
     public static string LegacySubset(string[] ready, string[] notReady, string ports)

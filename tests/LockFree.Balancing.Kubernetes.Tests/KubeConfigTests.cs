@@ -200,7 +200,6 @@ public sealed class KubeConfigTests : IAsyncLifetime
     [InlineData("{username: admin, password: secret}", "basic authentication")]
     [InlineData("{auth-provider: {name: gcp}}", "'auth-provider'")]
     [InlineData("{client-certificate-data: Zm9v}", "no client key")]
-    [InlineData("{token: a, exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Never}}", "both a token and an exec plugin")]
     [InlineData("{exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}}", "apiVersion 'client.authentication.k8s.io/v1alpha1' is not supported")]
     [InlineData("{exec: {apiVersion: client.authentication.k8s.io/v1, command: x}}", "must set 'interactiveMode'")]
     [InlineData("{exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Always}}", "needs a terminal")]
@@ -245,6 +244,75 @@ public sealed class KubeConfigTests : IAsyncLifetime
 
         Assert.StartsWith("https://", server.BaseAddress.AbsoluteUri, StringComparison.Ordinal);
         Assert.Equal(["10.0.0.1:8080"], await SyncAsync(KubeConfig.LoadFiles([path]).CreateOptions()));
+    }
+
+    [Fact]
+    public async Task Load_TlsServerName_CertificateCheckedAgainstIt_NotTheServerHost()
+    {
+        // The API server's certificate names kubernetes.default.svc only; the kubeconfig reaches it at 127.0.0.1.
+        using var certificates = TestCertificates.Create(subjectHost: "kubernetes.default.svc");
+        FakeApiServer server = await StartServerAsync(certificates.Server);
+        string ca = "    certificate-authority-data: " + Convert.ToBase64String(Encoding.UTF8.GetBytes(certificates.Authority.ExportCertificatePem()));
+        string named = Write("named", Config(server.BaseAddress.AbsoluteUri, cluster: ca + "\n    tls-server-name: kubernetes.default.svc"));
+        string unnamed = Write("unnamed", Config(server.BaseAddress.AbsoluteUri, cluster: ca));
+
+        Assert.Equal(["10.0.0.1:8080"], await SyncAsync(KubeConfig.LoadFiles([named]).CreateOptions()));
+        await Assert.ThrowsAsync<KubernetesApiException>(() => SyncAsync(KubeConfig.LoadFiles([unnamed]).CreateOptions()));
+    }
+
+    [Fact]
+    public void Load_ProxyUrl_EveryRequestGoesThroughIt()
+    {
+        string path = Write("config", Config("https://10.1.2.3:6443", cluster: "    proxy-url: http://proxy.corp:3128"));
+
+        KubernetesWatcherOptions options = KubeConfig.LoadFiles([path]).CreateOptions();
+        using LockFree.Balancing.Kubernetes.Api.KubernetesTransport transport = LockFree.Balancing.Kubernetes.Api.KubernetesTransport.Create(
+            options.Validated(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        var handler = Assert.IsType<System.Net.Http.SocketsHttpHandler>(transport.Handler);
+        Assert.True(handler.UseProxy);
+        Assert.Equal(new Uri("http://proxy.corp:3128"), handler.Proxy!.GetProxy(new Uri("https://10.1.2.3:6443/")));
+    }
+
+    [Theory]
+    [InlineData("    proxy-url: ftp://proxy.corp", "proxy-url 'ftp://proxy.corp'")]
+    [InlineData("    tls-server-name: 'not a name'", "tls-server-name 'not a name'")]
+    public void Load_BadClusterConnectionSetting_ThrowsNamingIt(string cluster, string expected)
+    {
+        string path = Write("config", Config("https://10.1.2.3:6443", cluster: cluster));
+
+        var exception = Assert.Throws<KubeConfigException>(() => KubeConfig.LoadFiles([path]));
+
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TokenAndExec_TokenWinsWithoutError_AsClientGo()
+    {
+        string path = Write("config", Config("https://10.1.2.3:6443", user: "{token: abc, exec: {apiVersion: client.authentication.k8s.io/v1, command: /nonexistent/plugin, interactiveMode: Never}}"));
+
+        KubernetesWatcherOptions options = KubeConfig.LoadFiles([path]).CreateOptions();
+
+        Assert.Equal("abc", options.BearerToken);
+        Assert.Null(options.ExecCredential);
+        _ = options.Validated(); // no "both set" complaint either
+    }
+
+    [Fact]
+    public void ClientCertificates_ReimportedThroughPkcs12_KeepTheirPrivateKey()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=client", key, HashAlgorithmName.SHA256);
+        using X509Certificate2 self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
+        string certificatePem = self.ExportCertificatePem();
+        string keyPem = key.ExportPkcs8PrivateKeyPem();
+
+        using X509Certificate2 reimported = LockFree.Balancing.Kubernetes.Api.ClientCertificates.FromPem(certificatePem, keyPem, reimport: true);
+
+        Assert.True(reimported.HasPrivateKey);
+        Assert.Equal(self.Thumbprint, reimported.Thumbprint);
+        using ECDsa? reimportedKey = reimported.GetECDsaPrivateKey();
+        Assert.NotNull(reimportedKey);
     }
 
     [Fact]
@@ -302,6 +370,72 @@ public sealed class KubeConfigTests : IAsyncLifetime
 
         Assert.All(server.ClientCertificateSubjects, subject => Assert.Equal("CN=alice", subject));
         Assert.NotEmpty(server.ClientCertificateSubjects);
+    }
+
+    [Fact]
+    public async Task Exec_ClientCertificateRotated_PooledConnectionsClosed_NextWatchPresentsNewCertificate()
+    {
+        using var certificates = TestCertificates.Create();
+        FakeApiServer server = await StartServerAsync(certificates.Server);
+        (string alicePem, string aliceKey) = ClientCertificate("CN=alice");
+        (string bobPem, string bobKey) = ClientCertificate("CN=bob");
+        string Credential(string pem, string key, DateTimeOffset expires) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["apiVersion"] = "client.authentication.k8s.io/v1",
+            ["kind"] = "ExecCredential",
+            ["status"] = new Dictionary<string, string> { ["clientCertificateData"] = pem, ["clientKeyData"] = key, ["expirationTimestamp"] = expires.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) },
+        });
+        DateTimeOffset soon = DateTimeOffset.UtcNow.AddMinutes(5);
+        Write("first.json", Credential(alicePem, aliceKey, soon));
+        Write("second.json", Credential(bobPem, bobKey, soon.AddHours(1)));
+        string runs = Path.Combine(_directory, "runs");
+        Script("plugin.sh", $$"""
+            if [ -f "{{runs}}" ]; then cat "{{_directory}}/second.json"; else touch "{{runs}}"; cat "{{_directory}}/first.json"; fi
+            """);
+        string ca = Convert.ToBase64String(Encoding.UTF8.GetBytes(certificates.Authority.ExportCertificatePem()));
+        string path = Write("config", Config(server.BaseAddress.AbsoluteUri, user: ExecUser("./plugin.sh"), cluster: "    certificate-authority-data: " + ca));
+        var clock = new ShiftableTimeProvider();
+        KubernetesWatcherOptions options = KubeConfig.LoadFiles([path]).CreateOptions();
+        options.TimeProvider = clock;
+        options.InitialBackoff = TimeSpan.FromMilliseconds(10);
+        options.MaxBackoff = TimeSpan.FromMilliseconds(50);
+        await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, options);
+        watcher.StartBackgroundSync();
+        WatchConnection first = await server.NextWatchAsync();
+        await watcher.WaitForVersionAsync(1, Limit());
+
+        // Alice's certificate expires; the next request runs the plugin again and gets Bob's.
+        clock.Advance(TimeSpan.FromMinutes(10));
+        first.End();
+        await server.NextWatchAsync();
+
+        string[] subjects = [.. server.ClientCertificateSubjects];
+        Assert.Equal("CN=alice", subjects[0]);
+        Assert.Equal("CN=bob", subjects[^1]); // not the pooled connection that presented alice's certificate
+    }
+
+    [Fact]
+    public async Task Exec_RegistryWatchers_ShareOneCredentialSource_PluginRunsOnce()
+    {
+        FakeApiServer server = await StartServerAsync();
+        server.RequiredToken = "exec-token";
+        string log = Path.Combine(_directory, "runs.log");
+        string expires = DateTimeOffset.UtcNow.AddMinutes(10).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        Script("plugin.sh", $$$"""
+            echo run >> "{{{log}}}"
+            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"exec-token","expirationTimestamp":"{{{expires}}}"}}'
+            """);
+        string path = Write("config", Config(server.BaseAddress.AbsoluteUri, user: ExecUser("./plugin.sh")));
+        await using var registry = new LockFree.Balancing.Kubernetes.Sharing.KubernetesWatchRegistry(KubeConfig.LoadFiles([path]).CreateOptions());
+        var http = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var metrics = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        using var first = registry.Subscribe(ServiceReference.Parse("web.shop:http"), _ => http.TrySetResult());
+        using var second = registry.Subscribe(ServiceReference.Parse("web.shop:metrics"), _ => metrics.TrySetResult());
+        await Task.WhenAll(http.Task, metrics.Task).WaitAsync(Limit());
+
+        Assert.Single(File.ReadAllLines(log)); // two watchers, one plugin run
+        Assert.All(server.Authorizations, header => Assert.Equal("Bearer exec-token", header));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text;
 using LockFree.Balancing.Kubernetes.Fakes;
 using LockFree.Balancing.Kubernetes.Slices;
@@ -74,6 +75,38 @@ public sealed class LegacyEndpointsTests : IAsyncLifetime
     public void ParseLegacyWatchEvent_InvalidJson_ThrowsInvalidWatchData()
     {
         Assert.Throws<InvalidWatchDataException>(() => KubernetesJson.ParseLegacyWatchEvent("{\"type\":\"MODIFIED\",\"object\":{\"subsets\":[{\"addresses\":7}]}}"u8, new Utf8StringCache()));
+    }
+
+    [Fact]
+    public async Task Watcher_TruncatedEndpoints_WarnsInStatusAndLog_UntilNoLongerTruncated()
+    {
+        string[] thousand = [.. Enumerable.Range(0, 1000).Select(i => $"10.1.{i / 250}.{i % 250}")];
+        _server.SetLegacyEndpoints("100", LegacyEndpointsOverCapacity("web", "90", "truncated", LegacySubset(thousand, [], HttpOn8080)));
+        var logs = new CollectingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, new KubernetesWatcherOptions
+        {
+            ApiServer = _server.BaseAddress,
+            UseLegacyEndpoints = true,
+            InitialBackoff = TimeSpan.FromMilliseconds(10),
+            MaxBackoff = TimeSpan.FromMilliseconds(50),
+            RequestTimeout = TimeSpan.FromSeconds(5),
+            LoggerFactory = factory,
+            Random = new Random(5),
+        });
+
+        watcher.StartBackgroundSync();
+        WatchConnection watch = await _server.NextWatchAsync();
+        KubernetesWatchStatus truncated = await watcher.WaitForVersionAsync(1, Limit());
+        Assert.Equal(1000, watcher.Endpoints.Count);
+        watch.Send(Event("MODIFIED", LegacyEndpoints("web", "101", LegacySubset(["10.0.0.1"], [], HttpOn8080))));
+        KubernetesWatchStatus scaledDown = await watcher.WaitForVersionAsync(2, Limit());
+
+        Assert.Contains("over-capacity=truncated", truncated.Warning, StringComparison.Ordinal);
+        Assert.Contains("only 1000", truncated.Warning, StringComparison.Ordinal);
+        Assert.Contains("EndpointSlices", truncated.Warning, StringComparison.Ordinal);
+        Assert.Null(scaledDown.Warning);
+        Assert.Contains(logs.Entries, e => e.EventId == 116 && e.Message.Contains("truncated", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -51,6 +51,9 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
 
     public X509Certificate2? ClientCertificate => Volatile.Read(ref _current)?.Certificate;
 
+    /// <summary>Called (on the requesting thread, under the refresh gate) when the plugin returned a client certificate different from the previous one.</summary>
+    public Action? CertificateRotated { get; set; }
+
     public async ValueTask<string?> GetAsync(CancellationToken cancellationToken)
     {
         Credential? current = Volatile.Read(ref _current);
@@ -71,6 +74,14 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
             Credential fresh = await RunAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _current, fresh);
             Log.ExecCredentialObtained(_logger, _settings.Command, fresh.ExpiresAt);
+            if (current?.Certificate is X509Certificate2 previous && fresh.Certificate is X509Certificate2 renewed
+                && !string.Equals(previous.Thumbprint, renewed.Thumbprint, StringComparison.Ordinal))
+            {
+                // client-go closes every connection here (refreshCredsLocked -> connTracker.CloseAll): pooled
+                // connections would otherwise keep presenting the old certificate.
+                CertificateRotated?.Invoke();
+            }
+
             return fresh.Token;
         }
         finally
@@ -234,7 +245,7 @@ internal sealed class ExecCredentialSource : ICredentialSource, IDisposable
 
                 try
                 {
-                    certificate = X509Certificate2.CreateFromPem(certificatePem, keyPem);
+                    certificate = ClientCertificates.FromPem(certificatePem, keyPem, OperatingSystem.IsWindows());
                 }
                 catch (Exception ex) when (ex is CryptographicException or ArgumentException)
                 {

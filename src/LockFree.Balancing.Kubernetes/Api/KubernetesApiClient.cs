@@ -24,27 +24,27 @@ internal sealed class KubernetesApiClient : IDisposable
     private const string LegacyResource = "endpoints (core API group)";
     private const int MaxErrorBodyBytes = 64 * 1024;
 
-    private readonly HttpClient _http;
     private readonly ServiceReference _service;
     private readonly KubernetesWatcherOptions _options;
     private readonly string _collectionUrl;
     private readonly string _selectorQuery;
     private readonly ICredentialSource _token;
+    private readonly KubernetesTransport _transport;
+    private readonly KubernetesTransport? _ownedTransport;
     private readonly ILogger _logger;
 
-    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options, ILogger? logger = null)
+    /// <param name="service">The Service whose slices are listed and watched.</param>
+    /// <param name="options">Validated options.</param>
+    /// <param name="logger">Where credential sources log.</param>
+    /// <param name="transport">A shared transport (kept by its owner), or <see langword="null"/> for one of its own.</param>
+    public KubernetesApiClient(ServiceReference service, KubernetesWatcherOptions options, ILogger? logger = null, KubernetesTransport? transport = null)
     {
         _logger = logger ?? NullLogger.Instance;
         _service = service;
         _options = options;
-        _token = options.ExecCredential is ExecCredentialSettings exec
-            ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout, _logger)
-            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate, _logger);
-        HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, _token);
-        _http = new HttpClient(handler, disposeHandler: options.HttpHandler is null)
-        {
-            Timeout = Timeout.InfiniteTimeSpan, // watches are long; every call carries its own deadline
-        };
+        _ownedTransport = transport is null ? KubernetesTransport.Create(options, _logger) : null;
+        _transport = transport ?? _ownedTransport!;
+        _token = _transport.Credentials;
         string baseUrl = options.ApiServer.AbsoluteUri.TrimEnd('/');
         string ns = Uri.EscapeDataString(service.Namespace);
         if (options.UseLegacyEndpoints)
@@ -58,45 +58,26 @@ internal sealed class KubernetesApiClient : IDisposable
             _collectionUrl = $"{baseUrl}/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices";
             _selectorQuery = "labelSelector=" + Uri.EscapeDataString("kubernetes.io/service-name=" + service.Name);
         }
-
     }
 
-    private static SocketsHttpHandler CreateHandler(KubernetesWatcherOptions options, ICredentialSource credentials)
+    /// <summary>
+    /// A LIST page URL, as client-go's reflector asks for it: <c>resourceVersion</c> is <c>"0"</c> (any version, served
+    /// from the API server's watch cache), a version (not older than it, from the watch cache), or empty (a consistent
+    /// read, from etcd); <c>limit</c> only when <paramref name="limit"/> is set.
+    /// </summary>
+    public Uri ListUrl(string resourceVersion, int? limit, string? continueToken)
     {
-        var handler = new SocketsHttpHandler
+        var url = new StringBuilder(_collectionUrl).Append('?').Append(_selectorQuery);
+        if (resourceVersion.Length > 0)
         {
-            ConnectTimeout = options.RequestTimeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
-            AutomaticDecompression = DecompressionMethods.None,
-        };
-        X509Certificate2Collection? authorities = options.CertificateAuthorities
-            ?? (options.CertificateAuthorityFile is string caFile ? CertificateAuthorityValidator.Load(caFile) : null);
-        if (options.InsecureSkipTlsVerify)
-        {
-            // Only a kubeconfig's explicit insecure-skip-tls-verify gets here: the user turned verification off.
-#pragma warning disable CA5359
-            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
-#pragma warning restore CA5359
-        }
-        else if (authorities is not null)
-        {
-            // Trust the cluster CA only; without it the machine's trust store applies.
-            handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(authorities);
+            url.Append("&resourceVersion=").Append(Uri.EscapeDataString(resourceVersion));
         }
 
-        if (options.ClientCertificate is not null || options.ExecCredential is not null)
+        if (limit is int pageSize)
         {
-            // Asked per new connection, so a certificate an exec plugin renews is used from the next connection on.
-            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.ClientCertificate!;
+            url.Append("&limit=").Append(pageSize.ToString(CultureInfo.InvariantCulture));
         }
 
-        return handler;
-    }
-
-    public Uri ListUrl(string? continueToken)
-    {
-        var url = new StringBuilder(_collectionUrl).Append('?').Append(_selectorQuery)
-            .Append("&limit=").Append(_options.ListPageSize.ToString(CultureInfo.InvariantCulture));
         if (continueToken is not null)
         {
             url.Append("&continue=").Append(Uri.EscapeDataString(continueToken));
@@ -116,9 +97,9 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>Fetches one LIST page; slices equal to those in <paramref name="known"/> come back as the held instances.</summary>
-    public async Task<EndpointSliceList> ListPageAsync(string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
+    public async Task<EndpointSliceList> ListPageAsync(string resourceVersion, int? limit, string? continueToken, Utf8StringCache cache, Slices.EndpointSliceSet? known, CancellationToken cancellationToken)
     {
-        Uri url = ListUrl(continueToken);
+        Uri url = ListUrl(resourceVersion, limit, continueToken);
         using var deadline = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
@@ -174,6 +155,58 @@ internal sealed class KubernetesApiClient : IDisposable
     }
 
     /// <summary>
+    /// GETs the Service's <c>spec.ports</c> (<c>/api/v1/namespaces/{ns}/services/{name}</c>), to map a Service port to
+    /// the target port the EndpointSlices list. Needs <c>get</c> on <c>services</c> in the core group.
+    /// </summary>
+    /// <exception cref="KubernetesApiException">The call failed; a 403 says which permission is missing and what works without it.</exception>
+    public async Task<IReadOnlyList<ServicePort>> GetServicePortsAsync(CancellationToken cancellationToken)
+    {
+        Uri url = new(string.Create(CultureInfo.InvariantCulture, $"{_options.ApiServer.AbsoluteUri.TrimEnd('/')}/api/v1/namespaces/{Uri.EscapeDataString(_service.Namespace)}/services/{Uri.EscapeDataString(_service.Name)}"));
+        using var deadline = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            using HttpResponseMessage response = await SendAsync(url, linked.Token).ConfigureAwait(false);
+            int code = (int)response.StatusCode;
+            string port = _service.Port?.ToString(CultureInfo.InvariantCulture) ?? "?";
+            if (code == 403)
+            {
+                throw new KubernetesApiException(Error(url, 403,
+                    $"forbidden: mapping Service port {port} to the target port its EndpointSlices list needs 'get' on services (API group \"\") in namespace '{_service.Namespace}'; grant it, or name the port ({_service.Name}.{_service.Namespace}:portname) or give the target port number."));
+            }
+
+            if (code == 404)
+            {
+                throw new KubernetesApiException(Error(url, 404, $"not found: Service '{_service.Name}' in namespace '{_service.Namespace}' does not exist, so port {port} cannot be mapped to a target port."));
+            }
+
+            await EnsureSuccessAsync(url, response, "get", linked.Token).ConfigureAwait(false);
+            Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                using PooledBody bytes = await BodyReader.ReadAsync(body, MaxErrorBodyBytes * 16, "Service", linked.Token).ConfigureAwait(false);
+                return KubernetesJson.ParseServicePorts(bytes.Span);
+            }
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new KubernetesApiException(Error(url, null, $"the GET of the Service did not complete within {_options.RequestTimeout.TotalSeconds:0.###} s"), ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the request failed: " + ex.Message), ex);
+        }
+        catch (IOException ex)
+        {
+            throw new KubernetesApiException(Error(url, null, "the Service could not be read: " + ex.Message), ex);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new KubernetesApiException(Error(url, 200, "the Service is not valid JSON: " + ex.Message), ex);
+        }
+    }
+
+    /// <summary>
     /// Tells a missing API group from a wrong URL after a 404, by asking the discovery endpoint of
     /// <c>discovery.k8s.io/v1</c> (readable by every authenticated user through the default <c>system:discovery</c> role).
     /// </summary>
@@ -212,14 +245,22 @@ internal sealed class KubernetesApiClient : IDisposable
 
     public void Dispose()
     {
-        _http.Dispose();
-        (_token as IDisposable)?.Dispose();
+        _ownedTransport?.Dispose();
     }
 
     private async Task<HttpResponseMessage> SendAsync(Uri url, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url)
+        {
+            Version = _transport.RequestVersion,
+            VersionPolicy = _transport.RequestVersionPolicy,
+        };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_transport.HostHeader is string host)
+        {
+            request.Headers.Host = host;
+        }
+
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("LockFree.Balancing.Kubernetes", "1.0"));
         string? token;
         try
@@ -238,7 +279,13 @@ internal sealed class KubernetesApiClient : IDisposable
 
         try
         {
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            return await _transport.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            // The transport swapped its handler (a rotated client certificate) while this request started on the old
+            // one: a transport failure, retried on the new handler.
+            throw new KubernetesApiException(Error(url, null, "the connection was closed to use a renewed client certificate"), ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Service {Namespace}/{Service}: watch ended after {ElapsedSeconds:0.###} s with {Changes} changes")]
     public static partial void WatchEnded(ILogger logger, string @namespace, string service, double elapsedSeconds, int changes);
 
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Service {Namespace}/{Service}: the LIST at resourceVersion \"{ResourceVersion}\" was refused ({StatusCode}); listing again with a consistent read from etcd (resourceVersion=\"\")")]
+    public static partial void ListingFromEtcd(ILogger logger, string @namespace, string service, string resourceVersion, int? statusCode);
+
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: {Error}")]
     public static partial void ApiError(ILogger logger, string @namespace, string service, string error);
 
@@ -35,6 +38,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 114, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: {Diagnostic}")]
     public static partial void PortNotOffered(ILogger logger, string @namespace, string service, string diagnostic);
+
+    [LoggerMessage(EventId = 115, Level = LogLevel.Information, Message = "Service {Namespace}/{Service}: port {Port} is a Service port ({Mapping}); its endpoints are resolved by the target port the EndpointSlices list")]
+    public static partial void ServicePortMapped(ILogger logger, string @namespace, string service, int port, string mapping);
+
+    [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: {Warning}")]
+    public static partial void LegacyEndpointsOverCapacity(ILogger logger, string @namespace, string service, string warning);
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "The bearer token file {Path} was read again and holds a new token")]
     public static partial void TokenFileReloaded(ILogger logger, string path);

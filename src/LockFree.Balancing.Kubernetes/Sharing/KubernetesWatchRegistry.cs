@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace LockFree.Balancing.Kubernetes.Sharing;
 
 /// <summary>
@@ -37,20 +39,23 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable, IDisposable
     private readonly Dictionary<ServiceReference, SharedWatch> _watches = [];   // guarded by _gate
     private readonly List<Task> _stopping = [];                                  // guarded by _gate
     private bool _disposed;                                                      // guarded by _gate
+    private readonly Lock _transportGate = new();
+    private Api.KubernetesTransport? _transport;                                 // guarded by _transportGate
+    private bool _transportDisposed;                                             // guarded by _transportGate
 
     /// <summary>Creates a registry whose watches all use <paramref name="options"/>.</summary>
     /// <param name="options">How every watcher reaches the API server; <see langword="null"/> for the defaults (kubectl proxy on 127.0.0.1:8001).</param>
     /// <param name="linger">How long a watch outlives its last subscription; <see langword="null"/> for <see cref="DefaultLinger"/>, <see cref="TimeSpan.Zero"/> to stop at once. At most one hour.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="linger"/> is negative or above one hour.</exception>
     public KubernetesWatchRegistry(KubernetesWatcherOptions? options = null, TimeSpan? linger = null)
-        : this(options, linger, static (service, onChanged, o) => new KubernetesEndpointWatcher(service, onChanged, o), lingerClock: null)
+        : this(options, linger, createWatcher: null, lingerClock: null)
     {
     }
 
     internal KubernetesWatchRegistry(
         KubernetesWatcherOptions? options,
         TimeSpan? linger,
-        Func<ServiceReference, Action<IReadOnlyList<Endpoint>>, KubernetesWatcherOptions, KubernetesEndpointWatcher> createWatcher,
+        Func<ServiceReference, Action<IReadOnlyList<Endpoint>>, KubernetesWatcherOptions, KubernetesEndpointWatcher>? createWatcher,
         TimeProvider? lingerClock)
     {
         TimeSpan value = linger ?? DefaultLinger;
@@ -61,8 +66,30 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable, IDisposable
 
         _options = options ?? new KubernetesWatcherOptions();
         _timeProvider = lingerClock ?? _options.TimeProvider ?? TimeProvider.System;
-        _createWatcher = createWatcher;
+        _createWatcher = createWatcher ?? ((service, onChanged, o) => new KubernetesEndpointWatcher(service, onChanged, o, SharedTransport()));
         Linger = value;
+    }
+
+    /// <summary>
+    /// The one transport (handler, connection pool, credentials) every watcher of this registry uses, built at the
+    /// first subscription: over HTTP/2 all the registry's watches are streams of one connection.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid or the certificate authority file cannot be read.</exception>
+    private Api.KubernetesTransport SharedTransport()
+    {
+        lock (_transportGate)
+        {
+            ObjectDisposedException.ThrowIf(_transportDisposed, this);
+            if (_transport is null)
+            {
+                KubernetesWatcherOptions validated = _options.Validated();
+                Microsoft.Extensions.Logging.ILogger logger = validated.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>()
+                    ?? (Microsoft.Extensions.Logging.ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+                _transport = Api.KubernetesTransport.Create(validated, logger);
+            }
+
+            return _transport;
+        }
     }
 
     /// <summary>How long a watch outlives its last subscription.</summary>
@@ -182,6 +209,14 @@ public sealed class KubernetesWatchRegistry : IAsyncDisposable, IDisposable
         }
 
         await Task.WhenAll(pending).ConfigureAwait(false);
+
+        // Every watcher is stopped: the shared connection can go.
+        lock (_transportGate)
+        {
+            _transportDisposed = true;
+            _transport?.Dispose();
+            _transport = null;
+        }
     }
 
     /// <summary>Stops every watch and blocks until they have stopped; prefer <see cref="DisposeAsync"/>. Exists for containers and callers that dispose synchronously.</summary>

@@ -29,4 +29,7 @@ internal sealed class EndpointSlice
     public IReadOnlyList<SlicePort> Ports { get; }
 
     public IReadOnlyList<SliceEndpoint> Endpoints { get; }
+
+    /// <summary>For a synthetic slice of a legacy Endpoints object: its over-capacity annotation.</summary>
+    public OverCapacity OverCapacity { get; init; }
 }

@@ -43,6 +43,21 @@ internal sealed class EndpointSliceSet
     /// <summary>Removes one slice (DELETED); true when it was present.</summary>
     public bool Remove(string name) => _slices.Remove(name);
 
+    /// <summary>The strongest over-capacity mark among the held (legacy, synthetic) slices.</summary>
+    public OverCapacity OverCapacity
+    {
+        get
+        {
+            OverCapacity strongest = OverCapacity.None;
+            foreach (EndpointSlice slice in _slices.Values)
+            {
+                strongest = slice.OverCapacity > strongest ? slice.OverCapacity : strongest;
+            }
+
+            return strongest;
+        }
+    }
+
     /// <summary>Replaces every slice (a fresh LIST).</summary>
     public void ReplaceAll(IEnumerable<EndpointSlice> slices)
     {
@@ -90,7 +105,7 @@ internal sealed class EndpointSliceSet
             }
 
             familySlices += slice.Endpoints.Count > 0 ? 1 : 0;
-            if (ResolvePort(slice, service) is not int port)
+            if (ResolvePort(slice, service, settings.ServicePortName) is not int port)
             {
                 unresolved += slice.Endpoints.Count > 0 ? 1 : 0;
                 continue;
@@ -131,7 +146,7 @@ internal sealed class EndpointSliceSet
         byKey.Values.CopyTo(endpoints, 0);
         Array.Sort(endpoints, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         string? diagnostic = unresolved == 0 ? null : PortDiagnostic(ordered, family, service, unresolved, familySlices);
-        return new MergedEndpoints(endpoints, family, fallback, diagnostic);
+        return new MergedEndpoints(endpoints, family, fallback, diagnostic, portUnresolvedEverywhere: unresolved > 0 && unresolved == familySlices);
     }
 
     /// <summary>
@@ -139,7 +154,11 @@ internal sealed class EndpointSliceSet
     /// or <see langword="null"/> when the slice does not have it. Resolved per slice: one port name can map to
     /// different numbers in different slices.
     /// </summary>
-    internal static int? ResolvePort(EndpointSlice slice, ServiceReference service)
+    /// <param name="slice">The slice.</param>
+    /// <param name="service">The reference with the wanted port.</param>
+    /// <param name="servicePortName">For a numeric port: the name of the Service port with that number, from the
+    /// Service's spec, used when the slice does not list the number (slice ports are target ports).</param>
+    internal static int? ResolvePort(EndpointSlice slice, ServiceReference service, string? servicePortName = null)
     {
         IReadOnlyList<SlicePort> ports = slice.Ports;
         if (service.PortName is string wantedName)
@@ -157,12 +176,31 @@ internal sealed class EndpointSliceSet
 
         if (service.Port is int wanted)
         {
+            if (ports.Count == 0)
+            {
+                // "ports: []": the Service defines no ports (a headless Service without ports); the caller's number is the port.
+                return wanted;
+            }
+
             foreach (SlicePort port in ports)
             {
                 // A nil port number means "all ports" in the API.
                 if (port.Number is null || port.Number == wanted)
                 {
                     return wanted;
+                }
+            }
+
+            if (servicePortName is not null)
+            {
+                // A Service port (80) whose target port (8080, or a named container port) is what the slice lists,
+                // under the Service port's name.
+                foreach (SlicePort port in ports)
+                {
+                    if (string.Equals(port.Name ?? string.Empty, servicePortName, StringComparison.Ordinal) && port.Number is int number)
+                    {
+                        return number;
+                    }
                 }
             }
 
@@ -211,7 +249,10 @@ internal sealed class EndpointSliceSet
         string wanted = service.Port is int number
             ? $"port {number.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
             : service.PortName is string name ? $"a port named '{name}'" : "a single port (none was given)";
-        string seen = offered.Count == 0 ? "none" : string.Join(", ", offered);
+        string seen = offered.Count == 0
+            ? "none (the Service defines no ports, as a headless Service without ports does: give the port number, e.g. "
+              + service.Name + "." + service.Namespace + ":8080)"
+            : string.Join(", ", offered);
         string scope = unresolved == familySlices ? "no EndpointSlice" : $"{unresolved} of {familySlices} EndpointSlices do not";
         return unresolved == familySlices
             ? $"{scope} of {service.Name}.{service.Namespace} offers {wanted}; ports offered: {seen}. Their endpoints are left out."

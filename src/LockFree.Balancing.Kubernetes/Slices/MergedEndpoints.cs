@@ -9,8 +9,10 @@ internal sealed class MergedEndpoints
         IReadOnlyList<Endpoint> endpoints,
         SliceAddressType family,
         bool usedTerminatingFallback,
-        string? portDiagnostic)
+        string? portDiagnostic,
+        bool portUnresolvedEverywhere = false)
     {
+        PortUnresolvedEverywhere = portUnresolvedEverywhere;
         PortDiagnostic = portDiagnostic;
         Endpoints = endpoints;
         Family = family;
@@ -25,6 +27,9 @@ internal sealed class MergedEndpoints
 
     /// <summary>Why some or all slices of the chosen family contributed nothing because of the port; <see langword="null"/> when all resolved it.</summary>
     public string? PortDiagnostic { get; }
+
+    /// <summary>True when slices with endpoints exist but none of them resolves the wanted port.</summary>
+    public bool PortUnresolvedEverywhere { get; }
 
     /// <summary>True when no endpoint was ready and serving-and-terminating endpoints were used instead.</summary>
     public bool UsedTerminatingFallback { get; }

@@ -16,7 +16,7 @@ internal static partial class KubernetesJson
     ];
 
     private static readonly NameSought[] MetadataNames = [new("name"u8, Field.Name), new("resourceVersion"u8, Field.ResourceVersion), new("annotations"u8, Field.Annotations)];
-    private static readonly NameSought[] AnnotationNames = [new("k8s.io/initial-events-end"u8, Field.InitialEventsEnd)];
+    private static readonly NameSought[] AnnotationNames = [new("k8s.io/initial-events-end"u8, Field.InitialEventsEnd), new("endpoints.kubernetes.io/over-capacity"u8, Field.OverCapacity)];
     private static readonly NameSought[] EndpointNames =
     [
         new("addresses"u8, Field.Addresses), new("conditions"u8, Field.Conditions), new("nodeName"u8, Field.NodeName), new("zone"u8, Field.Zone), new("hints"u8, Field.Hints),
@@ -60,6 +60,7 @@ internal static partial class KubernetesJson
         ForNodes,
         Port,
         Protocol,
+        OverCapacity,
     }
 
     /// <summary>
@@ -147,6 +148,7 @@ internal static partial class KubernetesJson
             : Field.Other,
         15 => name.SequenceEqual("resourceVersion"u8) ? Field.ResourceVersion : Field.Other,
         25 => name.SequenceEqual("k8s.io/initial-events-end"u8) ? Field.InitialEventsEnd : Field.Other,
+        37 => name.SequenceEqual("endpoints.kubernetes.io/over-capacity"u8) ? Field.OverCapacity : Field.Other,
         _ => Field.Other,
     };
 

@@ -136,7 +136,7 @@ internal static partial class KubernetesJson
                     if (endpoints.Length > 0)
                     {
                         string name = string.Create(CultureInfo.InvariantCulture, $"{Name}/{i}/{family}");
-                        slices.Add(new EndpointSlice(name, ResourceVersionText, family, subset.Ports, endpoints));
+                        slices.Add(new EndpointSlice(name, ResourceVersionText, family, subset.Ports, endpoints) { OverCapacity = OverCapacity });
                     }
                 }
             }

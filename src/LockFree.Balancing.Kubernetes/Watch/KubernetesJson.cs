@@ -339,6 +339,12 @@ internal static partial class KubernetesJson
                             parts.InitialEventsEnd = true;
                         }
 
+                        if (annotation == Field.OverCapacity && reader.TokenType == JsonTokenType.String)
+                        {
+                            // Legacy Endpoints over 1000 addresses: "truncated" since 1.22 (the controller kept 1000).
+                            parts.OverCapacity = reader.ValueTextEquals("truncated"u8) ? OverCapacity.Truncated : OverCapacity.Warning;
+                        }
+
                         reader.Skip();
                     }
 
@@ -799,6 +805,7 @@ internal static partial class KubernetesJson
         public string? Reason;
         public string? Message;
         public List<LegacySubset>? Subsets; // legacy core/v1 Endpoints only
+        public OverCapacity OverCapacity;   // legacy core/v1 Endpoints only
 
         public readonly EndpointSlice ToSlice()
         {

@@ -169,6 +169,7 @@ public sealed partial class KubernetesJsonFieldTests
     [InlineData("forNodes", nameof(KubernetesJson.Field.ForNodes))]
     [InlineData("port", nameof(KubernetesJson.Field.Port))]
     [InlineData("protocol", nameof(KubernetesJson.Field.Protocol))]
+    [InlineData("endpoints.kubernetes.io/over-capacity", nameof(KubernetesJson.Field.OverCapacity))]
     public void Classify_KnownName_IsThatFieldAndEveryOneByteChangeIsNot(string name, string expected)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(name);
@@ -191,6 +192,7 @@ public sealed partial class KubernetesJsonFieldTests
             "type", "object", "metadata", "items", "continue", "resourceVersion", "name", "annotations", "k8s.io/initial-events-end",
             "kind", "code", "reason", "message", "addressType", "endpoints", "ports", "subsets", "addresses", "conditions", "ready",
             "serving", "terminating", "nodeName", "zone", "hints", "forZones", "forNodes", "port", "protocol",
+            "endpoints.kubernetes.io/over-capacity",
         ];
         KubernetesJson.Field[] mapped = [.. names.Select(n => KubernetesJson.Classify(Encoding.UTF8.GetBytes(n)))];
 
