@@ -75,7 +75,7 @@ public class GrpcKeyedPickCostBenchmarks : ISmokeChecked
     /// <summary>The core's pick by key: hash and ring lookup, nothing counted.</summary>
     /// <returns>The endpoint index.</returns>
     [Benchmark]
-    public int CorePickByKey() => _core.PickIndex(_keys[_cursor++ & (Requests - 1)].AsSpan(), out _);
+    public int CorePickByKey() => _core.PickIndex(_keys[_cursor++ & (Requests - 1)].AsSpan(), out _, out _);
 
     /// <inheritdoc />
     public void CheckResult(string benchmark, object? result)

@@ -123,14 +123,9 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         _options = (options ?? new KubernetesWatcherOptions()).Validated();
         _mergeSettings = new MergeSettings(_options.AddressFamily, _options.UseTerminatingEndpointsWhenNoneReady);
         _logger = _options.LoggerFactory?.CreateLogger<KubernetesEndpointWatcher>() ?? NullLogger<KubernetesEndpointWatcher>.Instance;
-<<<<<<< HEAD
-        _client = new KubernetesApiClient(service, _options, _logger);
+        _client = new KubernetesApiClient(service, _options, _logger, transport);
         _metrics = KubernetesMetrics.For(_options.MeterFactory);
         _metrics.Register(this);
-=======
-        _client = new KubernetesApiClient(service, _options, _logger, transport);
-        KubernetesMetrics.Register(this);
->>>>>>> helper/adapter
     }
 
     /// <summary>Creates a watcher that keeps <paramref name="balancer"/>'s endpoints equal to the Service's.</summary>
