@@ -56,7 +56,7 @@ internal sealed class GrpcMetrics
     {
         if (!acquired)
         {
-            Count(settings.Policy, "none");
+            Count(settings.Policy, PickOutcomeTag.None);
             return;
         }
 
@@ -78,7 +78,7 @@ internal sealed class GrpcMetrics
     {
         if (index < 0)
         {
-            Count(settings.Policy, "none");
+            Count(settings.Policy, PickOutcomeTag.None);
             return;
         }
 
@@ -97,15 +97,7 @@ internal sealed class GrpcMetrics
         TagCallSpan(endpoint.Host, endpoint.Port, "home");
     }
 
-    internal static string OutcomeTagValue(PickOutcome outcome) => outcome switch
-    {
-        PickOutcome.Home => "home",
-        PickOutcome.Overflow => "overflow",
-        PickOutcome.Remote => "remote",
-        PickOutcome.Fallback => "fallback",
-        PickOutcome.OverCapacity => "over_capacity",
-        _ => "unknown",
-    };
+    internal static string OutcomeTagValue(PickOutcome outcome) => PickOutcomeTag.Of(outcome);
 
     private static string? Version => typeof(GrpcMetrics).Assembly.GetName().Version?.ToString();
 

@@ -411,7 +411,7 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
         if (!acquired)
         {
-            _balancing.Metrics.RecordPick(target, picker, "none");
+            _balancing.Metrics.RecordPick(target, picker, PickOutcomeTag.None);
             throw NoEndpoints(service);
         }
 
@@ -448,19 +448,11 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         }
 
         lease = default;
-        outcome = "none";
+        outcome = PickOutcomeTag.None;
         return false;
     }
 
-    private static string Outcome(in EndpointLease lease) => lease.Outcome switch
-    {
-        PickOutcome.Home => "home",
-        PickOutcome.Overflow => "overflow",
-        PickOutcome.Remote => "remote",
-        PickOutcome.Fallback => "fallback",
-        PickOutcome.OverCapacity => "over_capacity",
-        _ => "unknown",
-    };
+    private static string Outcome(in EndpointLease lease) => PickOutcomeTag.Of(lease.Outcome);
 
     private HttpRequestException NoEndpoints(BalancedService service)
     {

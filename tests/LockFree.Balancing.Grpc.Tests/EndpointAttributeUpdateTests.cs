@@ -16,13 +16,7 @@ public sealed class EndpointAttributeUpdateTests
     public async Task WeightChange_OnAnAddressThatStays_ReachesThePolicyWithoutNewSubchannels()
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(2);
-        var resolver = new PushResolverFactory();
-        ServiceProvider services = cluster.Services(more: s => s.AddSingleton<ResolverFactory>(resolver));
-        var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config("""{"lockfree_round_robin": {}}"""), target: "push:///web", services: services));
-        resolver.Push(cluster.Pods.Select(p => (p, 1)));
-        await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
-        LockFreeSubchannelsBalancer policy = PolicyTests.Policy(services);
-        await TestWait.UntilAsync(() => policy.LastPicker is { Count: 2 }, "both subchannels are ready");
+        (PushResolverFactory resolver, Echo.EchoClient client, LockFreeSubchannelsBalancer policy) = await StartAsync(cluster);
         LockFreePicker before = policy.LastPicker!;
 
         resolver.Push(cluster.Pods.Select(p => (p, p == cluster.Pods[0] ? 3 : 1)));
@@ -45,6 +39,17 @@ public sealed class EndpointAttributeUpdateTests
     public async Task SameAttributes_Again_RebuildNothing()
     {
         await using GrpcCluster cluster = await GrpcCluster.StartAsync(2);
+        (PushResolverFactory resolver, Echo.EchoClient client, LockFreeSubchannelsBalancer policy) = await StartAsync(cluster);
+        LockFreePicker before = policy.LastPicker!;
+
+        resolver.Push(cluster.Pods.Select(p => (p, 1)));
+        await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit()); // after the push is processed
+        Assert.Same(before, policy.LastPicker);
+    }
+
+    // Two pods behind a resolver the test pushes to, weight 1 each, lockfree_round_robin, both subchannels ready.
+    private static async Task<(PushResolverFactory Resolver, Echo.EchoClient Client, LockFreeSubchannelsBalancer Policy)> StartAsync(GrpcCluster cluster)
+    {
         var resolver = new PushResolverFactory();
         ServiceProvider services = cluster.Services(more: s => s.AddSingleton<ResolverFactory>(resolver));
         var client = new Echo.EchoClient(cluster.Channel(GrpcCluster.Config("""{"lockfree_round_robin": {}}"""), target: "push:///web", services: services));
@@ -52,11 +57,7 @@ public sealed class EndpointAttributeUpdateTests
         await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit());
         LockFreeSubchannelsBalancer policy = PolicyTests.Policy(services);
         await TestWait.UntilAsync(() => policy.LastPicker is { Count: 2 }, "both subchannels are ready");
-        LockFreePicker before = policy.LastPicker!;
-
-        resolver.Push(cluster.Pods.Select(p => (p, 1)));
-        await client.WhoAsync(new WhoRequest(), cancellationToken: GrpcCluster.Limit()); // after the push is processed
-        Assert.Same(before, policy.LastPicker);
+        return (resolver, client, policy);
     }
 
     /// <summary>A resolver whose results the test pushes, with the endpoint attribute the kubernetes resolver sets.</summary>
