@@ -237,10 +237,10 @@ static int Usage(TextWriter writer, int exitCode)
                              IPs, so run it where those are routable (in the cluster or a routed network).
 
         A YARP proxy (bench/Yarp/YarpProxyDemo.cs):
-          --yarp-proxy [--policy NAME] [--load-factor F|none] [--seconds S] [--clients N] [--users N]
+          --yarp-proxy [--policy NAME] [--load-factor F] [--seconds S] [--clients N] [--users N]
                              YARP 2.3 fronting Service orders.shop (fake API server, Kestrel pods) through
                              k8s://orders.shop:http with a LockFree policy (default LockFreeConsistentHash keyed by
-                             x-user, load factor 1.25) while a pod joins and one leaves; prints requests, errors,
+                             x-user, no load factor) while a pod joins and one leaves; prints requests, errors,
                              share per pod, key affinity, peak in flight and how fast the proxy saw each change.
 
           --help, -h         This text.
