@@ -49,7 +49,7 @@ public sealed class Proxy : IAsyncDisposable
     };
 
     /// <summary>Starts the proxy; <paramref name="api"/> is the fake API server its watches reach (owned by the caller).</summary>
-    public static async Task<Proxy> StartAsync(FakeCluster api, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters)
+    public static async Task<Proxy> StartAsync(FakeCluster api, IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters, Action<IServiceCollection>? more = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -64,6 +64,7 @@ public sealed class Proxy : IAsyncDisposable
             .LoadFromMemory(routes, clusters)
             .AddKubernetesDestinations(o => o.DefaultNamespace = "shop")
             .AddLockFreeLoadBalancing();
+        more?.Invoke(builder.Services);
         WebApplication app = builder.Build();
         try
         {
