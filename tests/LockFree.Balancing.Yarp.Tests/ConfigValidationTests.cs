@@ -67,6 +67,13 @@ public sealed class ConfigValidationTests
     }
 
     [Fact]
+    public async Task ConfigureCluster_LoadFactorWithoutKey_SaysTheKeyIsRequired()
+    {
+        LockFreeConfigException error = await FailsAsync(With(LockFreeLoadBalancingPolicies.Maglev, new() { [LockFreeClusterMetadata.LoadFactor] = "1.5" }));
+        Assert.Equal(LockFreeClusterMetadata.HashKey, error.Setting);
+    }
+
+    [Fact]
     public async Task ConfigureCluster_BadKeySource_NamesTheValue()
     {
         LockFreeConfigException error = await FailsAsync(With(LockFreeLoadBalancingPolicies.ConsistentHash, new() { [LockFreeClusterMetadata.HashKey] = "banana:x" }));

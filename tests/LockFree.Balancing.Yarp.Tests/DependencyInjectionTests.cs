@@ -74,6 +74,7 @@ public sealed class DependencyInjectionTests
             Assert.Equal("shop", resolver.DefaultNamespace);
         }
 
+        resolver.Dispose(); // a second dispose does nothing
         Assert.Throws<ObjectDisposedException>(() => resolver.ResolveDestinationsAsync(
             new Dictionary<string, global::Yarp.ReverseProxy.Configuration.DestinationConfig> { ["a"] = new() { Address = "k8s://orders.shop:http" } }, CancellationToken.None).AsTask().GetAwaiter().GetResult());
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LockFree.Balancing.Kubernetes.Fakes;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using Yarp.ReverseProxy.Configuration;
 
@@ -277,6 +278,64 @@ public sealed class ProxyTests
         finally
         {
             await api.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Reload_BadMetadata_KeepsThePreviousConfiguration_AGoodChange_AppliesWithANewPicker()
+    {
+        (FakeCluster api, Pod[] pods) = await StartPodsAsync(3, 3);
+        try
+        {
+            RouteConfig[] routes = [Proxy.CatchAll("orders")];
+            var listener = new ApplyListener();
+            await using Proxy proxy = await Proxy.StartAsync(api, routes,
+                [Proxy.Cluster(LockFreeLoadBalancingPolicies.Maglev, Metadata("header:x-user"), ("orders", "k8s://orders.shop:http"))],
+                more => more.AddSingleton<global::Yarp.ReverseProxy.Configuration.IConfigChangeListener>(listener));
+            await proxy.WaitForPodsAsync(pods);
+            string home = await proxy.GetAsync("/who", "user-7");
+            LoadBalancer before = proxy.Policy(LockFreeLoadBalancingPolicies.Maglev).StateOf(proxy.ClusterState())!.Current!.Core;
+            var memory = proxy.App.Services.GetRequiredService<global::Yarp.ReverseProxy.Configuration.InMemoryConfigProvider>();
+
+            // A reload with a bad value: YARP logs it and keeps serving the previous configuration.
+            ClusterConfig bad = Proxy.Cluster(LockFreeLoadBalancingPolicies.Maglev, Metadata("header:x-user", "0.9"), ("orders", "k8s://orders.shop:http"));
+            memory.Update(routes, [bad]);
+            Exception failure = await listener.Failed.Task.WaitAsync(Proxy.Limit());
+            Assert.Contains("LoadFactor", Find<LockFreeConfigException>(failure)!.Message, StringComparison.Ordinal);
+            Assert.False(proxy.ClusterState().Model.Config.Metadata!.ContainsKey(LockFreeClusterMetadata.LoadFactor));
+            Assert.Equal(home, await proxy.GetAsync("/who", "user-7"));
+
+            // A good change of key source: applied, with a new core (the settings differ).
+            memory.Update(routes, [Proxy.Cluster(LockFreeLoadBalancingPolicies.Maglev, Metadata("cookie:session"), ("orders", "k8s://orders.shop:http"))]);
+            await Eventually.TrueAsync(() => proxy.ClusterState().Model.Config.Metadata![LockFreeClusterMetadata.HashKey] == "cookie:session", "the reload to apply");
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/who");
+            request.Headers.Add("Cookie", "session=abc");
+            using HttpResponseMessage response = await proxy.Client.SendAsync(request, Proxy.Limit());
+            response.EnsureSuccessStatusCode();
+            Assert.NotSame(before, proxy.Policy(LockFreeLoadBalancingPolicies.Maglev).StateOf(proxy.ClusterState())!.Current!.Core);
+        }
+        finally
+        {
+            await StopAllAsync(api, pods);
+        }
+    }
+
+    private sealed class ApplyListener : global::Yarp.ReverseProxy.Configuration.IConfigChangeListener
+    {
+        public TaskCompletionSource<Exception> Failed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void ConfigurationApplied(IReadOnlyList<global::Yarp.ReverseProxy.Configuration.IProxyConfig> proxyConfigs)
+        {
+        }
+
+        public void ConfigurationApplyingFailed(IReadOnlyList<global::Yarp.ReverseProxy.Configuration.IProxyConfig> proxyConfigs, Exception exception) => Failed.TrySetResult(exception);
+
+        public void ConfigurationLoaded(IReadOnlyList<global::Yarp.ReverseProxy.Configuration.IProxyConfig> proxyConfigs)
+        {
+        }
+
+        public void ConfigurationLoadingFailed(global::Yarp.ReverseProxy.Configuration.IProxyConfigProvider configProvider, Exception exception)
+        {
         }
     }
 
