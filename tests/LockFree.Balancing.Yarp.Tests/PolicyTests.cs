@@ -226,8 +226,8 @@ public sealed class PolicyTests
         LockFreeLoadBalancingPolicy policy = Policy(PolicyKind.PowerOfTwoChoices);
         ClusterState cluster = Cluster(Config(LockFreeLoadBalancingPolicies.PowerOfTwoChoices), Destinations(3));
         var gate = new TaskCompletionSource<ForwarderError>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var forwarder = new LeaseReleasingForwarder(new ScriptedForwarder(() => new ValueTask<ForwarderError>(gate.Task)));
-        var throwing = new LeaseReleasingForwarder(new ScriptedForwarder(() => throw new InvalidOperationException("boom")));
+        var forwarder = new LeaseReleasingForwarder(new ScriptedForwarder(() => new ValueTask<ForwarderError>(gate.Task)), [policy]);
+        var throwing = new LeaseReleasingForwarder(new ScriptedForwarder(() => throw new InvalidOperationException("boom")), [policy]);
 
         var sends = new List<Task<ForwarderError>>();
         for (int i = 0; i < 6; i++)

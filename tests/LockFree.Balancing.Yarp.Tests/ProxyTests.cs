@@ -213,6 +213,40 @@ public sealed class ProxyTests
     }
 
     [Fact]
+    public async Task SessionAffinity_PinnedRequests_CountInFlightOnTheirPod_UntilForwardingEnds()
+    {
+        (FakeCluster api, Pod[] pods) = await StartPodsAsync(3, 3);
+        try
+        {
+            ClusterConfig cluster = Proxy.Cluster(LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null, ("orders", "k8s://orders.shop:http")) with
+            {
+                SessionAffinity = new SessionAffinityConfig { Enabled = true, Policy = "Cookie", AffinityKeyName = ".affinity" },
+            };
+            await using Proxy proxy = await Proxy.StartAsync(api, [Proxy.CatchAll("orders")], [cluster]);
+            await proxy.WaitForPodsAsync(pods);
+
+            // The first request is placed by the policy and gets YARP's affinity cookie; the next ones are pinned by it.
+            using var client = new HttpClient(new SocketsHttpHandler { UseCookies = true }) { BaseAddress = proxy.Client.BaseAddress, Timeout = Proxy.WaitLimit };
+            string home = await client.GetStringAsync("/who", Proxy.Limit());
+            Pod pinned = pods.Single(p => p.Name == home);
+            Task<string>[] held = [.. Enumerable.Range(0, 5).Select(_ => client.GetStringAsync("/hold", Proxy.Limit()))];
+            await Eventually.TrueAsync(() => pinned.Active == 5, "5 pinned requests held by one pod");
+
+            LoadBalancer core = proxy.Policy(LockFreeLoadBalancingPolicies.PowerOfTwoChoices).StateOf(proxy.ClusterState())!.Current!.Core;
+            Assert.Equal(5, core.GetStatus().Single(s => s.Endpoint.Port == pinned.Port).InFlight);
+            Assert.Equal(5, core.GetStatus().Sum(s => s.InFlight));
+
+            pinned.Release();
+            Assert.All(await Task.WhenAll(held), pod => Assert.Equal(home, pod));
+            await Eventually.TrueAsync(() => core.GetStatus().All(s => s.InFlight == 0), "the counts to return to 0");
+        }
+        finally
+        {
+            await StopAllAsync(api, pods);
+        }
+    }
+
+    [Fact]
     public async Task NonServiceDestinations_PassThroughUntouched_NextToAService()
     {
         (FakeCluster api, Pod[] pods) = await StartPodsAsync(3, 1);

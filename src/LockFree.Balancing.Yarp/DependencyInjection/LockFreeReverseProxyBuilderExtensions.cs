@@ -51,7 +51,7 @@ public static class LockFreeReverseProxyBuilderExtensions
 
         // The release hook: YARP's forwarder, wrapped. Its own registration is replaced by the wrapper around it.
         services.Remove(forwarder);
-        services.AddSingleton<IHttpForwarder>(sp => new LeaseReleasingForwarder(CreateInner(sp, forwarder)));
+        services.AddSingleton<IHttpForwarder>(sp => new LeaseReleasingForwarder(CreateInner(sp, forwarder), sp.GetServices<ILoadBalancingPolicy>()));
         return builder;
     }
 

@@ -26,6 +26,11 @@ internal sealed class DestinationTable
         Entries = entries;
         Destinations = destinations;
         Models = Array.ConvertAll(destinations, static d => d.Model);
+        ByDestination = new Dictionary<DestinationState, Entry>(entries.Count, ReferenceEqualityComparer.Instance);
+        foreach (Entry entry in entries.Values)
+        {
+            ByDestination[entry.Destination] = entry;
+        }
     }
 
     /// <summary>YARP's available-destination list this table was built from.</summary>
@@ -40,6 +45,9 @@ internal sealed class DestinationTable
 
     /// <summary>PERF: keyed by reference identity of the core's endpoint state; no string hashing per pick.</summary>
     public Dictionary<EndpointState, Entry> Entries { get; }
+
+    /// <summary>The entries by destination, for requests YARP routed without the policy (session affinity).</summary>
+    public Dictionary<DestinationState, Entry> ByDestination { get; }
 
     /// <summary>The destinations of <see cref="Source"/>, in its order, for the cheap same-contents check.</summary>
     public DestinationState[] Destinations { get; }
