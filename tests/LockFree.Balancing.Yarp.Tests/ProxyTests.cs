@@ -162,8 +162,9 @@ public sealed class ProxyTests
             await proxy.WaitForPodsAsync(pods);
             TimeSpan elapsed = clock.Elapsed;
 
-            // The watch event, the change token, YARP's reload and the new destination list: milliseconds, not a DNS TTL.
-            Assert.True(elapsed < TimeSpan.FromSeconds(2), $"the proxy took {elapsed.TotalMilliseconds:0} ms to see the new pod");
+            // The watch event, the change token, YARP's reload and the new destination list: milliseconds, not a DNS TTL
+            // (--yarp-proxy prints 13-43 ms); the bound leaves room for a loaded CI machine.
+            Assert.True(elapsed < TimeSpan.FromSeconds(3), $"the proxy took {elapsed.TotalMilliseconds:0} ms to see the new pod");
             var seen = new HashSet<string>();
             for (int i = 0; i < 4; i++)
             {

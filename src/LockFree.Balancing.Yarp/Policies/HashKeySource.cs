@@ -148,19 +148,3 @@ internal sealed record HashKeySource(HashKeyKind Kind, string Name)
         _ => "client-ip",
     };
 }
-
-/// <summary>The kinds of <see cref="HashKeySource"/>.</summary>
-internal enum HashKeyKind
-{
-    Header,
-    Cookie,
-    Route,
-    ClientIp,
-}
-
-/// <summary>The buffer a client-ip key is written to.</summary>
-internal static class AddressBytes
-{
-    /// <summary>Enough for an IPv6 address.</summary>
-    public const int MaxLength = 16;
-}
