@@ -36,7 +36,7 @@ namespace LockFree.Balancing;
 /// Pickers that do not place by key ignore it.
 /// </para>
 /// </remarks>
-public abstract class LoadBalancer
+public abstract partial class LoadBalancer
 {
     private readonly Lock _writerGate = new();
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using LockFree.Balancing.Kubernetes;
 using LockFree.Balancing.Kubernetes.Fakes;
 using LockFree.Balancing.Kubernetes.Sharing;
@@ -6,6 +5,7 @@ using LockFree.Balancing.Yarp.Kubernetes;
 using LockFree.Balancing.Yarp.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Xunit;
 using Yarp.ReverseProxy.Forwarder;
@@ -84,7 +84,7 @@ public sealed class DependencyInjectionTests
     {
         FakeCluster api = await FakeCluster.StartAsync("shop", "orders");
         Pod pod = await Pod.StartAsync("p0");
-        var logs = new CapturingLoggerProvider();
+        using var logs = new FakeLoggerProvider();
         try
         {
             api.Apply(pod.Slice);
@@ -100,8 +100,10 @@ public sealed class DependencyInjectionTests
             Assert.Equal(1, registry.WatchCount);
             Assert.Equal(1, api.OpenWatches);
 
-            Assert.Contains(logs.Messages, m => m.Contains("subscribed to the watch of Service orders.shop:http", StringComparison.Ordinal));
-            Assert.Contains(logs.Messages, m => m.Contains("Service orders.shop:http now has 1 ready endpoints", StringComparison.Ordinal));
+            IReadOnlyList<FakeLogRecord> records = logs.Collector.GetSnapshot();
+            Assert.Contains(records, r => r.Id.Id == 501 && r.Message.Contains("subscribed to the watch of Service orders.shop:http", StringComparison.Ordinal));
+            Assert.Contains(records, r => r.Id.Id == 502 && r.Message.Contains("Service orders.shop:http now has 1 ready endpoints", StringComparison.Ordinal));
+            Assert.All(records.Where(r => r.Category == "LockFree.Balancing.Yarp"), r => Assert.InRange(r.Id.Id, 500, 599));
         }
         finally
         {
@@ -113,27 +115,5 @@ public sealed class DependencyInjectionTests
     private sealed class BareBuilder(IServiceCollection services) : IReverseProxyBuilder
     {
         public IServiceCollection Services { get; } = services;
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider owner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => owner.Messages.Enqueue(formatter(state, exception));
-        }
     }
 }
