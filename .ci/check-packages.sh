@@ -9,7 +9,7 @@ out="${1:-artifacts/packages}"
 rm -rf "$out"
 mkdir -p "$out"
 
-projects=(src/LockFree.Balancing src/LockFree.Balancing.Kubernetes src/LockFree.Balancing.Http src/LockFree.Balancing.Grpc src/LockFree.Balancing.ServiceDiscovery src/LockFree.Balancing.KubernetesClient)
+projects=(src/LockFree.Balancing src/LockFree.Balancing.Kubernetes src/LockFree.Balancing.Http src/LockFree.Balancing.Grpc src/LockFree.Balancing.ServiceDiscovery src/LockFree.Balancing.KubernetesClient src/LockFree.Balancing.Yarp)
 for project in "${projects[@]}"; do
   dotnet pack "$project" -c Release -o "$out" --nologo -v quiet
 done
@@ -60,6 +60,8 @@ check_package LockFree.Balancing.Http \
 check_package LockFree.Balancing.Grpc "LockFree.Balancing LockFree.Balancing.Kubernetes Grpc.Net.Client" "LockFree.Balancing.Http"
 # The ServiceDiscovery provider shares the adapter's registry; the full ServiceDiscovery package is the application's choice.
 check_package LockFree.Balancing.ServiceDiscovery "LockFree.Balancing.Kubernetes Microsoft.Extensions.ServiceDiscovery.Abstractions" "LockFree.Balancing.Http Microsoft.Extensions.ServiceDiscovery"
+# The YARP policies and destinations share the adapter's registry and never pull in the HTTP or gRPC integrations.
+check_package LockFree.Balancing.Yarp "LockFree.Balancing.Kubernetes Yarp.ReverseProxy" "LockFree.Balancing.Http LockFree.Balancing.Grpc"
 
 # The KubernetesClient mapping: its configuration type only, on top of the adapter; no HTTP or gRPC integration.
 check_package LockFree.Balancing.KubernetesClient "LockFree.Balancing.Kubernetes KubernetesClient" "LockFree.Balancing.Http LockFree.Balancing.Grpc Microsoft.Extensions.Http Grpc.Net.Client"

@@ -51,6 +51,12 @@ if (args is ["--fleet", ..])
     }
 }
 
+// A YARP proxy in front of the embedded cluster's Service, with LockFree's policies and Kubernetes destinations.
+if (args is ["--yarp-proxy", ..])
+{
+    return await LockFree.Balancing.Benchmarks.Yarp.YarpProxyDemo.RunAsync(args[1..], Console.Out, CancellationToken.None);
+}
+
 // Change propagation to Microsoft.Extensions.ServiceDiscovery (docs/service-discovery.md): --sd-latency [changes] [--report file].
 if (args is ["--sd-latency", ..])
 {
@@ -267,6 +273,13 @@ static int Usage(TextWriter writer, int exitCode)
                              e.g. kubectl proxy & then --kube-api http://127.0.0.1:8001 --service web.default:http
                              The watcher reads the Service's EndpointSlices through URL; the requests go to the pod
                              IPs, so run it where those are routable (in the cluster or a routed network).
+
+        A YARP proxy (bench/Yarp/YarpProxyDemo.cs):
+          --yarp-proxy [--policy NAME] [--load-factor F] [--seconds S] [--clients N] [--users N]
+                             YARP 2.3 fronting Service orders.shop (fake API server, Kestrel pods) through
+                             k8s://orders.shop:http with a LockFree policy (default LockFreeConsistentHash keyed by
+                             x-user, no load factor) while a pod joins and one leaves; prints requests, errors,
+                             share per pod, key affinity, peak in flight and how fast the proxy saw each change.
 
           --help, -h         This text.
           anything else      Passed to BenchmarkDotNet's switcher with the shared config, e.g.

@@ -1,0 +1,67 @@
+using System.Net;
+using LockFree.Balancing.Yarp.Policies;
+using Microsoft.AspNetCore.Http;
+using Xunit;
+using Yarp.ReverseProxy.Model;
+using static LockFree.Balancing.Yarp.Tests.TestClusters;
+
+namespace LockFree.Balancing.Yarp.Tests;
+
+/// <summary>A pick, and the release the forwarder wrapper does, allocate nothing while YARP's list is unchanged.</summary>
+public sealed class PickAllocationTests
+{
+    public static TheoryData<string, string?> Policies() => new()
+    {
+        { LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user" },
+        { LockFreeLoadBalancingPolicies.Maglev, "header:x-user" },
+        { LockFreeLoadBalancingPolicies.ConsistentHash, "cookie:session" },
+        { LockFreeLoadBalancingPolicies.Maglev, "route:id" },
+        { LockFreeLoadBalancingPolicies.Maglev, "client-ip" },
+        { LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null },
+        { LockFreeLoadBalancingPolicies.RoundRobin, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Policies))]
+    public void PickAndRelease_SteadyState_AllocatesNothing(string name, string? hashKey)
+    {
+        PolicyKind kind = PolicyKinds.FromName(name)!.Value;
+        LockFreeLoadBalancingPolicy policy = Policy(kind);
+        ClusterState cluster = Cluster(Config(name, hashKey, kind.PlacesByKey() ? "1.25" : null), Destinations(100));
+        IReadOnlyList<DestinationState> available = cluster.DestinationsState.AvailableDestinations;
+
+        // Distinct keys, made before measuring: the loop reads them, as a request's header is read.
+        DefaultHttpContext[] contexts = [.. Enumerable.Range(0, 64).Select(i =>
+        {
+            DefaultHttpContext context = Request("user-" + i);
+            context.Request.Headers.Cookie = "a=b; session=s" + i;
+            context.Request.RouteValues["id"] = "item-" + i;
+            context.Connection.RemoteIpAddress = IPAddress.Parse("10.1.2." + (i + 1));
+            return context;
+        })];
+
+        // Warm-up: the table is built, the feature dictionaries have room, the JIT is done.
+        for (int i = 0; i < 2_000; i++)
+        {
+            Round(policy, cluster, available, contexts[i % contexts.Length]);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20_000; i++)
+        {
+            Round(policy, cluster, available, contexts[i % contexts.Length]);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(1, policy.StateOf(cluster)!.Rebuilds);
+    }
+
+    private static void Round(LockFreeLoadBalancingPolicy policy, ClusterState cluster, IReadOnlyList<DestinationState> available, HttpContext context)
+    {
+        if (policy.PickDestination(context, cluster, available) is null || !HeldLease.ReleaseFrom(context))
+        {
+            throw new InvalidOperationException("a pick must place the request and hold one count");
+        }
+    }
+}
