@@ -34,6 +34,33 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
+    public async Task AddKubernetesDestinations_AfterAddDnsDestinationResolver_ServicesFromTheWatchAndOtherNamesFromDns()
+    {
+        await using FakeCluster api = await FakeCluster.StartAsync("shop", "orders");
+        api.Apply(new FakeSlice("orders-a", 8080, [new FakeSliceEndpoint("10.0.0.1", "a")]));
+        await using var registry = new KubernetesWatchRegistry(new KubernetesWatcherOptions { ApiServer = api.BaseAddress }, TimeSpan.Zero);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(registry);
+        services.AddReverseProxy().AddDnsDestinationResolver().AddKubernetesDestinations(o => o.DefaultNamespace = "shop").AddKubernetesDestinations();
+        await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        IDestinationResolver resolver = provider.GetRequiredService<IDestinationResolver>();
+        Assert.IsType<KubernetesDestinationResolver>(resolver);
+        ResolvedDestinationCollection resolved = await resolver.ResolveDestinationsAsync(new Dictionary<string, global::Yarp.ReverseProxy.Configuration.DestinationConfig>
+        {
+            ["orders"] = new() { Address = "k8s://orders:http" },
+            ["local"] = new() { Address = "http://localhost:5000/" },
+        }, Proxy.Limit());
+
+        Assert.Equal("http://10.0.0.1:8080", resolved.Destinations["orders/10.0.0.1:8080"].Address);
+        // YARP's DNS resolver answered for the other name: one destination per address, the host kept for the Host header.
+        Assert.Contains(resolved.Destinations, d => d.Key.StartsWith("local", StringComparison.Ordinal) && d.Value.Address.Contains("127.0.0.1", StringComparison.Ordinal));
+        Assert.All(resolved.Destinations.Where(d => d.Key.StartsWith("local", StringComparison.Ordinal)), d => Assert.Equal("localhost:5000", d.Value.Host));
+        Assert.NotNull(resolved.ChangeToken);
+    }
+
+    [Fact]
     public void AddLockFreeLoadBalancing_BuilderWithoutAForwarder_SaysToCallAddReverseProxy()
     {
         var error = Assert.Throws<InvalidOperationException>(() => new BareBuilder(new ServiceCollection()).AddLockFreeLoadBalancing());

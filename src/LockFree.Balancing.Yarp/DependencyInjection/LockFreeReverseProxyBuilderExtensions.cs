@@ -61,9 +61,10 @@ public static class LockFreeReverseProxyBuilderExtensions
     /// reloads them within milliseconds of an EndpointSlice change. Other destinations pass through untouched. The
     /// watches are those of the container's shared <see cref="KubernetesWatchRegistry"/>
     /// (<see cref="KubernetesWatchRegistryServiceCollectionExtensions.AddKubernetesWatchRegistry"/>, added here when
-    /// missing): one watch per Service for the whole process. Replaces YARP's destination resolver (no-op by default;
-    /// this and <c>AddDnsDestinationResolver</c> exclude each other, the later call wins). Options are validated when
-    /// the host starts.
+    /// missing): one watch per Service for the whole process. Other destinations go to the destination resolver
+    /// registered before this call (call YARP's <c>AddDnsDestinationResolver</c> first to have DNS names resolved too;
+    /// a resolver registered after this call replaces this one, as YARP's registrations do). Options are validated
+    /// when the host starts.
     /// </summary>
     /// <param name="builder">The reverse-proxy builder from <c>AddReverseProxy()</c>.</param>
     /// <param name="configure">Changes the options (default namespace, first-sync timeout); <see langword="null"/> for none.</param>
@@ -82,16 +83,32 @@ public static class LockFreeReverseProxyBuilderExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesDestinationOptions>, KubernetesDestinationOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProxyConfigFilter, LockFreeConfigFilter>());
+        if (services.Any(d => d.ServiceType == typeof(KubernetesDestinationResolver)))
+        {
+            return builder; // a second call: the resolver and its chain are registered already
+        }
+
+        // The resolver registered so far (YARP's no-op one, or its DNS resolver) answers for the other destinations.
+        ServiceDescriptor? previous = services.LastOrDefault(d => d.ServiceType == typeof(IDestinationResolver));
         services.RemoveAll<IDestinationResolver>();
-        services.AddSingleton(static sp => new KubernetesDestinationResolver(
+        services.AddSingleton(sp => new KubernetesDestinationResolver(
             sp.GetRequiredService<KubernetesWatchRegistry>(),
             sp.GetRequiredService<IOptions<KubernetesDestinationOptions>>().Value,
             TimeOf(sp),
             LoggerOf(sp),
-            KubernetesWatcherOptions.ReadServiceAccountNamespace));
+            KubernetesWatcherOptions.ReadServiceAccountNamespace,
+            previous is null ? null : CreateResolver(sp, previous)));
         services.AddSingleton<IDestinationResolver>(static sp => sp.GetRequiredService<KubernetesDestinationResolver>());
         return builder;
     }
+
+    private static IDestinationResolver CreateResolver(IServiceProvider services, ServiceDescriptor descriptor) => descriptor switch
+    {
+        { ImplementationInstance: IDestinationResolver instance } => instance,
+        { ImplementationFactory: { } factory } => (IDestinationResolver)factory(services),
+        { ImplementationType: { } type } => (IDestinationResolver)ActivatorUtilities.CreateInstance(services, type),
+        _ => throw new InvalidOperationException($"The IDestinationResolver registration {descriptor} cannot be chained."),
+    };
 
     private static TimeProvider TimeOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
 

@@ -11,7 +11,9 @@ namespace LockFree.Balancing.Yarp.Kubernetes;
 /// YARP's <see cref="IDestinationResolver"/> for Kubernetes Services: a destination whose address is
 /// <c>k8s://name.namespace[:port][/path]</c> (or <c>k8s+https://...</c>) becomes one destination per ready pod,
 /// <c>{id}/{pod ip}:{port}</c> at <c>http://{pod ip}:{port}{path}</c>, with the original destination's other settings
-/// (host, health, metadata). Every other destination passes through untouched.
+/// (host, health, metadata). Every other destination goes to the resolver that was registered before this one
+/// (YARP's DNS resolver when <c>AddDnsDestinationResolver</c> came first; YARP's no-op resolver by default), whose
+/// answer and change token are merged with ours.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -33,6 +35,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
     private readonly TimeSpan _initialSyncTimeout;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly IDestinationResolver? _next;
     private readonly Lock _gate = new();
     private readonly Dictionary<ServiceReference, ServiceSource> _services = [];   // guarded by _gate
     private bool _disposed;                                                        // guarded by _gate
@@ -42,7 +45,8 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
         KubernetesDestinationOptions options,
         TimeProvider timeProvider,
         ILogger logger,
-        Func<string, string?> readNamespace)
+        Func<string, string?> readNamespace,
+        IDestinationResolver? next = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(options);
@@ -53,6 +57,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
         _initialSyncTimeout = options.InitialSyncTimeout;
         _timeProvider = timeProvider;
         _logger = logger;
+        _next = next;
     }
 
     /// <summary>The namespace of addresses that name none, as resolved at construction.</summary>
@@ -75,11 +80,21 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
         ArgumentNullException.ThrowIfNull(destinations);
         var results = new Dictionary<string, DestinationConfig>(StringComparer.OrdinalIgnoreCase);
         List<IChangeToken>? tokens = null;
+        Dictionary<string, DestinationConfig>? others = null;
         foreach ((string id, DestinationConfig destination) in destinations)
         {
             if (!KubernetesDestinationAddress.IsKubernetes(destination.Address))
             {
-                results[id] = destination; // not a Service: passes through untouched
+                // Not a Service: the resolver registered before this one answers for it (untouched without one).
+                if (_next is null)
+                {
+                    results[id] = destination;
+                }
+                else
+                {
+                    (others ??= new Dictionary<string, DestinationConfig>(StringComparer.OrdinalIgnoreCase))[id] = destination;
+                }
+
                 continue;
             }
 
@@ -114,6 +129,20 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
                     Address = address.For(endpoint),
                     Health = health is null ? destination.Health : health.For(endpoint),
                 };
+            }
+        }
+
+        if (others is not null)
+        {
+            ResolvedDestinationCollection resolved = await _next!.ResolveDestinationsAsync(others, cancellationToken).ConfigureAwait(false);
+            foreach ((string id, DestinationConfig destination) in resolved.Destinations)
+            {
+                results[id] = destination;
+            }
+
+            if (resolved.ChangeToken is { } token)
+            {
+                (tokens ??= []).Add(token);
             }
         }
 
