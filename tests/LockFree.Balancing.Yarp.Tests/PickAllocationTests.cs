@@ -1,6 +1,8 @@
 using System.Net;
 using LockFree.Balancing.Yarp.Policies;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using Yarp.ReverseProxy.Model;
 using static LockFree.Balancing.Yarp.Tests.TestClusters;
@@ -23,10 +25,34 @@ public sealed class PickAllocationTests
 
     [Theory]
     [MemberData(nameof(Policies))]
-    public void PickAndRelease_SteadyState_AllocatesNothing(string name, string? hashKey)
+    public void PickAndRelease_SteadyState_AllocatesNothing(string name, string? hashKey) => Measure(name, hashKey, Policy(PolicyKinds.FromName(name)!.Value));
+
+    [Theory]
+    [MemberData(nameof(Policies))]
+    public void PickAndRelease_PicksCounterListened_AllocatesNothing(string name, string? hashKey)
+    {
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var factory = services.GetRequiredService<IMeterFactory>();
+        long counted = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == YarpMetrics.MeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => counted += value);
+        listener.Start();
+        Measure(name, hashKey, new LockFreeLoadBalancingPolicy(PolicyKinds.FromName(name)!.Value, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, YarpMetrics.Create(factory)));
+        Assert.Equal(22_000, counted); // every pick counted, warm-up included
+    }
+
+    private static void Measure(string name, string? hashKey, LockFreeLoadBalancingPolicy policy)
     {
         PolicyKind kind = PolicyKinds.FromName(name)!.Value;
-        LockFreeLoadBalancingPolicy policy = Policy(kind);
         ClusterState cluster = Cluster(Config(name, hashKey, kind.PlacesByKey() ? "1.25" : null), Destinations(100));
         IReadOnlyList<DestinationState> available = cluster.DestinationsState.AvailableDestinations;
 

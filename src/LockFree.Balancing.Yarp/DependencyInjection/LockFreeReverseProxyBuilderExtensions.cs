@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LockFree.Balancing.Kubernetes;
 using LockFree.Balancing.Kubernetes.Sharing;
 using LockFree.Balancing.Yarp;
@@ -42,9 +43,10 @@ public static class LockFreeReverseProxyBuilderExtensions
             ?? throw new InvalidOperationException("AddLockFreeLoadBalancing found no IHttpForwarder registration: call it on the builder returned by AddReverseProxy().");
 
         services.AddSingleton<LockFreePoliciesMarker>();
+        services.AddSingleton<YarpMetricsHolder>();
         foreach (PolicyKind kind in Enum.GetValues<PolicyKind>())
         {
-            services.AddSingleton<ILoadBalancingPolicy>(sp => new LockFreeLoadBalancingPolicy(kind, TimeOf(sp), LoggerOf(sp)));
+            services.AddSingleton<ILoadBalancingPolicy>(sp => new LockFreeLoadBalancingPolicy(kind, TimeOf(sp), LoggerOf(sp), MetricsOf(sp)));
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProxyConfigFilter, LockFreeConfigFilter>());
@@ -110,6 +112,9 @@ public static class LockFreeReverseProxyBuilderExtensions
         _ => throw new InvalidOperationException($"The IDestinationResolver registration {descriptor} cannot be chained."),
     };
 
+    // One meter per container (its IMeterFactory, which a host has), shared by the four policies.
+    private static YarpMetrics MetricsOf(IServiceProvider services) => services.GetRequiredService<YarpMetricsHolder>().Metrics;
+
     private static TimeProvider TimeOf(IServiceProvider services) => services.GetService<TimeProvider>() ?? TimeProvider.System;
 
     private static ILogger LoggerOf(IServiceProvider services)
@@ -122,6 +127,12 @@ public static class LockFreeReverseProxyBuilderExtensions
         { ImplementationType: { } type } => (IHttpForwarder)ActivatorUtilities.CreateInstance(services, type),
         _ => throw new InvalidOperationException($"The IHttpForwarder registration {descriptor} cannot be wrapped."),
     };
+
+    /// <summary>The container's <see cref="YarpMetrics"/>, created once from its <see cref="IMeterFactory"/>.</summary>
+    private sealed class YarpMetricsHolder(IServiceProvider services)
+    {
+        public YarpMetrics Metrics { get; } = YarpMetrics.Create(services.GetService<IMeterFactory>());
+    }
 
     /// <summary>Marks the container as holding the LockFree policies, so a second call registers nothing.</summary>
     private sealed class LockFreePoliciesMarker;

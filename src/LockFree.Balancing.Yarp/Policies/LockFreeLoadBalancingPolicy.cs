@@ -31,12 +31,14 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
     private readonly PolicyKind _kind;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly YarpMetrics _metrics;
     private readonly ConditionalWeakTable<ClusterState, ClusterBalancer> _clusters = new();
     private readonly ConditionalWeakTable<ClusterState, ClusterBalancer>.CreateValueCallback _create;
 
-    public LockFreeLoadBalancingPolicy(PolicyKind kind, TimeProvider timeProvider, ILogger logger)
+    public LockFreeLoadBalancingPolicy(PolicyKind kind, TimeProvider timeProvider, ILogger logger, YarpMetrics? metrics = null)
     {
         _kind = kind;
+        _metrics = metrics ?? YarpMetrics.Shared;
         _timeProvider = timeProvider;
         _logger = logger;
         _create = _ => new ClusterBalancer(_kind, _timeProvider, _logger);
@@ -70,8 +72,11 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
 
         if (!TryAcquire(context, table, out EndpointLease lease))
         {
+            _metrics.Picked(Name, cluster.ClusterId, outcome: null);
             return null; // every destination has weight 0: YARP answers 503
         }
+
+        _metrics.Picked(Name, cluster.ClusterId, lease.Outcome);
 
         EndpointState state = lease.TakeState()!;
         DestinationTable.Entry? entry = Find(table, balancer, state);
