@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -6,6 +5,7 @@ using System.Reflection;
 using LockFree.Balancing.Kubernetes.Diagnostics;
 using LockFree.Balancing.Kubernetes.Fakes;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Xunit;
 using static LockFree.Balancing.Kubernetes.Fakes.Payloads;
 
@@ -26,7 +26,6 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
 {
     private const string Secret = "super-secret-token-0123";
     private static readonly ServiceReference Web = ServiceReference.Parse("kubernetes:///web.shop:http");
-    private readonly ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> _logs = new();
     private readonly ServiceProvider _container = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly IMeterFactory _meters;
     private readonly MetricCollector<long> _errors;
@@ -143,7 +142,8 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Logs_ChangesErrorsAndCredentialRejections_NeverTheToken()
     {
-        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingProvider(_logs)));
+        using var logs = new FakeLoggerProvider();
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Trace).AddProvider(logs));
         _server.RequiredToken = "another-token";
         await using KubernetesEndpointWatcher watcher = CreateWatcher(loggers);
 
@@ -151,11 +151,12 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
         _server.RequiredToken = null;
         await watcher.SyncOnceAsync(Limit());
 
-        Assert.Contains(_logs, l => l.Id.Id == 123 && l.Level == LogLevel.Information);
-        Assert.Contains(_logs, l => l.Id.Id == 110 && l.Level == LogLevel.Warning && l.Message.Contains("401", StringComparison.Ordinal));
-        Assert.Contains(_logs, l => l.Id.Id == 100 && l.Level == LogLevel.Information && l.Message == "Service shop/web: published 2 endpoints (was 0), resourceVersion 100");
-        Assert.All(_logs, l => Assert.DoesNotContain(Secret, l.Message, StringComparison.Ordinal));
-        Assert.All(_logs, l => Assert.InRange(l.Id.Id, 100, 199));
+        IReadOnlyList<FakeLogRecord> records = logs.Collector.GetSnapshot();
+        Assert.Contains(records, l => l.Id.Id == 123 && l.Level == LogLevel.Information);
+        Assert.Contains(records, l => l.Id.Id == 110 && l.Level == LogLevel.Warning && l.Message.Contains("401", StringComparison.Ordinal));
+        Assert.Contains(records, l => l.Id.Id == 100 && l.Level == LogLevel.Information && l.Message == "Service shop/web: published 2 endpoints (was 0), resourceVersion 100");
+        Assert.All(records, l => Assert.DoesNotContain(Secret, l.Message, StringComparison.Ordinal));
+        Assert.All(records, l => Assert.InRange(l.Id.Id, 100, 199));
     }
 
     [Fact]
@@ -169,25 +170,5 @@ public sealed class DiagnosticsTests : IAsyncLifetime, IDisposable
         Assert.NotEmpty(ids);
         Assert.Equal(ids.Length, ids.Distinct().Count());
         Assert.All(ids, id => Assert.InRange(id, 100, 199));
-    }
-
-    private sealed class CapturingProvider(ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> sink) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Capturing(sink);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Capturing(ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> sink) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => sink.Enqueue((eventId, logLevel, formatter(state, exception)));
-        }
     }
 }

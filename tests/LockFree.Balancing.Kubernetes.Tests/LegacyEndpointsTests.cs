@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using System.Text;
 using LockFree.Balancing.Kubernetes.Fakes;
 using LockFree.Balancing.Kubernetes.Slices;
@@ -82,7 +83,7 @@ public sealed class LegacyEndpointsTests : IAsyncLifetime
     {
         string[] thousand = [.. Enumerable.Range(0, 1000).Select(i => $"10.1.{i / 250}.{i % 250}")];
         _server.SetLegacyEndpoints("100", LegacyEndpointsOverCapacity("web", "90", "truncated", LegacySubset(thousand, [], HttpOn8080)));
-        var logs = new CollectingLoggerProvider();
+        using var logs = new FakeLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
         await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, new KubernetesWatcherOptions
         {
@@ -106,7 +107,7 @@ public sealed class LegacyEndpointsTests : IAsyncLifetime
         Assert.Contains("only 1000", truncated.Warning, StringComparison.Ordinal);
         Assert.Contains("EndpointSlices", truncated.Warning, StringComparison.Ordinal);
         Assert.Null(scaledDown.Warning);
-        Assert.Contains(logs.Entries, e => e.EventId == 116 && e.Message.Contains("truncated", StringComparison.Ordinal));
+        Assert.Contains(logs.Collector.GetSnapshot(), e => e.Id.Id == 116 && e.Message.Contains("truncated", StringComparison.Ordinal));
     }
 
     [Fact]

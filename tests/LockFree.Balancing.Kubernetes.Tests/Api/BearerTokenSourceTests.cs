@@ -1,6 +1,7 @@
 using LockFree.Balancing.Kubernetes.Api;
 using LockFree.Balancing.Kubernetes.Fakes;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Kubernetes.Tests.Api;
@@ -38,8 +39,8 @@ public sealed class BearerTokenSourceTests : IDisposable
     [Fact]
     public async Task GetAsync_FileChanged_LogsTheReloadButNeverTheToken()
     {
-        var logs = new List<(int Id, string Message)>();
-        using ILoggerFactory loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new ListProvider(logs)));
+        using var logs = new FakeLoggerProvider();
+        using ILoggerFactory loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs));
         await File.WriteAllTextAsync(_path, "first-secret");
         var source = new BearerTokenSource(null, _path, _clock, logger: loggers.CreateLogger("test"));
         await source.GetAsync(default);
@@ -50,34 +51,11 @@ public sealed class BearerTokenSourceTests : IDisposable
 
         await source.GetAsync(default);
 
-        var reload = Assert.Single(logs);
-        Assert.Equal(120, reload.Id);
+        FakeLogRecord reload = Assert.Single(logs.Collector.GetSnapshot());
+        Assert.Equal(120, reload.Id.Id);
         Assert.Contains(_path, reload.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("secret", reload.Message.Replace(_path, string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
     }
-
-    private sealed class ListProvider(List<(int Id, string Message)> sink) : ILoggerProvider, ILogger
-    {
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void Dispose()
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (sink)
-            {
-                sink.Add((eventId.Id, formatter(state, exception)));
-            }
-        }
-    }
-
     [Fact]
     public async Task Invalidate_After401_RereadsAtOnce()
     {

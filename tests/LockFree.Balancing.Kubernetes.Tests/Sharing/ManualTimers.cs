@@ -1,6 +1,12 @@
 namespace LockFree.Balancing.Kubernetes.Tests.Sharing;
 
 /// <summary>A clock whose timers fire only when the test says so; only timers are faked.</summary>
+/// <remarks>
+/// Kept beside <c>FakeTimeProvider</c> on purpose: the registry's linger tests read each live timer's due time
+/// (<see cref="Live"/>) and fire timers at a moment of their choosing, late (after the registry has moved on) and
+/// from several threads at once, whatever their due time. <c>FakeTimeProvider</c> neither shows the timers it holds
+/// nor fires one except by advancing the clock past its due time on the advancing thread.
+/// </remarks>
 internal sealed class ManualTimers : TimeProvider
 {
     private readonly List<ManualTimer> _timers = [];
