@@ -235,7 +235,7 @@ public sealed class KubernetesWatcherOptions
         }
         if (CertificateAuthorities is not null && !string.IsNullOrEmpty(CertificateAuthorityFile))
         {
-            throw new ArgumentException("The kubeconfig already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
+            throw new ArgumentException("The kubeconfig (or the mapped KubernetesClient configuration's SslCaCerts) already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
         }
 
         if (CredentialSource is not null && (ExecCredential is not null || !string.IsNullOrEmpty(BearerToken) || !string.IsNullOrEmpty(BearerTokenFile)))
