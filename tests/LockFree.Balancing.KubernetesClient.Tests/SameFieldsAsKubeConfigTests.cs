@@ -10,32 +10,31 @@ namespace LockFree.Balancing.KubernetesClient.Tests;
 /// One kubeconfig loaded twice, by KubernetesClient (then mapped) and by the adapter's own <c>KubeConfig</c>: the
 /// watcher options carry the same connection settings, so the same transport is built from either.
 /// </summary>
-public sealed class SameFieldsAsKubeConfigTests : IDisposable
+public sealed class SameFieldsAsKubeConfigTests
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("lockfree-kc-same-").FullName;
-    private readonly TestCertificates _certificates = TestCertificates.Create(subjectHost: "kube.test");
-
-    public void Dispose()
+    private static (KubernetesWatcherOptions Mapped, KubernetesWatcherOptions Loaded) LoadBoth(string user, string cluster, bool allowInsecure = false)
     {
-        _certificates.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    private (KubernetesWatcherOptions Mapped, KubernetesWatcherOptions Loaded) LoadBoth(string user, string cluster, bool allowInsecure = false)
-    {
-        string path = Path.Combine(_directory, "config");
-        File.WriteAllText(path, KubeConfig(new Uri("https://127.0.0.1:6443/"), user, cluster));
-        KubernetesWatcherOptions mapped = KubernetesClientConfiguration.BuildConfigFromConfigFile(path).ToWatcherOptions(allowInsecure);
-        KubernetesWatcherOptions loaded = LockFree.Balancing.Kubernetes.KubeConfig.LoadFiles([path]).CreateOptions();
-        return (mapped, loaded);
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, KubeConfig(new Uri("https://127.0.0.1:6443/"), user, cluster));
+            return (
+                KubernetesClientConfiguration.BuildConfigFromConfigFile(path).ToWatcherOptions(allowInsecure),
+                LockFree.Balancing.Kubernetes.KubeConfig.LoadFiles([path]).CreateOptions());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
     public void TokenCaClientCertificateAndTlsServerName_SameOptionsAsKubeConfig()
     {
+        using var certificates = TestCertificates.Create(subjectHost: "kube.test");
         (string certificatePem, string keyPem) = ClientCertificate("CN=alice");
         string user = $"    token: kc-token\n    client-certificate-data: {Base64(certificatePem)}\n    client-key-data: {Base64(keyPem)}";
-        string cluster = CertificateAuthorityData(_certificates.Authority) + "\n    tls-server-name: kube.test";
+        string cluster = CertificateAuthorityData(certificates.Authority) + "\n    tls-server-name: kube.test";
 
         (KubernetesWatcherOptions mapped, KubernetesWatcherOptions loaded) = LoadBoth(user, cluster);
 
