@@ -121,6 +121,17 @@ public sealed class KubernetesWatcherOptions
     /// <summary>A kubeconfig cluster's <c>tls-server-name</c>: the name the server certificate must carry (and the SNI), instead of the server's host.</summary>
     internal string? TlsServerName { get; set; }
 
+    /// <summary>
+    /// Where each request's token (and the client certificate) come from instead of <see cref="BearerToken"/>,
+    /// <see cref="BearerTokenFile"/> or <see cref="ExecCredential"/>: a KubernetesClient <c>ITokenProvider</c> mapped by
+    /// LockFree.Balancing.KubernetesClient. Shared by every transport built from these options, which never dispose it
+    /// (a transport disposes only the sources it builds).
+    /// </summary>
+    internal Api.ICredentialSource? CredentialSource { get; set; }
+
+    /// <summary>Keep <c>https://</c> requests on HTTP/1.1 (KubernetesClient's <c>DisableHttp2</c>); TCP keep-alive still finds dead connections.</summary>
+    internal bool DisableHttp2 { get; set; }
+
     /// <summary>A kubeconfig cluster's <c>proxy-url</c> (http, https or socks5): every request goes through it.</summary>
     internal Uri? Proxy { get; set; }
 
@@ -224,7 +235,12 @@ public sealed class KubernetesWatcherOptions
         }
         if (CertificateAuthorities is not null && !string.IsNullOrEmpty(CertificateAuthorityFile))
         {
-            throw new ArgumentException("The kubeconfig already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
+            throw new ArgumentException("The kubeconfig (or the mapped KubernetesClient configuration's SslCaCerts) already sets the certificate authority; do not set CertificateAuthorityFile as well.", nameof(CertificateAuthorityFile));
+        }
+
+        if (CredentialSource is not null && (ExecCredential is not null || !string.IsNullOrEmpty(BearerToken) || !string.IsNullOrEmpty(BearerTokenFile)))
+        {
+            throw new ArgumentException("The mapped KubernetesClient configuration already supplies the credentials (its TokenProvider); do not set BearerToken or BearerTokenFile as well.", nameof(BearerToken));
         }
 
         if (ExecCredential is not null && (!string.IsNullOrEmpty(BearerToken) || !string.IsNullOrEmpty(BearerTokenFile)))
@@ -273,6 +289,8 @@ public sealed class KubernetesWatcherOptions
             ClientCertificate = ClientCertificate,
             ExecCredential = ExecCredential,
             TlsServerName = TlsServerName,
+            CredentialSource = CredentialSource,
+            DisableHttp2 = DisableHttp2,
             Proxy = Proxy,
             Random = Random ?? new Random(),
         };

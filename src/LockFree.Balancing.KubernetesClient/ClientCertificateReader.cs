@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using k8s;
+using LockFree.Balancing.Kubernetes.Api;
 
 namespace LockFree.Balancing.KubernetesClient;
 
@@ -9,7 +10,8 @@ namespace LockFree.Balancing.KubernetesClient;
 /// The client certificate of a <see cref="KubernetesClientConfiguration"/>: <c>ClientCertificateData</c> +
 /// <c>ClientCertificateKeyData</c> (base64 of PEM, as a kubeconfig's <c>client-certificate-data</c> holds it) win
 /// over <c>ClientCertificateFilePath</c> + <c>ClientKeyFilePath</c> (PEM files), as in KubernetesClient. Read in
-/// memory; nothing is written to disk.
+/// memory; nothing is written to disk. This class only picks the fields and reads their PEM text with errors that name
+/// the field; the certificate is built by the adapter's <see cref="ClientCertificates"/>, as for a kubeconfig user.
 /// </summary>
 internal static class ClientCertificateReader
 {
@@ -51,11 +53,9 @@ internal static class ClientCertificateReader
 
         try
         {
-            using X509Certificate2 ephemeral = X509Certificate2.CreateFromPem(certificatePem, keyPem);
-            // A key from CreateFromPem is ephemeral, which SChannel cannot use for TLS on Windows (dotnet/runtime#74093):
-            // re-import through PKCS#12, with the storage flags the application asked KubernetesClient for.
-            X509KeyStorageFlags flags = configuration.ClientCertificateKeyStoreFlags ?? X509KeyStorageFlags.DefaultKeySet;
-            return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null, flags);
+            // Re-imported through PKCS#12 on Windows (SChannel cannot use an ephemeral key), and wherever the
+            // application asked KubernetesClient for key storage flags, which only an import applies.
+            return ClientCertificates.FromPem(certificatePem, keyPem, OperatingSystem.IsWindows(), configuration.ClientCertificateKeyStoreFlags);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {

@@ -17,7 +17,7 @@ public static class KubernetesClientConfigurationExtensions
     /// <see cref="KubernetesWatcherOptions.BearerToken"/>; a <c>TokenProvider</c> (KubernetesClient's
     /// <c>TokenFileAuth</c> of <c>InClusterConfig()</c>, OIDC, or your own) is asked for every request and wins over
     /// <c>AccessToken</c>, as in KubernetesClient; <c>SslCaCerts</c> are the only trusted roots (never the machine
-    /// store); <c>ClientCertificateData</c>/<c>ClientCertificateKeyData</c> or <c>ClientCertificateFilePath</c>/<c>ClientKeyFilePath</c>
+    /// store: the adapter's CA check, as for a kubeconfig's <c>certificate-authority-data</c>); <c>ClientCertificateData</c>/<c>ClientCertificateKeyData</c> or <c>ClientCertificateFilePath</c>/<c>ClientKeyFilePath</c>
     /// (PEM, read in memory) are presented for mutual TLS; <c>TlsServerName</c> is the name sent and verified;
     /// <c>DisableHttp2</c> keeps requests on HTTP/1.1. Namespace is not an option of the watcher: pass
     /// <c>configuration.Namespace ?? "default"</c> to <see cref="ServiceReference.Parse(string, string)"/>.</para>
@@ -26,9 +26,10 @@ public static class KubernetesClientConfigurationExtensions
     /// <see cref="KubernetesWatcherOptions.IdleTimeout"/>), <c>UserAgent</c>, <c>JsonSerializerOptions</c>, <c>CurrentContext</c>.</para>
     /// <para>Refused with a <see cref="KubernetesClientConfigurationException"/>: basic authentication, a
     /// <c>FirstMessageHandlerSetup</c> callback, an exec plugin (<c>ExecTokenProvider</c>), and <c>SkipTlsVerify</c> unless <paramref name="allowInsecureSkipTlsVerify"/> is set.</para>
-    /// <para>When the result's <see cref="KubernetesWatcherOptions.HttpHandler"/> is set (a CA, a client certificate, a
-    /// TLS server name, a token provider or <c>DisableHttp2</c> needs one), the caller owns it: dispose it after the
-    /// watchers or registry that use these options. The DI registration does this itself.</para>
+    /// <para>Everything is carried by the options as <see cref="LockFree.Balancing.Kubernetes.KubeConfig.CreateOptions"/>
+    /// carries a kubeconfig's settings: <see cref="KubernetesWatcherOptions.HttpHandler"/> stays unset, so the watchers
+    /// (or the registry, which shares one for all its watchers) build the adapter's own transport, with HTTP/2 pings and
+    /// TCP keep-alive. There is nothing for the caller to dispose.</para>
     /// </remarks>
     /// <param name="configuration">The configuration, as <c>KubernetesClientConfiguration.BuildConfigFromConfigFile</c>,
     /// <c>InClusterConfig</c> or an initializer built it.</param>
@@ -54,7 +55,7 @@ public static class KubernetesClientConfigurationExtensions
                 throw new KubernetesClientConfigurationException(nameof(configuration.SslCaCerts), "is set but holds no certificate; set the cluster CA (the kubeconfig's certificate-authority-data, or ca.crt in a pod), or leave it null to trust the machine's store.");
             }
 
-            authorities = tls ? caCerts : null; // plain http has nothing to verify
+            authorities = tls ? new X509Certificate2Collection(caCerts) : null; // a copy: the application may change its collection; plain http has nothing to verify
         }
 
         bool insecure = false;
@@ -73,7 +74,13 @@ public static class KubernetesClientConfigurationExtensions
             insecure = true;
         }
 
-        X509Certificate2? clientCertificate = ClientCertificateReader.Read(configuration);
+        string? tlsServerName = tls && !string.IsNullOrWhiteSpace(configuration.TlsServerName) ? configuration.TlsServerName.Trim() : null;
+        if (tlsServerName is not null && Uri.CheckHostName(tlsServerName) == UriHostNameType.Unknown)
+        {
+            throw new KubernetesClientConfigurationException(nameof(configuration.TlsServerName), $"'{tlsServerName}' is not a host name or IP address.");
+        }
+
+        X509Certificate2? clientCertificate = ClientCertificateReader.Read(configuration); // read last: nothing after it throws but the http check
         if (clientCertificate is not null && !tls)
         {
             clientCertificate.Dispose();
@@ -81,23 +88,19 @@ public static class KubernetesClientConfigurationExtensions
         }
 
         ITokenProvider? tokenProvider = configuration.TokenProvider;
-        string? tlsServerName = tls && !string.IsNullOrWhiteSpace(configuration.TlsServerName) ? configuration.TlsServerName.Trim() : null;
-        if (tlsServerName is not null && Uri.CheckHostName(tlsServerName) == UriHostNameType.Unknown)
-        {
-            throw new KubernetesClientConfigurationException(nameof(configuration.TlsServerName), $"'{tlsServerName}' is not a host name or IP address.");
-        }
-
-        var options = new KubernetesWatcherOptions
+        // The same internal fields KubeConfig.CreateOptions() fills for a kubeconfig, so the watch runs on the adapter's
+        // own transport (one handler per registry, HTTP/2 pings, TCP keep-alive, its CA check); no handler of ours.
+        return new KubernetesWatcherOptions
         {
             ApiServer = server,
             BearerToken = tokenProvider is null && !string.IsNullOrEmpty(configuration.AccessToken) ? configuration.AccessToken : null,
+            CertificateAuthorities = authorities,
+            InsecureSkipTlsVerify = insecure,
+            ClientCertificate = clientCertificate,
+            CredentialSource = tokenProvider is null ? null : new TokenProviderCredentialSource(tokenProvider, clientCertificate),
+            TlsServerName = tlsServerName,
+            DisableHttp2 = configuration.DisableHttp2,
         };
-        if (authorities is not null || insecure || clientCertificate is not null || tokenProvider is not null || tlsServerName is not null || configuration.DisableHttp2)
-        {
-            options.HttpHandler = TransportFactory.Create(authorities, insecure, clientCertificate, tokenProvider, tlsServerName, configuration.DisableHttp2);
-        }
-
-        return options;
     }
 
     private static Uri ReadHost(KubernetesClientConfiguration configuration)

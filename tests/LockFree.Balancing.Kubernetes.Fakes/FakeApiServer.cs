@@ -58,6 +58,9 @@ public sealed class FakeApiServer : IAsyncDisposable
     /// <summary>The subject of the TLS client certificate of every request ("" when none was presented).</summary>
     public ConcurrentQueue<string> ClientCertificateSubjects { get; } = new();
 
+    /// <summary>The protocol of every request ("HTTP/1.1", "HTTP/2").</summary>
+    public ConcurrentQueue<string> Protocols { get; } = new();
+
     public static async Task<FakeApiServer> StartAsync(X509Certificate2? tlsCertificate = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -127,6 +130,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         Requests.Enqueue(context.Request.Path + context.Request.QueryString);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
         ClientCertificateSubjects.Enqueue(context.Connection.ClientCertificate?.Subject ?? string.Empty);
+        Protocols.Enqueue(context.Request.Protocol);
         if (RequiredToken is string token && !string.Equals(context.Request.Headers.Authorization, "Bearer " + token, StringComparison.Ordinal))
         {
             await WriteAsync(context, 401, Payloads.Status(401, "Unauthorized", "Unauthorized"));

@@ -12,12 +12,12 @@ namespace LockFree.Balancing.KubernetesClient.Tests;
 
 /// <summary>
 /// Configurations built the way KubernetesClient users build them, mapped and used against the fake API server over
-/// TLS (real Kestrel on 127.0.0.1): token and client-certificate auth, the CA as the only trust, the TLS server name.
+/// TLS (real Kestrel on 127.0.0.1) through the adapter's own transport: token and client-certificate auth, the CA as
+/// the only trust, the TLS server name, HTTP/2 unless disabled, the token provider as the adapter's credential source.
 /// </summary>
 public sealed class MappingOverTlsTests : IAsyncLifetime
 {
     private readonly TestCertificates _certificates = TestCertificates.Create();
-    private readonly List<IDisposable> _disposables = [];
     private FakeApiServer _server = null!;
 
     public async Task InitializeAsync() => _server = await StartAsync(_certificates.Server);
@@ -25,18 +25,13 @@ public sealed class MappingOverTlsTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
-        _disposables.ForEach(d => d.Dispose());
         _certificates.Dispose();
     }
 
-    private KubernetesWatcherOptions Map(KubernetesClientConfiguration configuration, bool allowInsecure = false)
+    private static KubernetesWatcherOptions Map(KubernetesClientConfiguration configuration, bool allowInsecure = false)
     {
         KubernetesWatcherOptions options = configuration.ToWatcherOptions(allowInsecure);
-        if (options.HttpHandler is not null)
-        {
-            _disposables.Add(options.HttpHandler); // the caller owns the handler
-        }
-
+        Assert.Null(options.HttpHandler); // the watch runs on the adapter's own transport, never on a handler of the mapping's
         return options;
     }
 
@@ -185,6 +180,71 @@ public sealed class MappingOverTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Https_Default_EveryRequestOverHttp2()
+    {
+        var configuration = new KubernetesClientConfiguration { Host = _server.BaseAddress.AbsoluteUri, SslCaCerts = [_certificates.Authority] };
+
+        Assert.Equal(WatchedKeys, await WatchAsync(_server, Map(configuration)));
+        Assert.NotEmpty(_server.Protocols);
+        Assert.All(_server.Protocols, protocol => Assert.Equal("HTTP/2", protocol)); // the adapter's transport: HTTP/2 with pings
+    }
+
+    [Fact]
+    public async Task DisableHttp2_EveryRequestOverHttp11()
+    {
+        var configuration = new KubernetesClientConfiguration { Host = _server.BaseAddress.AbsoluteUri, SslCaCerts = [_certificates.Authority], DisableHttp2 = true };
+
+        Assert.Equal(WatchedKeys, await WatchAsync(_server, Map(configuration)));
+        Assert.NotEmpty(_server.Protocols);
+        Assert.All(_server.Protocols, protocol => Assert.Equal("HTTP/1.1", protocol));
+    }
+
+    [Fact]
+    public async Task TokenProviderAndClientCertificate_BothPresented()
+    {
+        _server.RequiredToken = "provided";
+        (string certificatePem, string keyPem) = ClientCertificate("CN=carol");
+        var configuration = new KubernetesClientConfiguration
+        {
+            Host = _server.BaseAddress.AbsoluteUri,
+            SslCaCerts = [_certificates.Authority],
+            ClientCertificateData = Base64(certificatePem),
+            ClientCertificateKeyData = Base64(keyPem),
+            TokenProvider = new CountingTokenProvider("provided"),
+        };
+
+        Assert.Equal(WatchedKeys, await WatchAsync(_server, Map(configuration)));
+        Assert.All(_server.ClientCertificateSubjects, subject => Assert.Equal("CN=carol", subject));
+        Assert.All(_server.Authorizations, header => Assert.Equal("Bearer provided", header));
+    }
+
+    [Fact]
+    public async Task TokenProvider_RejectedTokenThenRefreshed_AskedAgainAndWatchRecovers()
+    {
+        _server.RequiredToken = "fresh";
+        var provider = new SequenceTokenProvider("expired", "fresh");
+        var configuration = new KubernetesClientConfiguration { Host = _server.BaseAddress.AbsoluteUri, SslCaCerts = [_certificates.Authority], TokenProvider = provider };
+
+        Assert.Equal(WatchedKeys, await WatchAsync(_server, Map(configuration)));
+        Assert.Equal("Bearer expired", _server.Authorizations.First()); // rejected with 401, retried with backoff
+        Assert.Equal("Bearer fresh", _server.Authorizations.Last());
+        Assert.True(provider.Calls >= 3); // the rejected LIST, its retry, the WATCH
+    }
+
+    [Fact]
+    public async Task TokenProvider_NonBearerScheme_FailsWithoutSendingIt()
+    {
+        var configuration = new KubernetesClientConfiguration { Host = _server.BaseAddress.AbsoluteUri, SslCaCerts = [_certificates.Authority], TokenProvider = new BasicTokenProvider() };
+        await using var watcher = new KubernetesEndpointWatcher(Web, _ => { }, Map(configuration));
+
+        var exception = await Assert.ThrowsAsync<KubernetesApiException>(() => watcher.SyncOnceAsync(Limit()));
+
+        Assert.Contains("scheme 'Basic'", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("dXNlcjpwYXNz", exception.ToString(), StringComparison.Ordinal);
+        Assert.Empty(_server.Requests);
+    }
+
+    [Fact]
     public async Task TokenFileAuth_AsInClusterConfigUsesIt_SendsTheFilesToken()
     {
         _server.RequiredToken = "from-file";
@@ -233,6 +293,25 @@ public sealed class MappingOverTlsTests : IAsyncLifetime
             Interlocked.Increment(ref _calls);
             return Task.FromResult(new AuthenticationHeaderValue("Bearer", token));
         }
+    }
+
+    private sealed class SequenceTokenProvider(params string[] tokens) : ITokenProvider
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task<AuthenticationHeaderValue> GetAuthenticationHeaderAsync(CancellationToken cancellationToken)
+        {
+            int call = Interlocked.Increment(ref _calls);
+            return Task.FromResult(new AuthenticationHeaderValue("Bearer", tokens[Math.Min(call, tokens.Length) - 1]));
+        }
+    }
+
+    private sealed class BasicTokenProvider : ITokenProvider
+    {
+        public Task<AuthenticationHeaderValue> GetAuthenticationHeaderAsync(CancellationToken cancellationToken)
+            => Task.FromResult(new AuthenticationHeaderValue("Basic", "dXNlcjpwYXNz"));
     }
 
     private sealed class FailingTokenProvider : ITokenProvider

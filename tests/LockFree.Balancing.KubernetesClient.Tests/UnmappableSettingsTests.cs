@@ -72,6 +72,7 @@ public sealed class UnmappableSettingsTests
     {
         KubernetesWatcherOptions options = new KubernetesClientConfiguration { Host = "http://127.0.0.1:8001", SkipTlsVerify = true }.ToWatcherOptions();
 
+        Assert.False(options.InsecureSkipTlsVerify);
         Assert.Null(options.HttpHandler);
     }
 
@@ -136,18 +137,46 @@ public sealed class UnmappableSettingsTests
     }
 
     [Fact]
-    public void ToWatcherOptions_CalledTwice_IndependentOptionsAndHandlers()
+    public void SkipTlsVerify_Allowed_OnlyThenTurnsVerificationOff()
+    {
+        KubernetesWatcherOptions options = new KubernetesClientConfiguration { Host = Https, SkipTlsVerify = true }.ToWatcherOptions(allowInsecureSkipTlsVerify: true);
+        KubernetesWatcherOptions verified = new KubernetesClientConfiguration { Host = Https }.ToWatcherOptions(allowInsecureSkipTlsVerify: true);
+
+        Assert.True(options.InsecureSkipTlsVerify);
+        Assert.False(verified.InsecureSkipTlsVerify); // allowing is not asking
+    }
+
+    [Fact]
+    public void ToWatcherOptions_CalledTwice_IndependentOptions()
     {
         using var certificates = TestCertificates.Create();
+        using var other = TestCertificates.Create();
         var configuration = new KubernetesClientConfiguration { Host = Https, SslCaCerts = new X509Certificate2Collection(certificates.Authority) };
 
         KubernetesWatcherOptions first = configuration.ToWatcherOptions();
+        configuration.SslCaCerts.Add(other.Authority); // the application changes its collection afterwards
         KubernetesWatcherOptions second = configuration.ToWatcherOptions();
-        first.HttpHandler!.Dispose();
-        first.HttpHandler.Dispose(); // disposing twice is harmless
 
         Assert.NotSame(first, second);
-        Assert.NotSame(first.HttpHandler, second.HttpHandler);
-        second.HttpHandler!.Dispose();
+        Assert.Null(first.HttpHandler);
+        Assert.Equal([certificates.Authority.Thumbprint], first.CertificateAuthorities!.Select(c => c.Thumbprint));
+        Assert.Equal(2, second.CertificateAuthorities!.Count);
+    }
+
+    [Fact]
+    public void ToWatcherOptions_MappedTokenProviderWithBearerTokenAdded_RefusedByTheWatcher()
+    {
+        KubernetesWatcherOptions options = new KubernetesClientConfiguration { Host = Https, TokenProvider = new FixedTokenProvider() }.ToWatcherOptions();
+        options.BearerToken = "another";
+
+        var exception = Assert.Throws<ArgumentException>(() => new KubernetesEndpointWatcher(Web, _ => { }, options));
+
+        Assert.Contains("TokenProvider", exception.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class FixedTokenProvider : ITokenProvider
+    {
+        public Task<System.Net.Http.Headers.AuthenticationHeaderValue> GetAuthenticationHeaderAsync(CancellationToken cancellationToken)
+            => Task.FromResult(new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "t"));
     }
 }

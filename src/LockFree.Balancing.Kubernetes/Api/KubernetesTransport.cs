@@ -78,7 +78,7 @@ internal sealed class KubernetesTransport : IDisposable
 
     public ICredentialSource Credentials { get; }
 
-    /// <summary>2.0 (or lower, as ALPN decides) for <c>https://</c>; exactly 1.1 for <c>http://</c>.</summary>
+    /// <summary>2.0 (or lower, as ALPN decides) for <c>https://</c>; exactly 1.1 for <c>http://</c> and with <see cref="KubernetesWatcherOptions.DisableHttp2"/>.</summary>
     public Version RequestVersion { get; }
 
     public HttpVersionPolicy RequestVersionPolicy => RequestVersion == HttpVersion.Version20 ? HttpVersionPolicy.RequestVersionOrLower : HttpVersionPolicy.RequestVersionExact;
@@ -87,13 +87,14 @@ internal sealed class KubernetesTransport : IDisposable
     /// <exception cref="ArgumentException">The certificate authority file cannot be read.</exception>
     public static KubernetesTransport Create(KubernetesWatcherOptions options, ILogger logger)
     {
-        ICredentialSource credentials = options.ExecCredential is ExecCredentialSettings exec
+        ICredentialSource credentials = options.CredentialSource
+            ?? (options.ExecCredential is ExecCredentialSettings exec
             ? new ExecCredentialSource(exec, options.TimeProvider, options.ExecCredentialTimeout, logger)
-            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate, logger);
+            : new BearerTokenSource(options.BearerToken, options.BearerTokenFile, options.TimeProvider, options.ClientCertificate, logger));
         try
         {
             HttpMessageHandler handler = options.HttpHandler ?? CreateHandler(options, credentials);
-            Version version = options.ApiServer.Scheme == Uri.UriSchemeHttps ? HttpVersion.Version20 : HttpVersion.Version11;
+            Version version = options.ApiServer.Scheme == Uri.UriSchemeHttps && !options.DisableHttp2 ? HttpVersion.Version20 : HttpVersion.Version11;
             string? host = options.TlsServerName is string name && options.ApiServer.Scheme == Uri.UriSchemeHttps
                 ? (options.ApiServer.IsDefaultPort ? name : name + ":" + options.ApiServer.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 : null;
@@ -101,7 +102,11 @@ internal sealed class KubernetesTransport : IDisposable
         }
         catch
         {
-            (credentials as IDisposable)?.Dispose();
+            if (options.CredentialSource is null)
+            {
+                (credentials as IDisposable)?.Dispose();
+            }
+
             throw;
         }
     }
@@ -123,7 +128,10 @@ internal sealed class KubernetesTransport : IDisposable
             }
         }
 
-        (Credentials as IDisposable)?.Dispose();
+        if (_options.CredentialSource is null)
+        {
+            (Credentials as IDisposable)?.Dispose(); // built here; a source handed in through the options is shared
+        }
     }
 
     /// <summary>
@@ -198,7 +206,7 @@ internal sealed class KubernetesTransport : IDisposable
             handler.SslOptions.RemoteCertificateValidationCallback = CertificateAuthorityValidator.Create(authorities);
         }
 
-        if (options.ClientCertificate is not null || options.ExecCredential is not null)
+        if (credentials.ClientCertificate is not null || options.ExecCredential is not null)
         {
             // Asked per new connection, so a certificate an exec plugin renews is used from the next connection on.
             handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.ClientCertificate!;

@@ -14,7 +14,7 @@ public static class KubernetesClientWatchRegistryServiceCollectionExtensions
     /// The watchers keep logging through the container's <c>ILoggerFactory</c> and reading its <see cref="TimeProvider"/>.
     /// The mapping runs when the options are first built (at host start: they are validated on start), so an
     /// unmappable configuration stops start-up with a <see cref="LockFree.Balancing.KubernetesClient.KubernetesClientConfigurationException"/>.
-    /// The handler the mapping builds is disposed with the container.
+    /// The watchers use the registry's own transport; the client certificate the mapping read is disposed with the container.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The configuration to map.</param>

@@ -12,7 +12,7 @@ using static LockFree.Balancing.KubernetesClient.Tests.TestCluster;
 
 namespace LockFree.Balancing.KubernetesClient.Tests.DependencyInjection;
 
-/// <summary>The DI overloads: the shared registry with the configuration's server and credentials, the container's logging kept, the handler disposed with the container.</summary>
+/// <summary>The DI overloads: the shared registry with the configuration's server and credentials on the adapter's transport, the container's logging kept, the mapped client certificate disposed with the container.</summary>
 public sealed class KubernetesClientRegistrationTests : IAsyncLifetime
 {
     private readonly TestCertificates _certificates = TestCertificates.Create();
@@ -51,20 +51,67 @@ public sealed class KubernetesClientRegistrationTests : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
         services.AddKubernetesWatchRegistry(Configuration(), o => o.WatchTimeout = TimeSpan.FromSeconds(60));
-        HttpMessageHandler handler;
         await using (ServiceProvider provider = services.BuildServiceProvider())
         {
             Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080"], await SubscribeAsync(provider));
             KubernetesWatcherOptions options = provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value;
             Assert.Equal(TimeSpan.FromSeconds(60), options.WatchTimeout); // the caller's configure runs after the mapping
-            Assert.Same(options.HttpHandler, provider.GetRequiredService<IOptionsMonitor<KubernetesWatcherOptions>>().CurrentValue.HttpHandler); // one handler per container
+            Assert.Null(options.HttpHandler); // the registry's own transport
+            Assert.Same(options.CertificateAuthorities, provider.GetRequiredService<IOptionsMonitor<KubernetesWatcherOptions>>().CurrentValue.CertificateAuthorities); // one mapping per container
             Assert.Contains(provider.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 100 && r.Category == typeof(KubernetesEndpointWatcher).FullName);
-            handler = options.HttpHandler!;
         }
 
         Assert.All(_server.Authorizations, header => Assert.Equal("Bearer di-token", header));
-        using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, _server.BaseAddress), CancellationToken.None));
+        Assert.All(_server.Protocols, protocol => Assert.Equal("HTTP/2", protocol));
+    }
+
+    [Fact]
+    public async Task AddKubernetesWatchRegistry_ClientCertificate_PresentedAndDisposedWithContainer()
+    {
+        (string certificatePem, string keyPem) = ClientCertificate("CN=dora");
+        KubernetesClientConfiguration configuration = Configuration();
+        configuration.ClientCertificateData = Base64(certificatePem);
+        configuration.ClientCertificateKeyData = Base64(keyPem);
+        var services = new ServiceCollection();
+        services.AddKubernetesWatchRegistry(configuration);
+        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate;
+        await using (ServiceProvider provider = services.BuildServiceProvider())
+        {
+            Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080"], await SubscribeAsync(provider));
+            certificate = provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.ClientCertificate!;
+            Assert.NotEqual(IntPtr.Zero, certificate.Handle);
+        }
+
+        Assert.All(_server.ClientCertificateSubjects, subject => Assert.Equal("CN=dora", subject));
+        Assert.Equal(IntPtr.Zero, certificate.Handle); // disposed with the container, after the registry
+    }
+
+    [Fact]
+    public async Task AddKubernetesWatchRegistry_TokenProvider_OneSourceSharedByTheRegistry()
+    {
+        string directory = Directory.CreateTempSubdirectory("lockfree-kc-di-").FullName;
+        try
+        {
+            string file = Path.Combine(directory, "token");
+            await File.WriteAllTextAsync(file, "di-token");
+            KubernetesClientConfiguration configuration = Configuration();
+            configuration.AccessToken = null;
+            configuration.TokenProvider = new k8s.Authentication.TokenFileAuth(file);
+            var services = new ServiceCollection();
+            services.AddKubernetesWatchRegistry(configuration);
+            await using ServiceProvider provider = services.BuildServiceProvider();
+
+            Assert.Equal(["10.0.0.1:8080", "10.0.0.2:8080"], await SubscribeAsync(provider));
+            Assert.NotNull(provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.CredentialSource);
+            Assert.Same(
+                provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.CredentialSource,
+                provider.GetRequiredService<IOptionsMonitor<KubernetesWatcherOptions>>().CurrentValue.CredentialSource);
+            Assert.All(_server.Authorizations, header => Assert.Equal("Bearer di-token", header));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -124,7 +171,7 @@ public sealed class KubernetesClientRegistrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Options_ResolvedFromManyThreadsAtOnce_OneMappingOneHandler()
+    public async Task Options_ResolvedFromManyThreadsAtOnce_OneMapping()
     {
         var services = new ServiceCollection();
         services.AddKubernetesWatchRegistry(Configuration());
@@ -132,15 +179,15 @@ public sealed class KubernetesClientRegistrationTests : IAsyncLifetime
         IOptionsMonitor<KubernetesWatcherOptions> monitor = provider.GetRequiredService<IOptionsMonitor<KubernetesWatcherOptions>>();
         using var start = new Barrier(4);
 
-        HttpMessageHandler?[] handlers = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Factory.StartNew(() =>
+        System.Security.Cryptography.X509Certificates.X509Certificate2Collection?[] mapped = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Factory.StartNew(() =>
         {
             start.SignalAndWait(TimeSpan.FromSeconds(10));
             return i % 2 == 0
-                ? provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.HttpHandler
-                : monitor.Get(Options.DefaultName).HttpHandler;
+                ? provider.GetRequiredService<IOptions<KubernetesWatcherOptions>>().Value.CertificateAuthorities
+                : monitor.Get(Options.DefaultName).CertificateAuthorities;
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))); // own threads: the barrier must not starve the pool
 
-        Assert.NotNull(handlers[0]);
-        Assert.All(handlers, h => Assert.Same(handlers[0], h));
+        Assert.NotNull(mapped[0]);
+        Assert.All(mapped, m => Assert.Same(mapped[0], m)); // one mapping, however many options instances
     }
 }
