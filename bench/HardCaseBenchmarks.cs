@@ -183,7 +183,7 @@ public class HardCaseBenchmarks : ISmokeChecked
         return picked;
     }
 
-    /// <summary>Bounded acquire + dispose with a fifth of the endpoints ejected (availability read on every pick).</summary>
+    /// <summary>Bounded acquire + dispose with a fifth of the endpoints ejected: every placement reads the clock and the available weight (cached per ejection epoch) and skips ejected candidates.</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
     public Endpoint? BoundedLoadAcquireEjected() => AcquireAndRelease(_boundedEjecting);
 

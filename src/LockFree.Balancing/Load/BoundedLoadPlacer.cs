@@ -211,6 +211,7 @@ internal sealed class BoundedLoadPlacer
             int best = -1;
             long bestLoad = 0;
             int bestWeight = 1;
+            StateReads.Add(scope.Pickable.Length);
             foreach (int index in scope.Pickable)
             {
                 if (availability.IsEjected(snapshot, index))
@@ -294,6 +295,7 @@ internal sealed class BoundedLoadPlacer
         {
             int position = start + step;
             int candidate = pickable[position >= pickable.Length ? position - pickable.Length : position];
+            StateReads.Add();
             anyAvailable |= !availability.IsEjected(snapshot, candidate);
             bool stale = false;
             if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead, availability, ref stale))
@@ -316,6 +318,7 @@ internal sealed class BoundedLoadPlacer
     // reweighted to 0 after the snapshot was read): the placement must start over on the current snapshot.
     private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability, ref bool stale)
     {
+        StateReads.Add();
         if (availability.IsEjected(snapshot, index))
         {
             return false;
@@ -347,8 +350,10 @@ internal sealed class BoundedLoadPlacer
 
         /// <summary>
         /// The current view: while no endpoint is ejected, the whole set (one field read). Otherwise the clock and
-        /// the available weight, read together so that capacities and ejection checks agree. PERF: the sum is
-        /// O(n), once per placement round and only while some endpoint is ejected.
+        /// the available weight, read together so that capacities and ejection checks agree. PERF: the available
+        /// weight comes from the all-endpoints scope's table of available endpoints, cached per ejection epoch
+        /// (<see cref="PickScope.Available"/>): O(1) while the ejection set is unchanged, O(n) once after each change.
+        /// Summing it here made every placement O(n) for as long as any endpoint was ejected.
         /// </summary>
         public static Availability Now(OutlierDetector? ejection, BalancerSnapshot snapshot)
         {
@@ -358,13 +363,7 @@ internal sealed class BoundedLoadPlacer
             }
 
             long now = ejection.Refresh();
-            long available = 0;
-            foreach (int index in snapshot.Pickable)
-            {
-                available += OutlierDetector.IsEjected(snapshot.States[index], now) ? 0 : snapshot.Endpoints[index].Weight;
-            }
-
-            return new Availability(ejection, now, available);
+            return new Availability(ejection, now, snapshot.All.Available(snapshot, ejection, now).TotalWeight);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
