@@ -51,6 +51,67 @@ public sealed class PlacementCostTests
         Assert.Equal(2, balancer.GetStatus().Count(status => status.IsEjected));
     }
 
+    [Theory]
+    [InlineData("bounded-load")]
+    [InlineData("maglev-bounded")]
+    public void TryAcquire_EveryOneOfThousandFull_OnePassThenOverCapacityOnLeastLoaded(string picker)
+    {
+        Assert.True(StateReads.Enabled, $"The test project must set the runtime switch {StateReads.SwitchName}.");
+        LoadBalancer balancer = LoadBalancerTests.Create(picker);
+        balancer.Update(TestEndpoints.Distinct(N, seed: 133));
+
+        // Counts raised behind the total's back (the benchmark's hard state): against the total the placement reads,
+        // every endpoint is full, and no other thread will ever grow that total. Endpoint 421 holds the least.
+        BalancerSnapshot snapshot = balancer.CurrentSnapshot;
+        for (int i = 0; i < N; i++)
+        {
+            for (int n = 0; n < (i == 421 ? 1 : 2); n++)
+            {
+                Assert.True(snapshot.States[i].TryAdd());
+            }
+        }
+
+        long before = StateReads.Count;
+        Assert.True(balancer.TryAcquire("key", out EndpointLease lease));
+        long reads = StateReads.Count - before;
+
+        Assert.Equal(PickOutcome.OverCapacity, lease.Outcome);
+        Assert.Equal(snapshot.Endpoints[421], lease.Endpoint);
+        Assert.Equal(2, snapshot.States[421].InFlight);
+
+        // One pass: the home, the 16 random probes and one sweep of every endpoint, then a few O(1) steps (64 full
+        // rounds and a separate least-loaded scan read about 66,000 states here).
+        Assert.InRange(reads, N, N + 32);
+        lease.Dispose();
+    }
+
+    [Fact]
+    public void TryAcquire_EveryEndpointFullAndTheLeastLoadedEjected_OverCapacityOnAnAvailableOne()
+    {
+        LoadBalancer balancer = LoadBalancerTests.Create("bounded-load", configure: options =>
+        {
+            options.TimeProvider = new ManualTimeProvider();
+            options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1 };
+        });
+        balancer.Update(TestEndpoints.Distinct(4, seed: 134));
+        BalancerSnapshot snapshot = balancer.CurrentSnapshot;
+        int[] pinned = [30, 20, 5, 10];
+        for (int i = 0; i < pinned.Length; i++)
+        {
+            for (int n = 0; n < pinned[i]; n++)
+            {
+                Assert.True(snapshot.States[i].TryAdd());
+            }
+        }
+
+        balancer.EjectionForTests!.RecordFailure(snapshot.States[2]);
+
+        Assert.True(balancer.TryAcquire("key", out EndpointLease lease));
+        Assert.Equal(PickOutcome.OverCapacity, lease.Outcome);
+        Assert.Equal(snapshot.Endpoints[3], lease.Endpoint);
+        lease.Dispose();
+    }
+
     private static void AcquireAndRelease(LoadBalancer balancer, string key)
     {
         Assert.True(balancer.TryAcquire(key, out EndpointLease lease));
