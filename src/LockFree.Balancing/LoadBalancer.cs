@@ -263,8 +263,7 @@ public abstract class LoadBalancer
     /// <remarks>
     /// Reads the current snapshot and the clock: the answer describes this moment, which may differ from the moment
     /// of the failed call. Allocation-free and lock-free, O(n) while endpoints are ejected. Bounded placements never
-    /// fail for capacity (<see cref="PickOutcome.OverCapacity"/>), so <see cref="NoEndpointsReason.AllOverCapacity"/>
-    /// is never the answer.
+    /// fail for capacity (<see cref="PickOutcome.OverCapacity"/>; <see cref="NoEndpointsReason"/> says why).
     /// </remarks>
     public NoEndpointsReason? GetUnavailableReason()
     {
@@ -549,9 +548,10 @@ public abstract class LoadBalancer
         }
 
         result = TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease);
-        if (result == PlacementResult.Placed)
+        if (result == PlacementResult.Placed && lease.Outcome != PickOutcome.OverCapacity)
         {
-            // Out of line: only requests that left the local set pay for the membership search.
+            // Out of line: only requests that left the local set pay for the membership search. A placement over
+            // capacity keeps saying so (the rarer, more telling outcome), wherever it landed.
             lease = SpilledFromLocal(snapshot, lease);
         }
 
@@ -579,13 +579,11 @@ public abstract class LoadBalancer
     private NoEndpointsException NoEndpoints()
         => new(Volatile.Read(ref _snapshot).Pickable.Length == 0 ? NoEndpointsReason.NoEndpoints : NoEndpointsReason.AllEjected);
 
+    // PlacementResult.AllOverCapacity never reaches here: only the local scope may give up for capacity, and the
+    // placement then goes on to every endpoint with a last resort (see NoEndpointsReason's remarks).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static NoEndpointsException NoEndpoints(PlacementResult result) => new(result switch
-    {
-        PlacementResult.AllEjected => NoEndpointsReason.AllEjected,
-        PlacementResult.AllOverCapacity => NoEndpointsReason.AllOverCapacity,
-        _ => NoEndpointsReason.NoEndpoints,
-    });
+    private static NoEndpointsException NoEndpoints(PlacementResult result)
+        => new(result == PlacementResult.AllEjected ? NoEndpointsReason.AllEjected : NoEndpointsReason.NoEndpoints);
 
     private EndpointStatus Describe(EndpointState state, long now, bool isDraining, bool isLocal)
         => new(
