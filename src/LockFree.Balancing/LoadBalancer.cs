@@ -77,10 +77,15 @@ public abstract class LoadBalancer
     }
 
     /// <summary>The current endpoints, in ordinal key order. Reading it allocates nothing.</summary>
+    /// <remarks>To read the set and its version together, use <see cref="View"/>.</remarks>
     public IReadOnlyList<Endpoint> Endpoints => Volatile.Read(ref _snapshot).ReadOnlyEndpoints;
 
     /// <summary>Increases by one with every update that changed the set; 0 before the first.</summary>
+    /// <remarks>To read the set and its version together, use <see cref="View"/>.</remarks>
     public long Version => Volatile.Read(ref _snapshot).Version;
+
+    /// <summary>The current endpoints together with their version, from one snapshot read. Reading it allocates nothing.</summary>
+    public EndpointSetView View => Volatile.Read(ref _snapshot).View;
 
     /// <summary>The balancer-wide in-flight total, for pickers that bound loads.</summary>
     private protected InFlightTotal? InFlightTotal { get; }
