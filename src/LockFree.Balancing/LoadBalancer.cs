@@ -36,7 +36,7 @@ namespace LockFree.Balancing;
 /// Pickers that do not place by key ignore it.
 /// </para>
 /// </remarks>
-public abstract class LoadBalancer
+public abstract partial class LoadBalancer
 {
     private readonly Lock _writerGate = new();
 
@@ -100,12 +100,14 @@ public abstract class LoadBalancer
     /// <param name="endpoints">The complete new set. Duplicates of the same key with the same attributes count once.</param>
     /// <returns><see langword="true"/> when the set changed and a new snapshot was published; <see langword="false"/> for an update with the same set.</returns>
     /// <exception cref="ArgumentException">The set holds one key twice with different attributes, or the picker's index would exceed its limit; the current set stays in force.</exception>
+    /// <exception cref="ObjectDisposedException">The balancer was disposed.</exception>
     public bool Update(IEnumerable<Endpoint> endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         Endpoint[] next = Normalize(endpoints);
         lock (_writerGate)
         {
+            ThrowIfDisposed();
             return Publish(next);
         }
     }
@@ -114,11 +116,13 @@ public abstract class LoadBalancer
     /// <param name="endpoints">The endpoints to add.</param>
     /// <returns><see langword="true"/> when the set changed.</returns>
     /// <exception cref="ArgumentException">The same key appears twice with different attributes.</exception>
+    /// <exception cref="ObjectDisposedException">The balancer was disposed.</exception>
     public bool Add(params ReadOnlySpan<Endpoint> endpoints)
     {
         Endpoint[] added = Normalize(endpoints.ToArray());
         lock (_writerGate)
         {
+            ThrowIfDisposed();
             Dictionary<string, Endpoint> merged = new(StringComparer.Ordinal);
             foreach (Endpoint endpoint in Volatile.Read(ref _snapshot).Endpoints)
             {
@@ -137,6 +141,7 @@ public abstract class LoadBalancer
     /// <summary>Removes the endpoints with these keys; keys not in the set are ignored.</summary>
     /// <param name="endpoints">The endpoints to remove (only their keys matter).</param>
     /// <returns><see langword="true"/> when the set changed.</returns>
+    /// <exception cref="ObjectDisposedException">The balancer was disposed.</exception>
     public bool Remove(params ReadOnlySpan<Endpoint> endpoints)
     {
         HashSet<string> removed = new(StringComparer.Ordinal);
@@ -148,6 +153,7 @@ public abstract class LoadBalancer
 
         lock (_writerGate)
         {
+            ThrowIfDisposed();
             Endpoint[] current = Volatile.Read(ref _snapshot).Endpoints;
             return Publish(Array.FindAll(current, endpoint => !removed.Contains(endpoint.Key)));
         }
@@ -716,6 +722,8 @@ public abstract class LoadBalancer
             }
         }
 
+        // Step 9 – complete the waits this snapshot satisfies (WaitForEndpointsAsync, WaitForChangeAsync).
+        CompleteWaiters(snapshot);
         return true;
     }
 
