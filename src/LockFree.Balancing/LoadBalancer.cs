@@ -66,7 +66,7 @@ public abstract partial class LoadBalancer
         Ejection = options.OutlierEjection is { } ejection ? new OutlierDetector(ejection, Time, () => CurrentSnapshot, options.Ejected) : null;
 
         // The fallback's requests are counted on a state of their own that never joins the set or the total.
-        _fallback = options.FallbackEndpoint is { } fallback ? new EndpointState(fallback, total: null, ejection: null) : null;
+        _fallback = options.FallbackEndpoint is { } fallback ? new EndpointState(fallback, total: null, ejection: null, Time) : null;
 
         // A copy: options are mutable, and a preference that changed under a running balancer would apply to some
         // snapshots and not others.
@@ -629,7 +629,7 @@ public abstract partial class LoadBalancer
             Endpoint endpoint = next[i];
             if (!_statesByKey.TryGetValue(endpoint.Key, out EndpointState? state))
             {
-                state = new EndpointState(endpoint, InFlightTotal, Ejection);
+                state = new EndpointState(endpoint, InFlightTotal, Ejection, Time);
             }
 
             states[i] = state;
