@@ -236,7 +236,19 @@ internal sealed class BoundedLoadPlacer
             return -1;
         }
 
-        // Step 3 – over capacity on the least loaded endpoint the sweep found (it is available: checked above).
+        if (sweep)
+        {
+            // The last round saw the ejection set change: note the least loaded endpoint again under the current view.
+            rejected.Clear();
+            Reject(rejected, home);
+            int index = ProbeForRoom(snapshot, scope, locator, keyHash, totalRead, rejected, availability, out leastLoaded);
+            if (index >= 0 || index == NoneAvailable || index == StaleSnapshot)
+            {
+                return index;
+            }
+        }
+
+        // Step 3 – over capacity on the least loaded endpoint the last sweep found (available in the view it last read).
         StateReads.Add();
         EndpointState state = snapshot.States[leastLoaded];
         return state.TryAdd() ? OverCapacityBase + leastLoaded : StaleSnapshot;
