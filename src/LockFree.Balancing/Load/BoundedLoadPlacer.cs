@@ -34,10 +34,14 @@ internal sealed class BoundedLoadPlacer
     private const int StaleSnapshot = -3;
 
     // Rounds of the overflow loop before a last-resort placement goes over capacity on the least loaded available
-    // endpoint (PickOutcome.OverCapacity) rather than fail while endpoints are available. Only the first round sweeps
-    // the endpoints; a later round is O(1) (see PlaceOverflow) and runs only while the total it reads keeps growing,
-    // i.e. while other threads keep placing requests. 64 in a row only happen under pathological churn.
+    // endpoint (PickOutcome.OverCapacity) rather than fail while endpoints are available. A round after the first runs
+    // only while the total it reads keeps growing, i.e. while other threads keep placing requests, and sweeps only up to
+    // MaxSweeps in all (see PlaceOverflow). 64 in a row only happen under pathological churn.
     private const int MaxOverflowRounds = 64;
+
+    // Full sweeps a placement may make in all: the first, and more only while other threads keep placing requests
+    // (the total grows between rounds) or the ejection set changed. Bounds a placement under churn at a few passes.
+    private const int MaxSweeps = 3;
 
     // PlaceOverflow's answer when it placed over capacity on the least loaded endpoint, added to that index.
     private const int OverCapacityBase = 1 << 30;
@@ -159,11 +163,13 @@ internal sealed class BoundedLoadPlacer
     // endpoint with the least load per unit of weight is noted. Within one consistent view (total and ejections) the
     // capacities of the available endpoints sum to more than the requests on them, so the sweep fails only when the
     // view is stale: other threads placed requests reserved after our total read, or counts disagree with the total.
-    // Step 2 – O(1) rounds, never another sweep: re-read the total; the least loaded endpoint per unit of weight is
-    // exactly the one that admits first as the total grows (capacity ∝ w · total), so it and the home are all a round
-    // tries. A round whose total did not grow ends the retries: the same view cannot admit more.
-    // Step 3 – the last resort: over capacity on that least loaded endpoint. A placement that finds the set full thus
-    // costs one pass, where 64 full rounds and a separate least-loaded scan cost ~65 passes (6.6 ms at N = 1000).
+    // Step 2 – re-read the total and retry the home and the noted endpoint (O(1)): capacity grows as w · total, so the
+    // least loaded endpoint per unit of weight is the one that admits first. A round whose total did not grow ends the
+    // retries (the same view cannot admit more); one whose total grew (others placed requests meanwhile, which moved
+    // loads) sweeps again, at most MaxSweeps times in all, then keeps to O(1) rounds.
+    // Step 3 – the last resort: over capacity on the noted endpoint. A placement that finds the set full in a view
+    // nobody changes thus costs one pass, where 64 full rounds and a separate least-loaded scan cost ~65 passes
+    // (6.6 ms per acquire at N = 1000).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int PlaceOverflow<TLocator>(BalancerSnapshot snapshot, PickScope scope, in TLocator locator, ulong keyHash, int home, int reservedTotal, Availability availability, bool lastResort)
         where TLocator : struct, IKeyLocator
@@ -175,12 +181,14 @@ internal sealed class BoundedLoadPlacer
         rejected = rejected[..words];
         int totalRead = reservedTotal;
         int maxRounds = lastResort ? MaxOverflowRounds : 1;
+        int sweepsLeft = MaxSweeps;
         bool sweep = true;
         int leastLoaded = -1;
         for (int round = 0; round < maxRounds; round++)
         {
             if (sweep)
             {
+                sweepsLeft--;
                 rejected.Clear();
                 Reject(rejected, home);
                 int index = ProbeForRoom(snapshot, scope, locator, keyHash, totalRead, rejected, availability, out leastLoaded);
@@ -229,6 +237,8 @@ internal sealed class BoundedLoadPlacer
             {
                 break;
             }
+
+            sweep = sweepsLeft > 0;
         }
 
         if (!lastResort)
