@@ -15,6 +15,42 @@ public sealed class PlacementCostTests
     [Theory]
     [InlineData("bounded-load")]
     [InlineData("maglev-bounded")]
+    public void TryAcquire_AFifthOfThousandEjected_ReadsAFewStatesPerPlacementNotN(string picker)
+    {
+        // The benchmark's state (HardCaseBenchmarks.BoundedLoadAcquireEjected): every fifth endpoint ejected.
+        Assert.True(StateReads.Enabled, $"The test project must set the runtime switch {StateReads.SwitchName}.");
+        LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
+        {
+            options.TimeProvider = new ManualTimeProvider();
+            options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 0.5 };
+        });
+        balancer.Update(TestEndpoints.Distinct(N, seed: 135));
+        HashSet<Endpoint> ejected = [];
+        for (int i = 0; i < N; i += 5)
+        {
+            balancer.EjectionForTests!.RecordFailure(balancer.CurrentSnapshot.States[i]);
+            ejected.Add(balancer.CurrentSnapshot.Endpoints[i]);
+        }
+
+        Assert.Equal(N / 5, balancer.GetStatus().Count(status => status.IsEjected));
+        string[] keys = TestEndpoints.Keys(Acquires, seed: 136);
+        Assert.True(balancer.TryAcquire("warm-up", out EndpointLease first));
+        first.Dispose();
+
+        long before = StateReads.Count;
+        foreach (string key in keys)
+        {
+            Assert.True(balancer.TryAcquire(key, out EndpointLease lease));
+            Assert.DoesNotContain(lease.Endpoint, ejected);
+            lease.Dispose();
+        }
+
+        Assert.InRange((StateReads.Count - before) / Acquires, 1, 4);
+    }
+
+    [Theory]
+    [InlineData("bounded-load")]
+    [InlineData("maglev-bounded")]
     public void TryAcquire_OneOfThousandEjected_ReadsAFewStatesPerPlacementNotN(string picker)
     {
         Assert.True(StateReads.Enabled, $"The test project must set the runtime switch {StateReads.SwitchName}.");
