@@ -30,6 +30,14 @@ if (args is ["--concurrency-interleaved"])
     return ConcurrencyInterleaved.Run(Console.Out);
 }
 
+// Change propagation to Microsoft.Extensions.ServiceDiscovery (docs/service-discovery.md): --sd-latency [changes] [--report file].
+if (args is ["--sd-latency", ..])
+{
+    int changes = args.Length > 1 && int.TryParse(args[1], out int n) && n > 0 ? n : 200;
+    int reportAt = Array.IndexOf(args, "--report");
+    return await ServiceDiscoveryLatency.RunAsync(Console.Out, changes, reportAt > 0 && reportAt + 1 < args.Length ? args[reportAt + 1] : null);
+}
+
 if (args.Length > 0 && !BenchCommand.IsOurs(args))
 {
     return PassThrough(switcher, args);
@@ -74,6 +82,7 @@ catch (SimulationException ex)
 static async Task<int> SmokeAsync(BenchCommand command, CancellationToken cancellationToken)
 {
     int benchmarks = SmokeRunner.Run(Console.Out);
+    _ = await ServiceDiscoveryLatency.RunAsync(Console.Out, changes: 20, reportPath: null); // throws when a change is missed
     SimulationOutcome simulation = await ClusterSimulation.RunAsync(command.Settings, Console.Out, cancellationToken);
     Console.WriteLine(Report.Tables(simulation, benchmarks: null, charts: false));
     List<string> failures = [.. simulation.Failures, .. await RealClusterRun.SmokeAsync(Console.Out, cancellationToken)];
@@ -204,8 +213,12 @@ static int Usage(TextWriter writer, int exitCode)
                              (an error on an idempotent request, a bounded-load peak above the cap, a request
                              reaching a pod after the picker saw it removed).
           --quick            The same, shorter phases (~1.5 min with the benchmarks).
-          --smoke            Seconds: every benchmark method called directly (no BenchmarkDotNet processes) and a
-                             small simulation with every phase and assertion; no report. CI runs this.
+          --smoke            Seconds: every benchmark method called directly (no BenchmarkDotNet processes), 20
+                             Service Discovery changes (--sd-latency) and a small simulation with every phase and
+                             assertion; no report. CI runs this.
+          --sd-latency [N] [--report FILE]
+                             N (200) pod changes sent as EndpointSlice events, timed to ServiceDiscovery's change
+                             token and next resolution through AddKubernetesEndpoints(); median, p90, p99, max.
 
         Simulation options (with no mode, --quick or --smoke):
           --steady S         seconds of steady traffic per picker (default 3)

@@ -22,8 +22,8 @@ namespace LockFree.Balancing.Benchmarks.Grpc;
 /// their round robin's, 0 B.
 /// </summary>
 /// <remarks>
-/// Keyed picks read the key from a request header, as a keyed gRPC call does: <see cref="PicksPerInvoke"/> prepared
-/// requests with distinct <c>x-key</c> values are cycled, so the ring lookups vary. Unkeyed pickers get the same
+/// Keyed picks read the key from a request header, as a keyed gRPC call does, after the headers grpc-dotnet puts
+/// first: <see cref="PicksPerInvoke"/> prepared requests with distinct <c>x-key</c> values are cycled, so the ring lookups vary. Unkeyed pickers get the same
 /// requests (they ignore the header).
 /// </remarks>
 public class GrpcPickerBenchmarks : ISmokeChecked, IDisposable
@@ -96,7 +96,11 @@ public class GrpcPickerBenchmarks : ISmokeChecked, IDisposable
         _contexts = new PickContext[Contexts];
         for (int i = 0; i < Contexts; i++)
         {
+            // Shaped like grpc-dotnet's: its user-agent, te and grpc-accept-encoding headers, then the call's metadata.
             var request = new HttpRequestMessage(HttpMethod.Post, "http://bench/echo.Echo/Who");
+            request.Headers.TryAddWithoutValidation("user-agent", "grpc-dotnet/2.85.0 (.NET 10.0.0; CLR 10.0.0; net10.0; linux; x64)");
+            request.Headers.TryAddWithoutValidation("te", "trailers");
+            request.Headers.TryAddWithoutValidation("grpc-accept-encoding", "identity,gzip,deflate");
             request.Headers.TryAddWithoutValidation(KeyHeader, "user-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             _contexts[i] = new PickContext { Request = request };
         }

@@ -55,7 +55,8 @@ public sealed class GrpcCallTrackingHandler : DelegatingHandler
             return response;
         }
 
-        // Step 1 – hold the count before Complete releases the call's own, so there is no gap.
+        // Step 1 – the Complete grpc-dotnet calls when this method returns keeps the call's count instead of releasing it
+        // (counting once more here and releasing at Complete would count the call twice for that moment).
         tracker.Hold();
         // Step 2 – the body's end (or the response's disposal) releases the hold, once.
         response.Content = new TrackedContent(response.Content, response, tracker);

@@ -16,13 +16,15 @@ namespace LockFree.Balancing.Grpc;
 public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
 {
     private readonly KubernetesGrpcBalancingOptions _defaults;
+    private readonly TimeProvider _time;
     private readonly List<WeakReference<LockFreeSubchannelsBalancer>> _created = [];   // guarded by itself
 
-    /// <summary>Creates the factory of one policy.</summary>
+    /// <summary>Creates the factory of one policy, with the clock its policies use (ejection times, reservation ages).</summary>
     /// <param name="policyName">One of <see cref="LockFreePolicyNames"/>.</param>
     /// <param name="defaults">Defaults for inputs the service config leaves out; <see langword="null"/> for the defaults.</param>
+    /// <param name="timeProvider">The clock; <see langword="null"/> for <see cref="TimeProvider.System"/> (the DI registration passes the container's).</param>
     /// <exception cref="ArgumentException"><paramref name="policyName"/> is not a LockFree policy.</exception>
-    public LockFreeLoadBalancerFactory(string policyName, KubernetesGrpcBalancingOptions? defaults = null)
+    public LockFreeLoadBalancerFactory(string policyName, KubernetesGrpcBalancingOptions? defaults = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(policyName);
         if (policyName is not (LockFreePolicyNames.PowerOfTwoChoices or LockFreePolicyNames.RoundRobin
@@ -35,6 +37,7 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
 
         Name = policyName;
         _defaults = defaults ?? new KubernetesGrpcBalancingOptions();
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>The policy name, as written in service config.</summary>
@@ -48,7 +51,7 @@ public sealed class LockFreeLoadBalancerFactory : LoadBalancerFactory
     public override GrpcLoadBalancer Create(GrpcLoadBalancerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        PolicySettings settings = PolicySettings.Parse(Name, options.Configuration, _defaults);
+        PolicySettings settings = PolicySettings.Parse(Name, options.Configuration, _defaults, _time);
         var balancer = new LockFreeSubchannelsBalancer(options.Controller, options.LoggerFactory, settings);
         lock (_created)
         {

@@ -11,11 +11,13 @@ namespace LockFree.Balancing.Grpc;
 /// <remarks>
 /// <para>
 /// The core balancer is shared by every picker of the policy instance (its per-endpoint counters survive picker
-/// rebuilds). A placement reserves room (under the bounded-load cap, exactly); the subchannel's tracker keeps the
-/// reservation for its <c>Start</c> to confirm, and gives it back at the next rebuild if grpc-dotnet dropped the pick.
+/// rebuilds). With bounded loads, and for P2C, a pick places the call and reserves room (under the bounded-load cap,
+/// exactly); the subchannel's tracker keeps the reservation for its <c>Start</c> to confirm, and gives it back if
+/// grpc-dotnet dropped the pick. The other policies pick without counting (an index into the core's snapshot, mapped
+/// to this picker's entries by an array): their calls count from <c>Start</c>.
 /// </para>
 /// <para>
-/// An older picker whose endpoint the core no longer holds (a set update raced the pick) queues the call;
+/// An older picker whose snapshot or endpoint the core no longer holds (a set update raced the pick) queues the call;
 /// grpc-dotnet then picks again with the newest picker.
 /// </para>
 /// </remarks>
@@ -27,9 +29,13 @@ internal sealed class LockFreePicker : SubchannelPicker
     private readonly PolicySettings _settings;
     private readonly Dictionary<Load.EndpointState, Entry> _byState;   // PERF: reference identity, no string hashing
     private readonly Entry[] _entries;
+    // The core snapshot this picker was built on, and its entries by that snapshot's endpoint index (null where the
+    // snapshot's endpoint has no ready subchannel here).
+    private readonly BalancerSnapshot _snapshot;
+    private readonly Entry?[] _bySnapshotIndex;
     private readonly PickResult _allEjected;
 
-    public LockFreePicker(LoadBalancer core, PolicySettings settings, IReadOnlyList<(Endpoint Endpoint, SubchannelCallTracker Tracker)> ready)
+    public LockFreePicker(LoadBalancer core, PolicySettings settings, BalancerSnapshot snapshot, IReadOnlyList<(Endpoint Endpoint, SubchannelCallTracker Tracker)> ready)
     {
         _core = core;
         _settings = settings;
@@ -43,6 +49,13 @@ internal sealed class LockFreePicker : SubchannelPicker
             _byState[tracker.State] = entry;
         }
 
+        _snapshot = snapshot;
+        _bySnapshotIndex = new Entry?[snapshot.States.Length];
+        for (int i = 0; i < _bySnapshotIndex.Length; i++)
+        {
+            _bySnapshotIndex[i] = _byState.GetValueOrDefault(snapshot.States[i]);
+        }
+
         _allEjected = PickResult.ForFailure(new Status(StatusCode.Unavailable, $"Every ready endpoint is ejected by policy '{settings.Policy}'."));
     }
 
@@ -50,15 +63,31 @@ internal sealed class LockFreePicker : SubchannelPicker
     {
         if (_settings.PlacesByKey)
         {
-            if (TryGetKey(context, _settings.HashHeader, out string? key))
+            if (!TryGetKey(context, _settings.HashHeader, out string? key))
             {
-                return Place(_core.TryAcquire(key.AsSpan(), out EndpointLease keyed), ref keyed);
+                return PickLesserLoaded();
             }
 
-            return PickLesserLoaded();
+            return _settings.CountsAtPick
+                ? Place(_core.TryAcquire(key.AsSpan(), out EndpointLease keyed), ref keyed)
+                : ResultAt(_core.PickIndex(key.AsSpan(), out BalancerSnapshot snapshot), snapshot);
         }
 
-        return Place(_core.TryAcquire(out EndpointLease lease), ref lease);
+        return _settings.CountsAtPick
+            ? Place(_core.TryAcquire(out EndpointLease lease), ref lease)
+            : ResultAt(_core.PickIndex(out BalancerSnapshot current), current);
+    }
+
+    // PERF: an uncounted pick maps the core's index to the entry through an array, not a dictionary.
+    private PickResult ResultAt(int index, BalancerSnapshot snapshot)
+    {
+        if (index < 0)
+        {
+            return _allEjected;
+        }
+
+        // A newer snapshot means a newer picker exists (rebuilds publish both): grpc-dotnet picks again with it.
+        return ReferenceEquals(snapshot, _snapshot) ? _bySnapshotIndex[index]?.Result ?? Queue : Queue;
     }
 
     private PickResult Place(bool acquired, ref EndpointLease lease)

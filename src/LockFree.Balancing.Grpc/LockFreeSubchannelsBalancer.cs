@@ -1,3 +1,5 @@
+using System.Net;
+using Grpc.Core;
 using Grpc.Net.Client.Balancer;
 using LockFree.Balancing.Load;
 using Microsoft.Extensions.Logging;
@@ -9,25 +11,36 @@ namespace LockFree.Balancing.Grpc;
 /// <see cref="LoadBalancer"/> that is <see cref="LoadBalancer.Update"/>d whenever the ready set changes.
 /// </summary>
 /// <remarks>
+/// <para>
 /// grpc-dotnet calls <see cref="CreatePicker"/> under its connection manager's lock, one at a time; trackers are
 /// cached per subchannel and endpoint state, so counts survive picker rebuilds and a pick allocates nothing.
+/// </para>
+/// <para>
+/// grpc-dotnet keeps a subchannel whose address (host and port) the resolver returns again, with the attributes it
+/// was created with, and does not rebuild the picker when no address came or went. The endpoint of each address
+/// (weight, zone, hints) is therefore taken from the resolver's latest result, and a result that only changes
+/// endpoints' attributes rebuilds the picker here.
+/// </para>
 /// </remarks>
 internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 {
     private readonly PolicySettings _settings;
     private readonly Dictionary<Subchannel, SubchannelCallTracker> _trackers = [];   // touched by CreatePicker only
-    // Trackers no longer in the set, still reachable from pickers grpc-dotnet may be using: their reservations are
-    // reclaimed at the next two rebuilds, then they are forgotten (touched by CreatePicker only).
+    // Trackers no longer in the set, still reachable from pickers grpc-dotnet may be using: reservations a late pick
+    // makes on them are given back at the next two rebuilds, then they are forgotten (touched by CreatePicker only).
     private readonly List<(SubchannelCallTracker Tracker, int RebuildsLeft)> _retired = [];
 
     public LockFreeSubchannelsBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, PolicySettings settings)
-        : base(controller, loggerFactory)
+        : base(new StateRecordingController(controller), loggerFactory)
     {
         _settings = settings;
         Core = settings.CreateCore();
     }
 
     private LockFreePicker? _lastPicker;
+    private IReadOnlyList<Subchannel>? _lastReady;
+    // The endpoints of the resolver's latest result by address (touched by UpdateChannelState and CreatePicker only).
+    private Dictionary<DnsEndPoint, Endpoint> _resolved = [];
 
     /// <summary>The picker built last (for tests).</summary>
     internal LockFreePicker? LastPicker => Volatile.Read(ref _lastPicker);
@@ -35,7 +48,10 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
     /// <summary>The core balancer (for diagnostics and tests).</summary>
     public LoadBalancer Core { get; }
 
-    /// <summary>Gives back the reservations of picks that never started, on every tracker (current and retired).</summary>
+    /// <summary>
+    /// Gives back the reservations of picks that never started: on current trackers those made before the previous
+    /// rebuild (see <see cref="SubchannelCallTracker.Reclaim"/>), on retired ones all of them.
+    /// </summary>
     internal void ReclaimReservations()
     {
         foreach (SubchannelCallTracker tracker in _trackers.Values)
@@ -46,7 +62,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
         for (int i = _retired.Count - 1; i >= 0; i--)
         {
             (SubchannelCallTracker tracker, int left) = _retired[i];
-            tracker.Reclaim();
+            tracker.ReclaimAll();
             if (left <= 1)
             {
                 _retired.RemoveAt(i);
@@ -60,9 +76,47 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
 
     private void Retire(SubchannelCallTracker tracker)
     {
-        tracker.Reclaim();
+        // Its subchannel left the ready set (a dropped pick's always does) or its endpoint state was replaced.
+        tracker.ReclaimAll();
         _retired.Add((tracker, 2));
     }
+
+    /// <inheritdoc />
+    public override void UpdateChannelState(ChannelState state)
+    {
+        // Step 1 – remember every address's endpoint, and whether one the policy already knows changed attributes.
+        bool attributesChanged = false;
+        if (state.Status.StatusCode == StatusCode.OK && state.Addresses is { } addresses)
+        {
+            var resolved = new Dictionary<DnsEndPoint, Endpoint>(addresses.Count);
+            foreach (BalancerAddress address in addresses)
+            {
+                if (address.Attributes.TryGetValue(KubernetesBalancerAttributes.Endpoint, out Endpoint? endpoint))
+                {
+                    resolved[address.EndPoint] = endpoint;
+                    attributesChanged |= _resolved.TryGetValue(address.EndPoint, out Endpoint? known) && !SameAttributes(known, endpoint);
+                }
+            }
+
+            _resolved = resolved;
+        }
+
+        // Step 2 – grpc-dotnet's subchannel bookkeeping, which rebuilds the picker when an address came or went.
+        LockFreePicker? before = LastPicker;
+        base.UpdateChannelState(state);
+
+        // Step 3 – no rebuild came, but an endpoint's weight, zone or hints changed: rebuild over the same ready set,
+        // if the picker in force is still ours (not an error or connecting picker published since).
+        if (attributesChanged && ReferenceEquals(LastPicker, before) && before is not null && _lastReady is { } ready
+            && ((StateRecordingController)Controller).Last is { ConnectivityState: ConnectivityState.Ready } last && ReferenceEquals(last.Picker, before))
+        {
+            Controller.UpdateState(new BalancerState(ConnectivityState.Ready, CreatePicker(ready)));
+        }
+    }
+
+    private static bool SameAttributes(Endpoint a, Endpoint b)
+        => a.Weight == b.Weight && a.Zone == b.Zone && a.NodeName == b.NodeName
+            && a.ZoneHints.SequenceEqual(b.ZoneHints) && a.NodeHints.SequenceEqual(b.NodeHints);
 
     protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels)
     {
@@ -75,13 +129,16 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             BalancerAddress? address = subchannel.CurrentAddress ?? (all.Count > 0 ? all[0] : null);
             Endpoint endpoint = address is null
                 ? throw new InvalidOperationException($"Subchannel {subchannel} has no address.")
+                : _resolved.TryGetValue(address.EndPoint, out Endpoint? latest) ? latest
                 : address.Attributes.TryGetValue(KubernetesBalancerAttributes.Endpoint, out Endpoint? known) ? known
                 : new Endpoint(address.EndPoint.Host, address.EndPoint.Port);
             endpoints[i] = (subchannel, endpoint);
         }
 
-        // Step 2 – reservations of picks that never started (grpc-dotnet drops a pick whose subchannel stopped being
-        // ready, and such a change is what brings us here) go back; calls still about to start count themselves.
+        // Step 2 – reservations of picks that never started go back: grpc-dotnet drops a pick whose subchannel stopped
+        // being ready, and such a change is what brings us here (that tracker is retired below, which gives back all of
+        // its reservations); on the others only reservations at least a second old go back, so that a call picked a
+        // moment ago still confirms its own in Start.
         ReclaimReservations();
 
         // Step 3 – publish the set to the core: endpoints that stay keep their counters.
@@ -110,7 +167,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
                     Retire(tracker);
                 }
 
-                tracker = new SubchannelCallTracker(subchannel, state, _settings.FailureCodes);
+                tracker = new SubchannelCallTracker(subchannel, state, _settings.FailureCodes, _settings.Time);
                 tracker.Register();
                 _trackers[subchannel] = tracker;
             }
@@ -125,8 +182,25 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             Retire(tracker);
         }
 
-        var picker = new LockFreePicker(Core, _settings, ready);
+        var picker = new LockFreePicker(Core, _settings, snapshot, ready);
+        _lastReady = [.. readySubchannels];
         Volatile.Write(ref _lastPicker, picker);
         return picker;
+    }
+
+    /// <summary>grpc-dotnet's controller, recording the last state the policy published (called under its lock).</summary>
+    private sealed class StateRecordingController(IChannelControlHelper inner) : IChannelControlHelper
+    {
+        public BalancerState? Last { get; private set; }
+
+        public Subchannel CreateSubchannel(SubchannelOptions options) => inner.CreateSubchannel(options);
+
+        public void UpdateState(BalancerState state)
+        {
+            Last = state;
+            inner.UpdateState(state);
+        }
+
+        public void RefreshResolver() => inner.RefreshResolver();
     }
 }

@@ -15,6 +15,9 @@ internal sealed class PolicySettings
 
     public string? HashHeader { get; private init; }
 
+    /// <summary>The clock for ejection times and reservation ages.</summary>
+    public TimeProvider Time { get; private init; } = TimeProvider.System;
+
     public double? LoadFactor { get; private init; }
 
     public int? VirtualNodes { get; private init; }
@@ -30,8 +33,14 @@ internal sealed class PolicySettings
 
     public bool PlacesByKey => Policy is LockFreePolicyNames.ConsistentHash or LockFreePolicyNames.Maglev;
 
+    /// <summary>
+    /// True when a pick must count its call at once (bounded loads, whose cap must see concurrent picks; P2C, whose
+    /// choice reads the counts); the other policies count a call from its <c>Start</c>, and their picks touch no counter.
+    /// </summary>
+    public bool CountsAtPick => LoadFactor is not null || Policy is LockFreePolicyNames.PowerOfTwoChoices;
+
     /// <exception cref="InvalidOperationException">An input has the wrong type or an unknown name.</exception>
-    public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults)
+    public static PolicySettings Parse(string policy, IDictionary<string, object>? config, KubernetesGrpcBalancingOptions defaults, TimeProvider? time = null)
     {
         config ??= new Dictionary<string, object>();
         foreach (string key in config.Keys)
@@ -71,6 +80,7 @@ internal sealed class PolicySettings
 
         return new PolicySettings(policy)
         {
+            Time = time ?? TimeProvider.System,
             HashHeader = String(policy, config, "hash_header")?.ToLowerInvariant(),
             LoadFactor = Number(policy, config, "load_factor"),
             VirtualNodes = Int(policy, config, "virtual_nodes"),
@@ -89,7 +99,7 @@ internal sealed class PolicySettings
         switch (Policy)
         {
             case LockFreePolicyNames.ConsistentHash:
-                var ring = new ConsistentHashOptions { LoadFactor = LoadFactor, OutlierEjection = OutlierEjection, Topology = topology };
+                var ring = new ConsistentHashOptions { TimeProvider = Time, LoadFactor = LoadFactor, OutlierEjection = OutlierEjection, Topology = topology };
                 if (VirtualNodes is int nodes)
                 {
                     ring.VirtualNodesPerEndpoint = nodes;
@@ -97,7 +107,7 @@ internal sealed class PolicySettings
 
                 return new ConsistentHashBalancer(ring);
             case LockFreePolicyNames.Maglev:
-                var maglev = new MaglevOptions { LoadFactor = LoadFactor, OutlierEjection = OutlierEjection, Topology = topology };
+                var maglev = new MaglevOptions { TimeProvider = Time, LoadFactor = LoadFactor, OutlierEjection = OutlierEjection, Topology = topology };
                 if (TableSize is int size)
                 {
                     maglev.TableSize = size;
@@ -105,9 +115,9 @@ internal sealed class PolicySettings
 
                 return new MaglevBalancer(maglev);
             case LockFreePolicyNames.RoundRobin:
-                return new RoundRobinBalancer(new LoadBalancerOptions { OutlierEjection = OutlierEjection, Topology = topology });
+                return new RoundRobinBalancer(new LoadBalancerOptions { TimeProvider = Time, OutlierEjection = OutlierEjection, Topology = topology });
             default:
-                return new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { LoadMeasure = LoadMeasure.InFlight, OutlierEjection = OutlierEjection, Topology = topology });
+                return new PowerOfTwoChoicesBalancer(new PowerOfTwoChoicesOptions { TimeProvider = Time, LoadMeasure = LoadMeasure.InFlight, OutlierEjection = OutlierEjection, Topology = topology });
         }
     }
 

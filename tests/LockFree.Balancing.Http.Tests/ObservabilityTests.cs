@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Http.Tests;
@@ -119,8 +120,8 @@ public sealed class ObservabilityTests
     {
         int dead = Cluster.RefusingPort();
         await using Cluster cluster = await Cluster.StartAsync(1, null, dead);
-        var logs = new CapturingLoggerProvider();
-        using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        using var logging = new FakeLoggerProvider();
+        using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(logging).SetMinimumLevel(LogLevel.Debug));
         using var balancing = new KubernetesBalancing(cluster.Registry, new KubernetesBalancingOptions
         {
             PortName = "http",
@@ -134,32 +135,11 @@ public sealed class ObservabilityTests
             _ = await client.GetStringAsync("who", Cluster.Limit());
         }
 
-        Assert.All(logs.Entries, e => Assert.InRange(e.Id, 200, 299));
-        Assert.Contains(logs.Entries, e => e.Id == 207 && e.Message.Contains("web.shop:http", StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.Id == 201 && e.Message.Contains("2 endpoints", StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.Id == 202 && e.Level == LogLevel.Warning && e.Message.Contains(":" + dead, StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.Id == 203 && e.Message.Contains("ConnectionError", StringComparison.Ordinal));
-    }
-
-    internal sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<(int Id, LogLevel Level, string Message)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider owner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => owner.Entries.Enqueue((eventId.Id, logLevel, formatter(state, exception)));
-        }
+        IReadOnlyList<FakeLogRecord> logs = logging.Collector.GetSnapshot();
+        Assert.All(logs, e => Assert.InRange(e.Id.Id, 200, 299));
+        Assert.Contains(logs, e => e.Id.Id == 207 && e.Message.Contains("web.shop:http", StringComparison.Ordinal));
+        Assert.Contains(logs, e => e.Id.Id == 201 && e.Message.Contains("2 endpoints", StringComparison.Ordinal));
+        Assert.Contains(logs, e => e.Id.Id == 202 && e.Level == LogLevel.Warning && e.Message.Contains(":" + dead, StringComparison.Ordinal));
+        Assert.Contains(logs, e => e.Id.Id == 203 && e.Message.Contains("ConnectionError", StringComparison.Ordinal));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests;
@@ -33,7 +34,7 @@ public sealed class AllocationTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void PickAndAcquire_WithTopologyLocalAndSpilling_AllocateZeroBytes(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
         {
             options.Topology = new TopologyOptions { LocalZone = "zone-0" };

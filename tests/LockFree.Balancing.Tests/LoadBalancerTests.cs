@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests;
@@ -83,7 +84,7 @@ public sealed class LoadBalancerTests
         // Weight 3 of a total 5 should take 60 % of the requests; weight 0 none. Keyed pickers are measured over many
         // distinct keys (a ring's share carries some noise, hence the tolerance), the others over keyless requests
         // released at once (so no load builds up and power of two choices sees ties: its draws follow the weights).
-        LoadBalancer balancer = Create(picker, configure: o => o.TimeProvider = new ManualTimeProvider());
+        LoadBalancer balancer = Create(picker, configure: o => o.TimeProvider = new FakeTimeProvider());
         Endpoint heavy = new("10.0.0.1", 80, weight: 3);
         Endpoint idle = new("10.0.0.9", 80, weight: 0);
         balancer.Update([heavy, new Endpoint("10.0.0.2", 80), new Endpoint("10.0.0.3", 80), idle]);
@@ -106,7 +107,7 @@ public sealed class LoadBalancerTests
     {
         // Deterministic pickers are deterministic; the random ones are once seeded (as every picker here is), and a
         // manual clock takes time out of the request-rate measure.
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         LoadBalancer first = Create(picker, configure: o => o.TimeProvider = clock);
         LoadBalancer second = Create(picker, configure: o => o.TimeProvider = clock);
         Endpoint[] endpoints = TestEndpoints.Distinct(12, seed: 5);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -111,7 +112,7 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
     {
         // The endpoint that reported a high load gets no requests, so it cannot report a lower one: its report fades
         // with its age while the others, still serving, keep reporting theirs.
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions
         {
             LoadMeasure = LoadMeasure.Reported, ReportedLoadHalfLife = TimeSpan.FromSeconds(10), Seed = 3, TimeProvider = time,
@@ -139,7 +140,7 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
     [Fact]
     public void Acquire_RequestRate_AvoidsRecentlyBusyEndpointUntilItsRateDecays()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions
         {
             LoadMeasure = LoadMeasure.RequestRate,
@@ -230,7 +231,7 @@ public sealed class PowerOfTwoChoicesBalancerTests(ITestOutputHelper output)
         // The first endpoint in key order holds almost all the weight, so the second draw collides with it most of
         // the time; the second candidate must still be drawn by weight among the others, not be its fixed neighbour.
         // The heavy endpoint reports a high load, so whenever it is drawn the second candidate gets the request.
-        PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { Seed = 11, LoadMeasure = LoadMeasure.Reported, TimeProvider = new ManualTimeProvider() });
+        PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { Seed = 11, LoadMeasure = LoadMeasure.Reported, TimeProvider = new FakeTimeProvider() });
         Endpoint[] endpoints = TestEndpoints.Sequential(5);
         balancer.Update([endpoints[0].WithWeight(1000), .. endpoints[1..]]);
         Endpoint heavy = balancer.Endpoints[0];

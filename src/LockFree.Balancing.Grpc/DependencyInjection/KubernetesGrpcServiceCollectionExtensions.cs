@@ -41,7 +41,8 @@ public static class KubernetesGrpcServiceCollectionExtensions
         services.AddSingleton<ResolverFactory>(sp => sp.GetRequiredService<KubernetesResolverFactory>());
         foreach (string policy in (string[])[LockFreePolicyNames.PowerOfTwoChoices, LockFreePolicyNames.RoundRobin, LockFreePolicyNames.ConsistentHash, LockFreePolicyNames.Maglev])
         {
-            services.AddSingleton<LoadBalancerFactory>(sp => new LockFreeLoadBalancerFactory(policy, sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value));
+            services.AddSingleton<LoadBalancerFactory>(sp => new LockFreeLoadBalancerFactory(
+                policy, sp.GetRequiredService<IOptions<KubernetesGrpcBalancingOptions>>().Value, sp.GetService<TimeProvider>() ?? TimeProvider.System));
         }
 
         services.AddSingleton<LoadBalancerFactory>(static _ => new LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory()); // gRFC A42 ring_hash

@@ -44,4 +44,25 @@ internal sealed partial class EndpointState
 
     /// <summary>Reports one failure to outlier ejection (when configured) without changing any count.</summary>
     public void RecordFailureOnly() => _ejection?.RecordFailure(this);
+
+    /// <summary>
+    /// Reports one call's outcome to outlier ejection (when configured) as <see cref="Release"/> would, without changing
+    /// any count: the call stays counted (its response body is still being read).
+    /// </summary>
+    public void RecordOutcomeOnly(bool failed)
+    {
+        if (_ejection is null)
+        {
+            return;
+        }
+
+        if (failed)
+        {
+            _ejection.RecordFailure(this);
+        }
+        else
+        {
+            OutlierDetector.RecordSuccess(this);
+        }
+    }
 }

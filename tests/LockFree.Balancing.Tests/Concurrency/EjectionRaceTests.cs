@@ -1,4 +1,5 @@
 using LockFree.Balancing.Load;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Concurrency;
@@ -20,7 +21,7 @@ public sealed class EjectionRaceTests
         // re-reads the view. This test flips an ejection thousands of times during placements and checks that
         // all finish with exact counts; the original interleaving (a placement's view taken just before the
         // last ejection) is too narrow for it to hit reliably, so it guards liveness rather than reproducing it.
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         MaglevBalancer balancer = new(new MaglevOptions
         {
             TableSize = 1009,
@@ -69,7 +70,7 @@ public sealed class EjectionRaceTests
     public async Task PowerOfTwoPick_BothCandidatesEjectedMeanwhile_ReturnsAnAnswerNotAnException()
     {
         // Before: the replacement for an ejected second candidate could come back -1 and was used as an index.
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions
         {
             Seed = 5,

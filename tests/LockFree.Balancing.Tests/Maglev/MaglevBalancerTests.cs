@@ -1,4 +1,6 @@
+using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using LockFree.Balancing.Maglev;
 using LockFree.Balancing.Tests.Properties;
 using Xunit;
@@ -32,23 +34,17 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
         Assert.Equal(3, balancer.Endpoints.Count);
     }
 
-    [Theory]
-    [InlineData(10)]
-    [InlineData(100)]
-    [InlineData(500)]
-    public void Table_M65537_PeakToAverageAtMost1Point02(int endpointCount)
+    // One property over sets of 10, 100 or 500 endpoints (the bound is the same for all three), folded into the
+    // generator. It was three [Theory] rows of 10 cases seeded 10, 100 and 500; now one run from seed 10 whose 45
+    // cases hold at least 10 sets of each size (11 of 10, 20 of 100, 14 of 500; the output collects them).
+    [Property(Replay = "10," + Replays.GoldenGamma, MaxTest = 45, Arbitrary = new[] { typeof(Sets) })]
+    public Property Table_M65537_PeakToAverageAtMost1Point02(EndpointSet set)
     {
-        SeededProperty.Check(
-            Prop.ForAll(SeededProperty.EndpointSets(endpointCount), endpoints =>
-            {
-                MaglevBalancer balancer = new();
-                balancer.Update(endpoints);
-                int[] slotsPerEndpoint = SlotCounts(balancer.CurrentTable, endpointCount);
-                double ratio = slotsPerEndpoint.Max() / ((double)MaglevTable.DefaultSize / endpointCount);
-                return ratio <= 1.02 && slotsPerEndpoint.Min() > 0;
-            }),
-            maxTest: 10,
-            seed: (ulong)endpointCount);
+        MaglevBalancer balancer = new();
+        balancer.Update(set.Endpoints);
+        int[] slotsPerEndpoint = SlotCounts(balancer.CurrentTable, set.Count);
+        double ratio = slotsPerEndpoint.Max() / ((double)MaglevTable.DefaultSize / set.Count);
+        return (ratio <= 1.02 && slotsPerEndpoint.Min() > 0).Label($"peak/average {ratio:F4}, fewest slots {slotsPerEndpoint.Min()}").Collect($"N={set.Count}");
     }
 
     [Fact]
@@ -67,21 +63,16 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void Table_AnyInputOrder_IsIdentical()
+    // Replay: the seed the Check.One version used; 30 cases as before.
+    [Property(Replay = "4," + Replays.GoldenGamma, MaxTest = 30, Arbitrary = new[] { typeof(Seed) })]
+    public bool Table_AnyInputOrder_IsIdentical(Seed seed)
     {
-        SeededProperty.Check(
-            Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
-            {
-                Endpoint[] endpoints = TestEndpoints.Distinct(50, seed).Select((e, i) => e.WithWeight(1 + (i % 3))).ToArray();
-                MaglevBalancer forward = new(new MaglevOptions { TableSize = 5003 });
-                MaglevBalancer shuffled = new(new MaglevOptions { TableSize = 5003 });
-                forward.Update(endpoints);
-                shuffled.Update(endpoints.OrderBy(_ => new Random(seed).Next()).Reverse());
-                return forward.CurrentTable.Slots.SequenceEqual(shuffled.CurrentTable.Slots);
-            }),
-            maxTest: 30,
-            seed: 4);
+        Endpoint[] endpoints = TestEndpoints.Distinct(50, seed.Value).Select((e, i) => e.WithWeight(1 + (i % 3))).ToArray();
+        MaglevBalancer forward = new(new MaglevOptions { TableSize = 5003 });
+        MaglevBalancer shuffled = new(new MaglevOptions { TableSize = 5003 });
+        forward.Update(endpoints);
+        shuffled.Update(endpoints.OrderBy(_ => new Random(seed.Value).Next()).Reverse());
+        return forward.CurrentTable.Slots.SequenceEqual(shuffled.CurrentTable.Slots);
     }
 
     [Theory]
@@ -92,6 +83,8 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
     {
         // Maglev trades some disruption for balance: beyond the removed endpoint's own slots, a small
         // share of the others' slots changes owner. The bound is what docs/algorithms.md documents.
+        // Why a [Theory] and not a [Property]: the mean bound is over all cases of a row, and a [Property] method
+        // sees one case at a time (FsCheck.Xunit has no after-all-cases hook); the bounds also differ per N.
         List<double> extra = [];
         SeededProperty.Check(
             Prop.ForAll(SeededProperty.EndpointSets(endpointCount), Gen.Choose(0, endpointCount - 1).ToArbitrary(), (endpoints, removedIndex) =>
@@ -122,8 +115,8 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
             seed: 5);
 
         output.WriteLine($"N={endpointCount}, M=65537: keys of surviving endpoints moved by one removal: mean {extra.Average():P3}, worst {extra.Max():P3}");
-        Assert.True(extra.Average() <= maxMeanExtra, $"mean extra disruption {extra.Average():P3} above {maxMeanExtra:P2}");
-        Assert.True(extra.Max() <= maxWorstExtra, $"worst extra disruption {extra.Max():P3} above {maxWorstExtra:P2}");
+        Assert.True(extra.Average() <= maxMeanExtra, $"mean extra disruption {extra.Average():P3} above {maxMeanExtra:P2} (replay 5,{Replays.GoldenGamma})");
+        Assert.True(extra.Max() <= maxWorstExtra, $"worst extra disruption {extra.Max():P3} above {maxWorstExtra:P2} (replay 5,{Replays.GoldenGamma})");
     }
 
     [Fact]
@@ -154,5 +147,12 @@ public sealed class MaglevBalancerTests(ITestOutputHelper output)
         }
 
         return counts;
+    }
+
+    /// <summary>Endpoint sets of 10, 100 or 500 endpoints.</summary>
+    public static class Sets
+    {
+        /// <summary>The generator the table properties take.</summary>
+        public static Arbitrary<EndpointSet> EndpointSets() => EndpointSet.OfCount(10, 100, 500).ToArbitrary();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -29,7 +30,7 @@ public sealed class EjectedTrafficSpreadTests
     {
         LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
         {
-            options.TimeProvider = new ManualTimeProvider();
+            options.TimeProvider = new FakeTimeProvider();
             options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 0.5 };
         });
         Endpoint[] endpoints = [.. TestEndpoints.Distinct(10, seed: 71).Select((e, i) => e.WithWeight(unequalWeights ? 1 + (i % 4) : 1))];

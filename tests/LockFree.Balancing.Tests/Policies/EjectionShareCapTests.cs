@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -18,7 +19,7 @@ public sealed class EjectionShareCapTests
     {
         RoundRobinBalancer balancer = new(new LoadBalancerOptions
         {
-            TimeProvider = new ManualTimeProvider(),
+            TimeProvider = new FakeTimeProvider(),
             OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = share },
         });
         balancer.Update(TestEndpoints.Distinct(endpoints, seed: 97));

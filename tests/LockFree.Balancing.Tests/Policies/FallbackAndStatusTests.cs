@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -29,7 +30,7 @@ public sealed class FallbackAndStatusTests
     [Fact]
     public void AllEjected_WithFallback_AcquiresTheFallback()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         RoundRobinBalancer balancer = new(new LoadBalancerOptions
         {
             FallbackEndpoint = ServiceName,
@@ -71,7 +72,7 @@ public sealed class FallbackAndStatusTests
     [Fact]
     public void GetStatus_ReportsLoadMeasures()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions { LoadMeasure = LoadMeasure.RequestRate, TimeProvider = time, Seed = 3 });
         Endpoint[] endpoints = TestEndpoints.Distinct(2, seed: 3);
         balancer.Update(endpoints);

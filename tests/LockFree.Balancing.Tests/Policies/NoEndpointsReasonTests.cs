@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -27,7 +28,7 @@ public sealed class NoEndpointsReasonTests
     {
         LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
         {
-            options.TimeProvider = new ManualTimeProvider();
+            options.TimeProvider = new FakeTimeProvider();
             options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 1 };
         });
         balancer.Update(TestEndpoints.Distinct(3, seed: 95));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -11,7 +12,7 @@ public sealed class OutlierEjectionTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void Fail_ThresholdReached_EndpointGetsNoRequestsUntilEjectionEnds(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time, share: 0.5);
         Endpoint[] endpoints = TestEndpoints.Distinct(4, seed: 1);
         balancer.Update(endpoints);
@@ -31,7 +32,7 @@ public sealed class OutlierEjectionTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void Fail_EveryEndpoint_NeverEjectsMoreThanTheConfiguredShare(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time, share: 0.5);
         Endpoint[] endpoints = TestEndpoints.Distinct(5, seed: 2);
         balancer.Update(endpoints);
@@ -64,7 +65,7 @@ public sealed class OutlierEjectionTests
     [MemberData(nameof(PickersAndSizes))]
     public void AllEjected_TryAcquireReturnsFalseAndCountsNothing(string picker, int size)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time, share: 1.0);
         Endpoint[] endpoints = TestEndpoints.Distinct(size, seed: 3);
         balancer.Update(endpoints);
@@ -92,7 +93,7 @@ public sealed class OutlierEjectionTests
     {
         // With half the endpoints ejected, capacities computed over the whole set's weight would sum to
         // about c/2 of the total: every available endpoint full, and placement retrying forever.
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time, share: 0.5);
         Endpoint[] endpoints = TestEndpoints.Distinct(4, seed: 10);
         balancer.Update(endpoints);
@@ -114,7 +115,7 @@ public sealed class OutlierEjectionTests
     [Fact]
     public void Fail_RepeatedEjections_DurationDoublesUpToTheMaximum()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = new RoundRobinBalancer(new LoadBalancerOptions
         {
             TimeProvider = time,
@@ -138,7 +139,7 @@ public sealed class OutlierEjectionTests
     [Fact]
     public void Dispose_SuccessBetweenFailures_ResetsTheRun()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = new ConsistentHashBalancer(new ConsistentHashOptions
         {
             TimeProvider = time,
@@ -163,7 +164,7 @@ public sealed class OutlierEjectionTests
     public void Update_RemovingTheEjectedEndpoint_PicksLeaveTheEjectionPath()
     {
         // The ejection of an endpoint that left the set must not keep every pick reading the clock.
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create("round-robin", time, share: 0.5);
         Endpoint[] endpoints = TestEndpoints.Distinct(4, seed: 6);
         balancer.Update(endpoints);
@@ -179,7 +180,7 @@ public sealed class OutlierEjectionTests
     [Fact]
     public void Pick_AfterEveryEjectionEnded_PicksLeaveTheEjectionPath()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create("consistent-hash", time, share: 0.5);
         balancer.Update(TestEndpoints.Distinct(4, seed: 9));
         FailUntilEjected(balancer, threshold: 3);
@@ -211,7 +212,7 @@ public sealed class OutlierEjectionTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void PickAndAcquire_WhileAnEndpointIsEjected_AllocateZeroBytes(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time, share: 0.5);
         balancer.Update(TestEndpoints.Distinct(8, seed: 7));
         FailUntilEjected(balancer, threshold: 3);
@@ -237,7 +238,7 @@ public sealed class OutlierEjectionTests
         Assert.Equal(0, least);
     }
 
-    private static LoadBalancer Create(string picker, ManualTimeProvider time, double share)
+    private static LoadBalancer Create(string picker, FakeTimeProvider time, double share)
         => LoadBalancerTests.Create(picker, configure: options =>
         {
             options.TimeProvider = time;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -11,7 +12,7 @@ public sealed class PickOutcomeTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void Acquire_NothingEjectedOrFull_IsHome(string picker)
     {
-        LoadBalancer balancer = Create(picker, new ManualTimeProvider());
+        LoadBalancer balancer = Create(picker, new FakeTimeProvider());
         balancer.Update(TestEndpoints.Distinct(5, seed: 1));
 
         for (int i = 0; i < 20; i++)
@@ -25,7 +26,7 @@ public sealed class PickOutcomeTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void Acquire_FirstChoiceEjected_IsOverflowAndNeverTheEjectedEndpoint(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, time);
         balancer.Update(TestEndpoints.Distinct(4, seed: 2));
         EndpointLease first = balancer.Acquire("victim-key");
@@ -44,7 +45,7 @@ public sealed class PickOutcomeTests
     [InlineData("maglev-bounded")]
     public void Acquire_HomeFull_IsOverflow(string picker)
     {
-        LoadBalancer balancer = Create(picker, new ManualTimeProvider());
+        LoadBalancer balancer = Create(picker, new FakeTimeProvider());
         balancer.Update(TestEndpoints.Distinct(4, seed: 3));
 
         // One key: the home takes requests up to its cap, then they overflow.
@@ -85,7 +86,7 @@ public sealed class PickOutcomeTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void Ejected_CalledOncePerEjectionWithItsDurationAndCount(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         List<EndpointEjection> ejections = [];
         LoadBalancer balancer = Create(picker, time, ejections.Add);
         balancer.Update(TestEndpoints.Distinct(4, seed: 4));
@@ -109,7 +110,7 @@ public sealed class PickOutcomeTests
     {
         // Share 0.5 of three endpoints: one may be ejected (a lone endpoint may be too, as in Envoy), the second is declined.
         List<EndpointEjection> ejections = [];
-        LoadBalancer balancer = Create("round-robin", new ManualTimeProvider(), ejections.Add);
+        LoadBalancer balancer = Create("round-robin", new FakeTimeProvider(), ejections.Add);
         balancer.Update(TestEndpoints.Distinct(3, seed: 6));
 
         for (int i = 0; i < 6; i++)
@@ -124,7 +125,7 @@ public sealed class PickOutcomeTests
     [Fact]
     public void Ejected_CallbackThrows_PropagatesFromFailAfterTheEjectionAndRelease()
     {
-        LoadBalancer balancer = Create("round-robin", new ManualTimeProvider(), _ => throw new InvalidOperationException("observer"));
+        LoadBalancer balancer = Create("round-robin", new FakeTimeProvider(), _ => throw new InvalidOperationException("observer"));
         balancer.Update(TestEndpoints.Distinct(3, seed: 5));
         EndpointLease lease = balancer.Acquire();
         Endpoint endpoint = lease.Endpoint;
@@ -154,7 +155,7 @@ public sealed class PickOutcomeTests
         Assert.Fail($"No request was placed on {victim} in 1000 tries.");
     }
 
-    private static LoadBalancer Create(string picker, ManualTimeProvider time, Action<EndpointEjection>? ejected = null)
+    private static LoadBalancer Create(string picker, FakeTimeProvider time, Action<EndpointEjection>? ejected = null)
         => LoadBalancerTests.Create(picker, configure: options =>
         {
             options.TimeProvider = time;

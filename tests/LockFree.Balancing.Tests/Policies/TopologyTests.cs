@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Policies;
@@ -38,7 +39,7 @@ public sealed class TopologyTests
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void Acquire_LocalZoneAllEjected_GoesRemoteThenComesBackWhenTheEjectionEnds(string picker)
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         LoadBalancer balancer = Create(picker, new TopologyOptions { LocalZone = "zone-a" }, time);
         balancer.Update(ThreeZones());
 
@@ -242,11 +243,11 @@ public sealed class TopologyTests
         Assert.All(Acquire(balancer, 20), p => Assert.Equal("zone-a", p.Endpoint.Zone));
     }
 
-    private static LoadBalancer Create(string picker, TopologyOptions topology, ManualTimeProvider? time = null)
+    private static LoadBalancer Create(string picker, TopologyOptions topology, FakeTimeProvider? time = null)
         => LoadBalancerTests.Create(picker, configure: options =>
         {
             options.Topology = topology;
-            options.TimeProvider = time ?? new ManualTimeProvider();
+            options.TimeProvider = time ?? new FakeTimeProvider();
             options.OutlierEjection = new OutlierEjectionOptions
             {
                 ConsecutiveFailures = 1,

@@ -1,4 +1,6 @@
+using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -9,64 +11,55 @@ public sealed class MinimalDisruptionProperties(ITestOutputHelper output)
 {
     private static readonly string[] Keys = TestEndpoints.Keys(20_000, seed: 77);
 
-    [Theory]
-    [InlineData(10)]
-    [InlineData(100)]
-    public void Remove_OneEndpoint_MovesOnlyItsKeysAndNoneBetweenSurvivors(int endpointCount)
+    // Sets of 10 and 100 endpoints, folded into the generator (it was a [Theory] row of 40 cases each, seeded 11):
+    // 110 cases from seed 11 hold at least 40 of each size (44 of 10, 66 of 100; the output collects them).
+    [Property(Replay = "11," + Replays.GoldenGamma, MaxTest = 110, Arbitrary = new[] { typeof(SetsOf10Or100), typeof(Seed) })]
+    public Property Remove_OneEndpoint_MovesOnlyItsKeysAndNoneBetweenSurvivors(EndpointSet set, Seed removal)
     {
-        SeededProperty.Check(
-            Prop.ForAll(SeededProperty.EndpointSets(endpointCount), Gen.Choose(0, endpointCount - 1).ToArbitrary(), (endpoints, removedIndex) =>
+        ConsistentHashBalancer balancer = new();
+        balancer.Update(set.Endpoints);
+        Endpoint[] before = Keys.Select(k => balancer.Pick(k)).ToArray();
+        Endpoint removed = set.Endpoints[removal.Value % set.Count];
+
+        balancer.Remove(removed);
+
+        int wrong = 0;
+        for (int i = 0; i < Keys.Length; i++)
+        {
+            Endpoint after = balancer.Pick(Keys[i]);
+            bool movedBetweenSurvivors = !before[i].Equals(removed) && !after.Equals(before[i]);
+            if (movedBetweenSurvivors || after.Equals(removed))
             {
-                ConsistentHashBalancer balancer = new();
-                balancer.Update(endpoints);
-                Endpoint[] before = Keys.Select(k => balancer.Pick(k)).ToArray();
-                Endpoint removed = endpoints[removedIndex];
+                wrong++;
+            }
+        }
 
-                balancer.Remove(removed);
-
-                for (int i = 0; i < Keys.Length; i++)
-                {
-                    Endpoint after = balancer.Pick(Keys[i]);
-                    bool movedBetweenSurvivors = !before[i].Equals(removed) && !after.Equals(before[i]);
-                    if (movedBetweenSurvivors || after.Equals(removed))
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            }),
-            maxTest: 40,
-            seed: 11);
+        return (wrong == 0).Label($"removed {removed}: {wrong} keys moved between survivors or still on it").Collect($"N={set.Count}");
     }
 
-    [Theory]
-    [InlineData(10)]
-    [InlineData(100)]
-    public void Add_OneEndpoint_MovesKeysOnlyOntoIt(int endpointCount)
+    // Sets of 10 and 100 endpoints before the addition, folded into the generator (it was a [Theory] row of 40
+    // cases each, seeded 12): 90 cases from seed 12 hold at least 40 of each size (the output collects them).
+    [Property(Replay = "12," + Replays.GoldenGamma, MaxTest = 90, Arbitrary = new[] { typeof(SetsOf11Or101) })]
+    public Property Add_OneEndpoint_MovesKeysOnlyOntoIt(EndpointSet set)
     {
-        SeededProperty.Check(
-            Prop.ForAll(SeededProperty.EndpointSets(endpointCount + 1), endpoints =>
+        Endpoint added = set.Endpoints[0];
+        ConsistentHashBalancer balancer = new();
+        balancer.Update(set.Endpoints.Skip(1));
+        Endpoint[] before = Keys.Select(k => balancer.Pick(k)).ToArray();
+
+        balancer.Add(added);
+
+        int wrong = 0;
+        for (int i = 0; i < Keys.Length; i++)
+        {
+            Endpoint after = balancer.Pick(Keys[i]);
+            if (!after.Equals(before[i]) && !after.Equals(added))
             {
-                ConsistentHashBalancer balancer = new();
-                balancer.Update(endpoints.Skip(1));
-                Endpoint[] before = Keys.Select(k => balancer.Pick(k)).ToArray();
+                wrong++;
+            }
+        }
 
-                balancer.Add(endpoints[0]);
-
-                for (int i = 0; i < Keys.Length; i++)
-                {
-                    Endpoint after = balancer.Pick(Keys[i]);
-                    if (!after.Equals(before[i]) && !after.Equals(endpoints[0]))
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            }),
-            maxTest: 40,
-            seed: 12);
+        return (wrong == 0).Label($"added {added}: {wrong} keys moved between the others").Collect($"N={set.Count - 1}");
     }
 
     [Theory]
@@ -76,6 +69,8 @@ public sealed class MinimalDisruptionProperties(ITestOutputHelper output)
     {
         // The exact key-space share of the removed endpoint is the fraction that moves; averaged over
         // random removals from random sets it must be 1/N ± 25 %.
+        // Why a [Theory] and not a [Property]: the bound is on the mean over all cases of a row, and a [Property]
+        // method sees one case at a time (FsCheck.Xunit has no after-all-cases hook); the ideal also differs per N.
         List<double> moved = [];
         SeededProperty.Check(
             Prop.ForAll(SeededProperty.EndpointSets(endpointCount), Gen.Choose(0, endpointCount - 1).ToArbitrary(), (endpoints, removedIndex) =>
@@ -93,7 +88,7 @@ public sealed class MinimalDisruptionProperties(ITestOutputHelper output)
         double average = moved.Average();
         double ideal = 1.0 / endpointCount;
         output.WriteLine($"N={endpointCount}: mean moved fraction {average:F5} (ideal {ideal:F5}), worst {moved.Max():F5}");
-        Assert.InRange(average, ideal * 0.75, ideal * 1.25);
+        Assert.True(average >= ideal * 0.75 && average <= ideal * 1.25, $"mean moved fraction {average:F5} outside 1/N ± 25 % at N={endpointCount} (replay 13,{Replays.GoldenGamma})");
     }
 
     [Fact]
@@ -110,5 +105,19 @@ public sealed class MinimalDisruptionProperties(ITestOutputHelper output)
 
         int movedToOther = Keys.Where((k, i) => !balancer.Pick(k).Equals(before[i]) && !balancer.Pick(k).Equals(endpoints[3])).Count();
         Assert.Equal(0, movedToOther);
+    }
+
+    /// <summary>Endpoint sets of 10 or 100 endpoints.</summary>
+    public static class SetsOf10Or100
+    {
+        /// <summary>The generator the removal property takes.</summary>
+        public static Arbitrary<EndpointSet> EndpointSets() => EndpointSet.OfCount(10, 100).ToArbitrary();
+    }
+
+    /// <summary>Endpoint sets of 11 or 101 endpoints: 10 or 100 and the one added.</summary>
+    public static class SetsOf11Or101
+    {
+        /// <summary>The generator the addition property takes.</summary>
+        public static Arbitrary<EndpointSet> EndpointSets() => EndpointSet.OfCount(11, 101).ToArbitrary();
     }
 }

@@ -18,6 +18,8 @@ public sealed class RingBalanceProperties(ITestOutputHelper output)
     [InlineData(1000, 12, 1.40, 1.30)]
     public void Ring_V160_PeakToAverageWithinBoundForEverySetAndMedianWithinTarget(int endpointCount, int sets, double everySetBound, double medianBound)
     {
+        // Why a [Theory] and not a [Property]: the median bound is over all sets of a row, and a [Property] method
+        // sees one case at a time (FsCheck.Xunit has no after-all-cases hook); both bounds also differ per N.
         List<double> ratios = [];
         SeededProperty.Check(
             Prop.ForAll(SeededProperty.EndpointSets(endpointCount), endpoints =>
@@ -33,7 +35,7 @@ public sealed class RingBalanceProperties(ITestOutputHelper output)
 
         double median = Median(ratios);
         output.WriteLine($"N={endpointCount}, V=160: median peak/avg {median:F3}, worst {ratios.Max():F3} over {ratios.Count} sets");
-        Assert.True(median <= medianBound, $"median peak/average {median:F3} above {medianBound} at N={endpointCount}");
+        Assert.True(median <= medianBound, $"median peak/average {median:F3} above {medianBound} at N={endpointCount} (replay {endpointCount},{Replays.GoldenGamma})");
     }
 
     [Fact]
