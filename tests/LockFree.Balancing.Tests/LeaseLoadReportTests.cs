@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests;
@@ -31,7 +32,7 @@ public sealed class LeaseLoadReportTests
     [Fact]
     public void ReportLoad_ThroughLease_UsesTheBalancersClockSoTheReportFades()
     {
-        ManualTimeProvider time = new();
+        FakeTimeProvider time = new();
         PowerOfTwoChoicesBalancer balancer = new(new PowerOfTwoChoicesOptions
         {
             LoadMeasure = LoadMeasure.Reported, ReportedLoadHalfLife = TimeSpan.FromSeconds(10), Seed = 3, TimeProvider = time,

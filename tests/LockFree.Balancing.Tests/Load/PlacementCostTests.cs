@@ -1,4 +1,5 @@
 using LockFree.Balancing.Load;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace LockFree.Balancing.Tests.Load;
@@ -21,7 +22,7 @@ public sealed class PlacementCostTests
         Assert.True(StateReads.Enabled, $"The test project must set the runtime switch {StateReads.SwitchName}.");
         LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
         {
-            options.TimeProvider = new ManualTimeProvider();
+            options.TimeProvider = new FakeTimeProvider();
             options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 0.5 };
         });
         balancer.Update(TestEndpoints.Distinct(N, seed: 135));
@@ -56,7 +57,7 @@ public sealed class PlacementCostTests
         Assert.True(StateReads.Enabled, $"The test project must set the runtime switch {StateReads.SwitchName}.");
         LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options =>
         {
-            options.TimeProvider = new ManualTimeProvider();
+            options.TimeProvider = new FakeTimeProvider();
             options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1 };
         });
         balancer.Update(TestEndpoints.Distinct(N, seed: 131));
@@ -126,7 +127,7 @@ public sealed class PlacementCostTests
     {
         LoadBalancer balancer = LoadBalancerTests.Create("bounded-load", configure: options =>
         {
-            options.TimeProvider = new ManualTimeProvider();
+            options.TimeProvider = new FakeTimeProvider();
             options.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1 };
         });
         balancer.Update(TestEndpoints.Distinct(4, seed: 134));
