@@ -18,7 +18,7 @@ namespace LockFree.Balancing.Benchmarks;
 /// total) at most 1/c = 80 % of the endpoints can be full at once (the capacities sum to more than c times the
 /// total), so <see cref="BoundedLoadAcquireOverflow"/> pins 75 %: the hardest consistent state.
 /// <see cref="BoundedLoadAcquireAllFull"/> pins every endpoint, a state only reachable transiently under
-/// concurrency: it measures what a bounded acquire costs when it must go over capacity (every round of the overflow loop, then the least loaded endpoint).
+/// concurrency: it measures what a bounded acquire costs when it must go over capacity (one sweep of the endpoints, then the least loaded one).
 /// </para>
 /// <para>
 /// Ejections are made in the setup the way an application makes them: leases on the target endpoints end with
@@ -147,8 +147,9 @@ public class HardCaseBenchmarks : ISmokeChecked
     public Endpoint? BoundedLoadAcquireOverflow() => AcquireAndRelease(_overflowing);
 
     /// <summary>
-    /// Bounded acquire with every endpoint full: each acquire runs the overflow rounds, then places the request over
-    /// capacity on the least loaded endpoint (<see cref="PickOutcome.OverCapacity"/>). Returns those placements.
+    /// Bounded acquire with every endpoint full: each acquire probes, sweeps every endpoint once (noting the least loaded),
+    /// finds the total unchanged, then places the request over capacity on the least loaded endpoint
+    /// (<see cref="PickOutcome.OverCapacity"/>). Returns those placements.
     /// </summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
     public int BoundedLoadAcquireAllFull()
@@ -183,7 +184,7 @@ public class HardCaseBenchmarks : ISmokeChecked
         return picked;
     }
 
-    /// <summary>Bounded acquire + dispose with a fifth of the endpoints ejected (availability read on every pick).</summary>
+    /// <summary>Bounded acquire + dispose with a fifth of the endpoints ejected: every placement reads the clock and the available weight (cached per ejection epoch) and skips ejected candidates.</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
     public Endpoint? BoundedLoadAcquireEjected() => AcquireAndRelease(_boundedEjecting);
 

@@ -398,21 +398,24 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
         bool acquired;
         EndpointLease lease;
         string picker;
+        LoadBalancer balancer;
         if (service.AffinityBalancer is LoadBalancer affinity && TryGetAffinityKey(request, out ReadOnlySpan<char> key))
         {
+            balancer = affinity;
             acquired = affinity.TryAcquire(key, out lease);
             picker = service.AffinityPickerName!;
         }
         else
         {
-            acquired = service.Balancer.TryAcquire(out lease);
+            balancer = service.Balancer;
+            acquired = balancer.TryAcquire(out lease);
             picker = service.PickerName;
         }
 
         if (!acquired)
         {
             _balancing.Metrics.RecordPick(target, picker, PickOutcomeTag.None);
-            throw NoEndpoints(service);
+            throw NoEndpoints(service, balancer);
         }
 
         service.OnAcquired();
@@ -454,17 +457,22 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
 
     private static string Outcome(in EndpointLease lease) => PickOutcomeTag.Of(lease.Outcome);
 
-    private HttpRequestException NoEndpoints(BalancedService service)
+    // The core's reason travels as the inner NoEndpointsException (callers switch on its Reason) and is named in the
+    // message. The reason is read now, after the failed acquire: if the set changed in between (a rare race) and an
+    // endpoint is available again, the failure is reported as NoEndpoints, what the acquire most likely saw.
+    private HttpRequestException NoEndpoints(BalancedService service, LoadBalancer balancer)
     {
         Kubernetes.KubernetesWatchStatus status = service.Watcher.Status;
+        NoEndpointsReason reason = balancer.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
         string detail = status.Version == 0
             ? status.LastError is { } error ? $"the watch has not synced: {error.Message}" : "the watch has not synced yet"
-            : service.Balancer.Endpoints.Count == 0 ? "the Service has no ready endpoint" : "every endpoint is ejected";
+            : reason == NoEndpointsReason.AllEjected ? "every endpoint is ejected by outlier detection (consecutive failures); ejections end by themselves"
+            : balancer.Endpoints.Count == 0 ? "the Service has no ready endpoint" : "every endpoint of the Service has weight 0";
         Log.NoEndpoints(_balancing.Logger, service.ServiceText, detail);
         return new HttpRequestException(
             HttpRequestError.ConnectionError,
-            $"No endpoint available for Kubernetes Service {service.ServiceText}: {detail}.",
-            new NoEndpointsException(),
+            $"No endpoint available for Kubernetes Service {service.ServiceText} (reason {reason}): {detail}.",
+            new NoEndpointsException(reason),
             HttpStatusCode.ServiceUnavailable);
     }
 

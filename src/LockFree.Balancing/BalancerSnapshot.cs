@@ -57,6 +57,9 @@ internal sealed class BalancerSnapshot
     /// <summary>A read-only view of <see cref="Endpoints"/>, made once so that reading it allocates nothing.</summary>
     public IReadOnlyList<Endpoint> ReadOnlyEndpoints { get; }
 
+    /// <summary>The public view of this version: the endpoints with their version.</summary>
+    public EndpointSetView View => new(Version, ReadOnlyEndpoints, Pickable.Length > 0);
+
     /// <summary><c>value % Pickable.Length</c> without a division.</summary>
     public int PickableModulo(uint value) => All.Modulo(value);
 

@@ -51,6 +51,41 @@ public partial struct EndpointLease : IDisposable
     /// <summary><see langword="true"/> from a successful acquire until this variable is disposed.</summary>
     public readonly bool IsHeld => _state is not null;
 
+    /// <summary>
+    /// Records a load the endpoint reported about itself in its response (for example CPU utilization or queue length,
+    /// from a header), for pickers configured with <see cref="LoadMeasure.Reported"/>: O(1), straight to the counter
+    /// this lease holds, where <see cref="LoadBalancer.ReportLoad"/> finds the endpoint by key. Read the report before
+    /// ending the lease with <see cref="Dispose"/> or <see cref="Fail"/>; report failures by ending it with <see cref="Fail"/>.
+    /// </summary>
+    /// <param name="load">The reported load: finite and not negative; lower is less loaded.</param>
+    /// <returns>
+    /// <see langword="true"/> when recorded; <see langword="false"/> when this lease variable no longer holds its
+    /// request (ended, or <see langword="default"/>): the report is dropped, and nothing else changes.
+    /// </returns>
+    /// <exception cref="ArgumentOutOfRangeException">The load is negative, NaN or infinite.</exception>
+    /// <remarks>
+    /// Lock-free and allocation-free; reporting again replaces the earlier report. It changes no count, so a copy of
+    /// the lease that reports after the original ended still records on the same endpoint, harmlessly. The report
+    /// lands on this lease's balancer: a lease from another balancer (an affinity picker, say) does not feed a
+    /// power-of-two-choices balancer's measure.
+    /// </remarks>
+    public readonly bool ReportLoad(double load)
+    {
+        if (!double.IsFinite(load) || load < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(load), load, "A reported load must be a finite number of at least 0.");
+        }
+
+        EndpointState? state = _state;
+        if (state is null)
+        {
+            return false;
+        }
+
+        state.ReportLoad(load);
+        return true;
+    }
+
     /// <summary>The same lease reporting another outcome; only for a lease not yet handed to the caller.</summary>
     internal readonly EndpointLease WithOutcome(PickOutcome outcome) => new(_endpoint!, _state!, outcome);
 

@@ -66,7 +66,7 @@ public abstract partial class LoadBalancer
         Ejection = options.OutlierEjection is { } ejection ? new OutlierDetector(ejection, Time, () => CurrentSnapshot, options.Ejected) : null;
 
         // The fallback's requests are counted on a state of their own that never joins the set or the total.
-        _fallback = options.FallbackEndpoint is { } fallback ? new EndpointState(fallback, total: null, ejection: null) : null;
+        _fallback = options.FallbackEndpoint is { } fallback ? new EndpointState(fallback, total: null, ejection: null, Time) : null;
 
         // A copy: options are mutable, and a preference that changed under a running balancer would apply to some
         // snapshots and not others.
@@ -77,10 +77,15 @@ public abstract partial class LoadBalancer
     }
 
     /// <summary>The current endpoints, in ordinal key order. Reading it allocates nothing.</summary>
+    /// <remarks>To read the set and its version together, use <see cref="View"/>.</remarks>
     public IReadOnlyList<Endpoint> Endpoints => Volatile.Read(ref _snapshot).ReadOnlyEndpoints;
 
     /// <summary>Increases by one with every update that changed the set; 0 before the first.</summary>
+    /// <remarks>To read the set and its version together, use <see cref="View"/>.</remarks>
     public long Version => Volatile.Read(ref _snapshot).Version;
+
+    /// <summary>The current endpoints together with their version, from one snapshot read. Reading it allocates nothing.</summary>
+    public EndpointSetView View => Volatile.Read(ref _snapshot).View;
 
     /// <summary>The balancer-wide in-flight total, for pickers that bound loads.</summary>
     private protected InFlightTotal? InFlightTotal { get; }
@@ -95,12 +100,14 @@ public abstract partial class LoadBalancer
     /// <param name="endpoints">The complete new set. Duplicates of the same key with the same attributes count once.</param>
     /// <returns><see langword="true"/> when the set changed and a new snapshot was published; <see langword="false"/> for an update with the same set.</returns>
     /// <exception cref="ArgumentException">The set holds one key twice with different attributes, or the picker's index would exceed its limit; the current set stays in force.</exception>
+    /// <exception cref="ObjectDisposedException">The balancer was disposed.</exception>
     public bool Update(IEnumerable<Endpoint> endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         Endpoint[] next = Normalize(endpoints);
         lock (_writerGate)
         {
+            ThrowIfDisposed();
             return Publish(next);
         }
     }
@@ -109,11 +116,13 @@ public abstract partial class LoadBalancer
     /// <param name="endpoints">The endpoints to add.</param>
     /// <returns><see langword="true"/> when the set changed.</returns>
     /// <exception cref="ArgumentException">The same key appears twice with different attributes.</exception>
+    /// <exception cref="ObjectDisposedException">The balancer was disposed.</exception>
     public bool Add(params ReadOnlySpan<Endpoint> endpoints)
     {
         Endpoint[] added = Normalize(endpoints.ToArray());
         lock (_writerGate)
         {
+            ThrowIfDisposed();
             Dictionary<string, Endpoint> merged = new(StringComparer.Ordinal);
             foreach (Endpoint endpoint in Volatile.Read(ref _snapshot).Endpoints)
             {
@@ -132,6 +141,7 @@ public abstract partial class LoadBalancer
     /// <summary>Removes the endpoints with these keys; keys not in the set are ignored.</summary>
     /// <param name="endpoints">The endpoints to remove (only their keys matter).</param>
     /// <returns><see langword="true"/> when the set changed.</returns>
+    /// <exception cref="ObjectDisposedException">The balancer was disposed.</exception>
     public bool Remove(params ReadOnlySpan<Endpoint> endpoints)
     {
         HashSet<string> removed = new(StringComparer.Ordinal);
@@ -143,6 +153,7 @@ public abstract partial class LoadBalancer
 
         lock (_writerGate)
         {
+            ThrowIfDisposed();
             Endpoint[] current = Volatile.Read(ref _snapshot).Endpoints;
             return Publish(Array.FindAll(current, endpoint => !removed.Contains(endpoint.Key)));
         }
@@ -263,8 +274,7 @@ public abstract partial class LoadBalancer
     /// <remarks>
     /// Reads the current snapshot and the clock: the answer describes this moment, which may differ from the moment
     /// of the failed call. Allocation-free and lock-free, O(n) while endpoints are ejected. Bounded placements never
-    /// fail for capacity (<see cref="PickOutcome.OverCapacity"/>), so <see cref="NoEndpointsReason.AllOverCapacity"/>
-    /// is never the answer.
+    /// fail for capacity (<see cref="PickOutcome.OverCapacity"/>; <see cref="NoEndpointsReason"/> says why).
     /// </remarks>
     public NoEndpointsReason? GetUnavailableReason()
     {
@@ -549,9 +559,10 @@ public abstract partial class LoadBalancer
         }
 
         result = TryAcquireIn(snapshot, snapshot.All, keyHash, lastResort: true, out lease);
-        if (result == PlacementResult.Placed)
+        if (result == PlacementResult.Placed && lease.Outcome != PickOutcome.OverCapacity)
         {
-            // Out of line: only requests that left the local set pay for the membership search.
+            // Out of line: only requests that left the local set pay for the membership search. A placement over
+            // capacity keeps saying so (the rarer, more telling outcome), wherever it landed.
             lease = SpilledFromLocal(snapshot, lease);
         }
 
@@ -579,13 +590,11 @@ public abstract partial class LoadBalancer
     private NoEndpointsException NoEndpoints()
         => new(Volatile.Read(ref _snapshot).Pickable.Length == 0 ? NoEndpointsReason.NoEndpoints : NoEndpointsReason.AllEjected);
 
+    // PlacementResult.AllOverCapacity never reaches here: only the local scope may give up for capacity, and the
+    // placement then goes on to every endpoint with a last resort (see NoEndpointsReason's remarks).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static NoEndpointsException NoEndpoints(PlacementResult result) => new(result switch
-    {
-        PlacementResult.AllEjected => NoEndpointsReason.AllEjected,
-        PlacementResult.AllOverCapacity => NoEndpointsReason.AllOverCapacity,
-        _ => NoEndpointsReason.NoEndpoints,
-    });
+    private static NoEndpointsException NoEndpoints(PlacementResult result)
+        => new(result == PlacementResult.AllEjected ? NoEndpointsReason.AllEjected : NoEndpointsReason.NoEndpoints);
 
     private EndpointStatus Describe(EndpointState state, long now, bool isDraining, bool isLocal)
         => new(
@@ -620,7 +629,7 @@ public abstract partial class LoadBalancer
             Endpoint endpoint = next[i];
             if (!_statesByKey.TryGetValue(endpoint.Key, out EndpointState? state))
             {
-                state = new EndpointState(endpoint, InFlightTotal, Ejection);
+                state = new EndpointState(endpoint, InFlightTotal, Ejection, Time);
             }
 
             states[i] = state;
@@ -713,6 +722,8 @@ public abstract partial class LoadBalancer
             }
         }
 
+        // Step 9 – complete the waits this snapshot satisfies (WaitForEndpointsAsync, WaitForChangeAsync).
+        CompleteWaiters(snapshot);
         return true;
     }
 

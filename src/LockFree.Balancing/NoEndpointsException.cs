@@ -41,7 +41,6 @@ public sealed class NoEndpointsException : InvalidOperationException
     private static string MessageFor(NoEndpointsReason reason) => reason switch
     {
         NoEndpointsReason.AllEjected => "No endpoint is available: every endpoint of the balancer is ejected by outlier detection (consecutive failures); ejections end by themselves.",
-        NoEndpointsReason.AllOverCapacity => "No endpoint is available: every available endpoint is at its bounded-load capacity.",
         _ => "No endpoint is available: the balancer's endpoint set is empty or every endpoint has weight 0.",
     };
 }

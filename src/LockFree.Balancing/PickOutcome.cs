@@ -24,7 +24,8 @@ public enum PickOutcome
     /// <summary>
     /// With bounded loads: no endpoint had room against any total the placement could read (other threads kept
     /// placing requests, or counts disagree with the total), so the request went over capacity on the least loaded
-    /// available endpoint rather than fail while endpoints are available. Rare; worth a metric.
+    /// available endpoint rather than fail while endpoints are available. Rare; worth a metric. Reported in preference
+    /// to <see cref="Remote"/> or <see cref="Overflow"/> when the request also left the local set.
     /// </summary>
     OverCapacity = 4,
 }

@@ -55,14 +55,19 @@ internal class PickScope
     /// </summary>
     public int DrawAvailable(BalancerSnapshot snapshot, OutlierDetector ejection, long now, ulong random)
     {
+        AvailableDraws available = Available(snapshot, ejection, now);
+        return available.Draws.Count == 0 ? -1 : available.Draws.Draw(random);
+    }
+
+    /// <summary>
+    /// The endpoints of this scope not ejected at <paramref name="now"/>, with their total weight: the cached table
+    /// while the ejection set is unchanged (O(1)), else rebuilt once (O(n), one allocation) and cached for later calls.
+    /// </summary>
+    public AvailableDraws Available(BalancerSnapshot snapshot, OutlierDetector ejection, long now)
+    {
         long epoch = ejection.Epoch;
         AvailableDraws? available = Volatile.Read(ref _available);
-        if (available is null || !available.IsCurrent(epoch, now))
-        {
-            available = RebuildAvailable(snapshot, epoch, now);
-        }
-
-        return available.Draws.Count == 0 ? -1 : available.Draws.Draw(random);
+        return available is not null && available.IsCurrent(epoch, now) ? available : RebuildAvailable(snapshot, epoch, now);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -414,8 +414,31 @@ public abstract class KubernetesBalancingHandlerTests(BalancingTransport transpo
 
         Assert.Contains("web.shop:http", exception.Message, StringComparison.Ordinal);
         Assert.Contains("no ready endpoint", exception.Message, StringComparison.Ordinal);
-        Assert.IsType<NoEndpointsException>(exception.InnerException);
+        Assert.Contains("reason NoEndpoints", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(NoEndpointsReason.NoEndpoints, Assert.IsType<NoEndpointsException>(exception.InnerException).Reason);
         Assert.Equal(0, s.Counter.Attempts);
+    }
+
+    [Fact]
+    public async Task NoEndpoints_EveryPodEjected_InnerExceptionCarriesAllEjected()
+    {
+        Cluster cluster = await Cluster.StartAsync(1);
+        await using Setup s = await StartAsync(cluster, o => o.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1, MaxEjectedShare = 1 });
+        using (HttpResponseMessage failed = await s.Client.GetAsync("status/503", Cluster.Limit()))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        }
+
+        Assert.True(Assert.Single(s.Service.Balancer.GetStatus()).IsEjected);
+        var exception = await Assert.ThrowsAsync<HttpRequestException>(() => s.Client.GetAsync("who", Cluster.Limit()));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, exception.StatusCode);
+        Assert.Contains("reason AllEjected", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("ejected by outlier detection", exception.Message, StringComparison.Ordinal);
+        NoEndpointsException inner = Assert.IsType<NoEndpointsException>(exception.InnerException);
+        Assert.Equal(NoEndpointsReason.AllEjected, inner.Reason);
+        Assert.Contains("ejected", inner.Message, StringComparison.Ordinal);
+        Assert.Equal(1, s.Counter.Attempts);
     }
 
     [Fact]

@@ -14,6 +14,7 @@ internal sealed partial class EndpointState
 {
     private readonly InFlightTotal? _total;
     private readonly OutlierDetector? _ejection;
+    private readonly TimeProvider _time;
     private PaddedCounter _inFlight;
     private Endpoint _endpoint;
     private long _ignoredReleases;
@@ -25,11 +26,12 @@ internal sealed partial class EndpointState
     private long _rateBits;
     private long _rateTimestamp;
 
-    public EndpointState(Endpoint endpoint, InFlightTotal? total, OutlierDetector? ejection)
+    public EndpointState(Endpoint endpoint, InFlightTotal? total, OutlierDetector? ejection, TimeProvider time)
     {
         _endpoint = endpoint;
         _total = total;
         _ejection = ejection;
+        _time = time;
     }
 
     // Outlier ejection state, owned by OutlierDetector: failures in a row (interlocked), and, written only
@@ -143,6 +145,9 @@ internal sealed partial class EndpointState
 
     /// <summary>The last load the backend reported for itself (0 until one is reported), before any decay.</summary>
     public double ReportedLoad => BitConverter.Int64BitsToDouble(Volatile.Read(ref _reportedLoadBits));
+
+    /// <summary>Records a load the backend reported now, on the balancer's clock (a lease's report: no key lookup).</summary>
+    public void ReportLoad(double load) => ReportLoad(load, _time.GetTimestamp());
 
     /// <summary>Records a load the backend reported at <paramref name="now"/>.</summary>
     /// <remarks>The value and its time are two writes: a reader between them decays the new value from the old time, a harmless slip of one report's age.</remarks>

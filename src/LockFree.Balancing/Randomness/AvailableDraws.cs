@@ -9,16 +9,17 @@ namespace LockFree.Balancing.Randomness;
 /// </summary>
 /// <remarks>
 /// Immutable. Built on a pick path only when the ejection set changed since the last one (ejections are rare,
-/// picks are hot), and published by one reference write on its scope; two threads building at once both build
+/// picks are hot); bounded placements read its <see cref="TotalWeight"/> through the same cache. Published by one reference write on its scope; two threads building at once both build
 /// the same table and the last write wins.
 /// </remarks>
 internal sealed class AvailableDraws
 {
-    private AvailableDraws(long epoch, long validUntil, AliasTable draws)
+    private AvailableDraws(long epoch, long validUntil, AliasTable draws, long totalWeight)
     {
         Epoch = epoch;
         ValidUntil = validUntil;
         Draws = draws;
+        TotalWeight = totalWeight;
     }
 
     /// <summary>The detector's epoch read before the table was built.</summary>
@@ -29,6 +30,9 @@ internal sealed class AvailableDraws
 
     /// <summary>Draws a snapshot index among the available endpoints, by weight; empty when every one was ejected.</summary>
     public AliasTable Draws { get; }
+
+    /// <summary>The sum of the weights of the available endpoints: what bounded-load capacities are shares of.</summary>
+    public long TotalWeight { get; }
 
     /// <summary>True while the table still describes the ejections in force at <paramref name="now"/>.</summary>
     public bool IsCurrent(long epoch, long now) => epoch == Epoch && now < ValidUntil;
@@ -43,6 +47,8 @@ internal sealed class AvailableDraws
         List<int> indexes = new(scope.Pickable.Length);
         List<int> weights = new(scope.Pickable.Length);
         long validUntil = long.MaxValue;
+        long totalWeight = 0;
+        Load.StateReads.Add(scope.Pickable.Length);
         foreach (int index in scope.Pickable)
         {
             long until = Volatile.Read(ref snapshot.States[index].EjectedUntil);
@@ -54,8 +60,9 @@ internal sealed class AvailableDraws
 
             indexes.Add(index);
             weights.Add(snapshot.Endpoints[index].Weight);
+            totalWeight += snapshot.Endpoints[index].Weight;
         }
 
-        return new AvailableDraws(epoch, validUntil, AliasTable.Build([.. indexes], [.. weights]));
+        return new AvailableDraws(epoch, validUntil, AliasTable.Build([.. indexes], [.. weights]), totalWeight);
     }
 }

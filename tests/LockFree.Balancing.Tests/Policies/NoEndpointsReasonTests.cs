@@ -45,4 +45,35 @@ public sealed class NoEndpointsReasonTests
         Assert.False(balancer.TryPick(out _));
         Assert.Equal(NoEndpointsReason.AllEjected, balancer.GetUnavailableReason());
     }
+
+    [Fact]
+    public void NoEndpointsReason_Values_AreOnlyTheReasonsAPlacementCanFailFor()
+    {
+        // A bounded placement never fails for capacity (it goes over capacity on the least loaded endpoint), so the
+        // enum holds no capacity reason a caller would handle in vain; each value has its own message.
+        Assert.Equal([NoEndpointsReason.NoEndpoints, NoEndpointsReason.AllEjected], Enum.GetValues<NoEndpointsReason>());
+        Assert.Equal(2, Enum.GetValues<NoEndpointsReason>().Select(reason => new NoEndpointsException(reason).Message).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("bounded-load")]
+    [InlineData("maglev-bounded")]
+    public void Acquire_EveryEndpointFullUnderTopologyPreference_PlacesInsteadOfThrowing(string picker)
+    {
+        // The local scope may give up for capacity; the placement then goes to every endpoint with a last resort.
+        Endpoint[] endpoints = [new("10.0.1.1", 80, zone: "a"), new("10.0.1.2", 80, zone: "a"), new("10.0.2.1", 80, zone: "b"), new("10.0.2.2", 80, zone: "b")];
+        LoadBalancer balancer = LoadBalancerTests.Create(picker, configure: options => options.Topology = new TopologyOptions { LocalZone = "a" });
+        balancer.Update(endpoints);
+        foreach (LockFree.Balancing.Load.EndpointState state in balancer.CurrentSnapshot.States)
+        {
+            for (int n = 0; n < 10; n++)
+            {
+                Assert.True(state.TryAdd());
+            }
+        }
+
+        using EndpointLease lease = balancer.Acquire("k");
+        Assert.Equal(PickOutcome.OverCapacity, lease.Outcome);
+        Assert.Null(balancer.GetUnavailableReason());
+    }
 }
