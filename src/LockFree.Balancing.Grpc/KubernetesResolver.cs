@@ -13,8 +13,8 @@ namespace LockFree.Balancing.Grpc;
 /// <remarks>
 /// <para>
 /// Threading: sets arrive on the watch's task, one at a time (the subscription's contract); sync errors before the
-/// first set arrive on a status task. <see cref="_gate"/> orders the two so that a failure is never published after
-/// a set. <see cref="Refresh"/> does nothing and never starts a watch: there is one per Service per registry,
+/// first set arrive on a status task. <see cref="_publishing"/> orders the two so that a failure is never published
+/// after a set. <see cref="Refresh"/> does nothing and never starts a watch: there is one per Service per registry,
 /// started by <see cref="Start"/>, and it pushes every change.
 /// </para>
 /// <para>
@@ -30,11 +30,15 @@ internal sealed class KubernetesResolver : Resolver
     private readonly string _authority;
     private readonly ServiceConfig? _defaultServiceConfig;
     private readonly CancellationTokenSource _stop = new();
+    // Lock order: grpc-dotnet calls Start, Refresh and Dispose under its connection manager's lock, and the listener
+    // takes that lock. So _gate (Start, Dispose) is never held while calling out, and _publishing (held while calling
+    // the listener) is never taken on a path grpc-dotnet calls under its lock.
     private readonly Lock _gate = new();
+    private readonly Lock _publishing = new();
     private Action<ResolverResult>? _listener;     // set once by Start
     private WatchSubscription? _subscription;      // guarded by _gate
-    private bool _hasSet;                          // guarded by _gate
-    private bool _disposed;                        // guarded by _gate
+    private bool _hasSet;                          // guarded by _publishing
+    private volatile bool _disposed;               // written under _gate
 
     public KubernetesResolver(KubernetesWatchRegistry registry, ServiceReference service, string authority, ServiceConfig? defaultServiceConfig)
     {
@@ -54,7 +58,8 @@ internal sealed class KubernetesResolver : Resolver
             throw new InvalidOperationException("The resolver was already started.");
         }
 
-        // The subscription may deliver the current set synchronously, before Subscribe returns.
+        // The subscription may deliver the current set synchronously, before Subscribe returns (or leave it to the watch's
+        // thread if that one is delivering: see WatchSubscription).
         WatchSubscription subscription = _registry.Subscribe(_service, OnEndpoints);
         lock (_gate)
         {
@@ -74,8 +79,8 @@ internal sealed class KubernetesResolver : Resolver
     {
         // Push-based: the watch publishes every change as it sees it, and it retries on its own. A refresh (grpc-dotnet
         // asks for one when a subchannel fails) has nothing to fetch, and it must not start a second watch. It also
-        // must not take the gate: grpc-dotnet calls it under its connection manager's lock, which Publish waits for
-        // while holding the gate (a lock-order inversion).
+        // must not take _publishing: grpc-dotnet calls it under its connection manager's lock, which Publish waits for
+        // while holding _publishing (a lock-order inversion).
     }
 
     protected override void Dispose(bool disposing)
@@ -126,7 +131,7 @@ internal sealed class KubernetesResolver : Resolver
 
     private void Publish(ResolverResult result, bool isSet)
     {
-        lock (_gate)
+        lock (_publishing)
         {
             // A failure after the first set would drop the last good set; the watcher keeps retrying meanwhile.
             if (_disposed || (!isSet && _hasSet))
@@ -135,7 +140,9 @@ internal sealed class KubernetesResolver : Resolver
             }
 
             _hasSet |= isSet;
-            // Under the gate: a set and a failure racing must reach the channel in the order they were decided.
+            // Under _publishing: a set and a failure racing must reach the channel in the order they were decided.
+            // Not under _gate: grpc-dotnet holds its lock when it calls Start or Dispose, which take _gate, and the
+            // listener waits for that lock (a set delivered while the channel starts the resolver deadlocked both).
             _listener!(result);
         }
     }

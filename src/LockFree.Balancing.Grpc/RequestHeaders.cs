@@ -6,25 +6,19 @@ namespace LockFree.Balancing.Grpc;
 internal static class RequestHeaders
 {
     /// <summary>
-    /// Finds <paramref name="name"/> among the request's headers (case-insensitively, as HTTP names compare).
+    /// Finds <paramref name="name"/> among the request's headers (case-insensitively, as HTTP names compare), without
+    /// validating or parsing the values.
     /// </summary>
     /// <remarks>
-    /// PERF: <c>NonValidated.TryGetValues(string)</c> parses the name into a header descriptor on every call, which
-    /// measured about as much as the rest of a keyed pick; a gRPC request carries a handful of headers, so walking them
-    /// and comparing names (the same string instance first) is cheaper. The enumerator is a struct: nothing allocates.
+    /// PERF: measured in <c>GrpcKeyedPickCostBenchmarks</c> on a request shaped like grpc-dotnet's (its user-agent, te
+    /// and grpc-accept-encoding headers, then the metadata): the lookup by name, which parses the name into a header
+    /// descriptor and searches the store, took 15 ns where walking the headers and comparing names took 20 ns.
     /// </remarks>
     public static bool TryGetValues(HttpRequestMessage? request, string name, out HeaderStringValues values)
     {
         if (request is not null)
         {
-            foreach (KeyValuePair<string, HeaderStringValues> header in request.Headers.NonValidated)
-            {
-                if (ReferenceEquals(header.Key, name) || string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase))
-                {
-                    values = header.Value;
-                    return true;
-                }
-            }
+            return request.Headers.NonValidated.TryGetValues(name, out values);
         }
 
         values = default;

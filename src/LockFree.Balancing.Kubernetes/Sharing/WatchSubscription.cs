@@ -2,16 +2,25 @@ namespace LockFree.Balancing.Kubernetes.Sharing;
 
 /// <summary>One subscriber of a shared watch, from <see cref="KubernetesWatchRegistry.Subscribe(ServiceReference, LoadBalancer)"/>. Dispose it to unsubscribe.</summary>
 /// <remarks>
-/// Sets are delivered one at a time under the subscription's own lock, each newer than the last (a set the
-/// subscriber already has, or an older one, is skipped). Once <see cref="Dispose"/> returns, no further set is
-/// delivered. Disposing twice does nothing.
+/// <para>
+/// Sets are delivered one at a time, each newer than the last (a set the subscriber already has, or an older one, is
+/// skipped), and the callback never runs under a lock of ours: a thread that finds a delivery running on another
+/// thread leaves its set for that thread to deliver after the current callback returns, and returns at once. So a
+/// callback may take its consumer's locks (grpc-dotnet's resolver listener takes the channel's) while the consumer,
+/// holding them, subscribes or disposes, without a deadlock.
+/// </para>
+/// <para>
+/// Once <see cref="Dispose"/> returns no delivery starts; a callback already running on another thread finishes.
+/// Disposing twice does nothing.
+/// </para>
 /// </remarks>
 public sealed class WatchSubscription : IDisposable
 {
     private readonly Action<IReadOnlyList<Endpoint>> _onChanged;
-    private readonly Lock _delivery = new();
-    private long _deliveredVersion;   // guarded by _delivery
-    private bool _disposed;           // guarded by _delivery
+    private PublishedSet? _pending;   // the newest set not delivered yet; swapped with Interlocked
+    private int _delivering;          // 1 while a thread runs the delivery loop
+    private long _deliveredVersion;   // read and written by the delivering thread only
+    private int _disposed;
 
     internal WatchSubscription(SharedWatch watch, Action<IReadOnlyList<Endpoint>> onChanged)
     {
@@ -30,14 +39,9 @@ public sealed class WatchSubscription : IDisposable
     /// <summary>Stops deliveries to this subscriber; the last subscription of a Service lets the watch stop after the registry's linger.</summary>
     public void Dispose()
     {
-        lock (_delivery)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
+            return;
         }
 
         Watch.Registry.Release(this);
@@ -45,15 +49,41 @@ public sealed class WatchSubscription : IDisposable
 
     internal void Deliver(PublishedSet set)
     {
-        lock (_delivery)
+        // Step 1 – offer the set, keeping the newest of what is waiting.
+        PublishedSet? pending = Volatile.Read(ref _pending);
+        while (pending is null || pending.Version < set.Version)
         {
-            if (_disposed || set.Version <= _deliveredVersion)
+            PublishedSet? seen = Interlocked.CompareExchange(ref _pending, set, pending);
+            if (ReferenceEquals(seen, pending))
+            {
+                break;
+            }
+
+            pending = seen;
+        }
+
+        // Step 2 – deliver, unless another thread is delivering: it takes what was offered once its callback returns.
+        while (Interlocked.CompareExchange(ref _delivering, 1, 0) == 0)
+        {
+            try
+            {
+                PublishedSet? next = Interlocked.Exchange(ref _pending, null);
+                if (next is not null && Volatile.Read(ref _disposed) == 0 && next.Version > _deliveredVersion)
+                {
+                    _deliveredVersion = next.Version;
+                    _onChanged(next.Endpoints);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _delivering, 0);
+            }
+
+            // Step 3 – a set offered while the callback ran found the loop busy and left: deliver it now.
+            if (Volatile.Read(ref _pending) is null)
             {
                 return;
             }
-
-            _deliveredVersion = set.Version;
-            _onChanged(set.Endpoints);
         }
     }
 }
