@@ -28,7 +28,8 @@ internal static class ReferenceDecoder
     private static readonly string[] EventFields = ["type", "object"];
     private static readonly string[] ObjectFieldNames = ["metadata", "addressType", "endpoints", "ports", "kind", "code", "reason", "message"];
     private static readonly string[] MetadataFields = ["name", "resourceVersion", "annotations"];
-    private static readonly string[] AnnotationFields = ["k8s.io/initial-events-end"];
+    // In the parser's order (KubernetesJson.Fields AnnotationNames): the streaming-list marker and the legacy over-capacity mark.
+    private static readonly string[] AnnotationFields = ["k8s.io/initial-events-end", "endpoints.kubernetes.io/over-capacity"];
     private static readonly string[] EndpointFields = ["addresses", "conditions", "nodeName", "zone", "hints"];
     private static readonly string[] ConditionFields = ["ready", "serving", "terminating"];
     private static readonly string[] HintFields = ["forZones", "forNodes"];
@@ -264,10 +265,15 @@ internal static class ReferenceDecoder
                     {
                         foreach (JsonProperty annotation in meta.Value.EnumerateObject())
                         {
-                            CheckName(annotation, AnnotationFields); // searched for the initial-events-end marker
+                            CheckName(annotation, AnnotationFields); // searched for the initial-events-end and over-capacity marks
                             if (annotation.NameEquals(AnnotationFields[0]) && annotation.Value.ValueKind == JsonValueKind.String)
                             {
                                 _ = TextMatch(annotation.Value, ["true"]);
+                            }
+
+                            if (annotation.NameEquals(AnnotationFields[1]) && annotation.Value.ValueKind == JsonValueKind.String)
+                            {
+                                _ = TextMatch(annotation.Value, ["truncated"]);
                             }
                         }
                     }

@@ -47,7 +47,7 @@ public sealed class PickAllocationTests
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => counted += value);
         listener.Start();
         Measure(name, hashKey, new LockFreeLoadBalancingPolicy(PolicyKinds.FromName(name)!.Value, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, YarpMetrics.Create(factory)));
-        Assert.Equal(22_000, counted); // every pick counted, warm-up included
+        Assert.Equal(62_000, counted); // every pick counted, warm-up included
     }
 
     private static void Measure(string name, string? hashKey, LockFreeLoadBalancingPolicy policy)
@@ -72,13 +72,20 @@ public sealed class PickAllocationTests
             Round(policy, cluster, available, contexts[i % contexts.Length]);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20_000; i++)
+        // Three rounds, the least kept: a pick that allocates does so in every round; a one-off allocation by the
+        // runtime on this thread (seen in the gRPC tests' processes) does not repeat.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
         {
-            Round(policy, cluster, available, contexts[i % contexts.Length]);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20_000; i++)
+            {
+                Round(policy, cluster, available, contexts[i % contexts.Length]);
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         Assert.Equal(1, policy.StateOf(cluster)!.Rebuilds);
     }
