@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Text;
 using LockFree.Balancing.Fuzz.Engine;
 using LockFree.Balancing.Hashing;
@@ -79,7 +80,9 @@ internal sealed class BalancerTarget : FuzzTarget
         double loadFactor = LoadFactorChoices[(flags >> 3) & 3];
         bool topology = ((flags >> 5) & 1) == 1;
         TopologyOptions? topologyOptions = topology ? new TopologyOptions { LocalZone = LocalZone } : null;
-        var time = new ManualTimeProvider();
+        // A clock that moves only when the script says so (FakeTimeProvider never advances by itself), so ejection
+        // timing replays exactly; the same start as before, so the corpus replays unchanged.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero));
         OutlierEjectionOptions? ejectionOptions = ejection
             ? new OutlierEjectionOptions { ConsecutiveFailures = 2, BaseEjectionTime = TimeSpan.FromSeconds(10), MaxEjectionTime = TimeSpan.FromSeconds(60), MaxEjectedShare = 0.5 }
             : null;
