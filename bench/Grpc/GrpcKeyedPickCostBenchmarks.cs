@@ -49,30 +49,22 @@ public class GrpcKeyedPickCostBenchmarks : ISmokeChecked
         _core.Update(Enumerable.Range(0, N).Select(i => new Endpoint($"10.1.{i >> 8}.{i & 255}", 8080)));
     }
 
-    /// <summary>Reading the key header by walking the request's headers and comparing names (what the picker did before).</summary>
+    /// <summary>Reading the key header as the picker does: walking the request's headers and comparing names.</summary>
     /// <returns>The key's length, so the read is not optimized away.</returns>
     [Benchmark(Baseline = true)]
     public int ReadKeyHeaderByWalking()
     {
         HttpRequestMessage request = _requests[_cursor++ & (Requests - 1)];
-        foreach (KeyValuePair<string, HeaderStringValues> header in request.Headers.NonValidated)
-        {
-            if (string.Equals(header.Key, KeyHeader, StringComparison.OrdinalIgnoreCase))
-            {
-                return header.Value.ToString().Length;
-            }
-        }
-
-        return 0;
+        return RequestHeaders.TryGetValues(request, KeyHeader, out HeaderStringValues values) ? values.ToString().Length : 0;
     }
 
-    /// <summary>Reading it as the picker does: <c>HttpHeaders.NonValidated.TryGetValues(name)</c>, which parses the name on each call.</summary>
+    /// <summary>Reading it through <c>HttpHeaders.NonValidated.TryGetValues(name)</c>, which parses the name on each call.</summary>
     /// <returns>The key's length.</returns>
     [Benchmark]
     public int ReadKeyHeaderByName()
     {
         HttpRequestMessage request = _requests[_cursor++ & (Requests - 1)];
-        return RequestHeaders.TryGetValues(request, KeyHeader, out HeaderStringValues values) ? values.ToString().Length : 0;
+        return request.Headers.NonValidated.TryGetValues(KeyHeader, out HeaderStringValues values) ? values.ToString().Length : 0;
     }
 
     /// <summary>Hashing the key (UTF-16 to UTF-8, XXH3).</summary>
