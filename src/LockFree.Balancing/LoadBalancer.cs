@@ -54,7 +54,7 @@ public abstract partial class LoadBalancer
     private readonly EndpointState? _fallback;
     private readonly TopologyOptions? _topology;
     private BalancerSnapshot _snapshot;
-    private PaddedCounter _keylessCursor;
+    private TurnCursor _keylessCursor;
 
     private protected LoadBalancer(LoadBalancerOptions options, bool placesByKey, bool keepsInFlightTotal)
     {
@@ -581,9 +581,19 @@ public abstract partial class LoadBalancer
         return index >= 0 && snapshot.IsLocal(index);
     }
 
+    /// <summary>
+    /// Spreads the shared counters (turn cursors, the in-flight total) over per-processor cells, as the first
+    /// collision of two threads on each does; tests call it to check the spread state's invariants.
+    /// </summary>
+    internal virtual void SpreadCounters()
+    {
+        _keylessCursor.Spread();
+        InFlightTotal?.Spread();
+    }
+
     // A keyless pick on a key-placing picker behaves as a fresh key: a bijective mix of a counter
     // covers the 64-bit space evenly, so keyless load follows each endpoint's share of the ring.
-    private ulong NextKeylessHash() => KeyHasher.Mix((ulong)(uint)Interlocked.Increment(ref _keylessCursor.Value));
+    private ulong NextKeylessHash() => KeyHasher.Mix((ulong)_keylessCursor.Next() + 1);
 
     // A pick found nothing: no pickable endpoint at all, else every one was ejected.
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -16,8 +16,10 @@ public sealed class RoundRobinBalancerTests
     }
 
     [Fact]
-    public void Pick_ManyThreads_EveryEndpointGetsFloorOrCeilingOfItsShare()
+    public void Pick_ManyThreads_FloorOrCeilingOfItsShareUntilACollision_OneTurnPerCellAfter()
     {
+        // Threads that never collided on the cursor shared one exact rotation: floor or ceiling of the share. Once
+        // two collided, the cursor spread over per-processor cells: one turn per cell off at most.
         RoundRobinBalancer balancer = new();
         Endpoint[] endpoints = TestEndpoints.Sequential(7);
         balancer.Update(endpoints);
@@ -37,10 +39,44 @@ public sealed class RoundRobinBalancerTests
         });
 
         long total = (long)PicksPerThread * threads;
+        int slack = balancer.CursorIsSpread ? LockFree.Balancing.Load.ProcessorStripes.Count : 0;
         foreach (Endpoint endpoint in endpoints)
         {
             int picked = counts.Sum(c => c[endpoint.Key]);
-            Assert.InRange(picked, total / endpoints.Length, (total + endpoints.Length - 1) / endpoints.Length);
+            Assert.InRange(picked, (total / endpoints.Length) - slack, ((total + endpoints.Length - 1) / endpoints.Length) + slack);
+        }
+    }
+
+    [Fact]
+    public void Pick_CursorSpreadOverProcessors_EveryEndpointWithinOneTurnPerCellOfItsShare()
+    {
+        // After two threads have collided on the cursor, each processor's cell keeps its own exact rotation: over all
+        // threads an endpoint is off its share by at most one turn per cell.
+        RoundRobinBalancer balancer = new();
+        Endpoint[] endpoints = TestEndpoints.Sequential(7);
+        balancer.Update(endpoints);
+        balancer.SpreadCounters();
+        const int PicksPerThread = 100_003;
+        int threads = Math.Max(2, Environment.ProcessorCount);
+        Dictionary<string, int>[] counts = new Dictionary<string, int>[threads];
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            Dictionary<string, int> local = endpoints.ToDictionary(e => e.Key, _ => 0);
+            for (int i = 0; i < PicksPerThread; i++)
+            {
+                local[balancer.Pick().Key]++;
+            }
+
+            counts[t] = local;
+        });
+
+        long total = (long)PicksPerThread * threads;
+        int cells = LockFree.Balancing.Load.ProcessorStripes.Count;
+        foreach (Endpoint endpoint in endpoints)
+        {
+            int picked = counts.Sum(c => c[endpoint.Key]);
+            Assert.InRange(picked, (total / endpoints.Length) - cells, ((total + endpoints.Length - 1) / endpoints.Length) + cells);
         }
     }
 

@@ -126,7 +126,22 @@ internal sealed class BoundedLoadPlacer
         // Step 2 – the home endpoint, which takes almost every request when loads are balanced.
         int home = locator.Locate(keyHash);
         bool stale = false;
-        if (TryTake(snapshot, home, reservedTotal, availability, ref stale))
+        bool counted = false;
+        if (reservedTotal == InFlightTotal.NotSummed)
+        {
+            // The total is spread over per-processor cells and its sum not read: an idle home admits under any total
+            // (a capacity is never below 1), so only a busy one pays for the sum.
+            if (TryTakeIdle(snapshot, home, availability))
+            {
+                lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home], PickOutcome.Home);
+                return PlacementResult.Placed;
+            }
+
+            reservedTotal = Total.Current;
+            counted = true;
+        }
+
+        if (TryTake(snapshot, home, reservedTotal, availability, ref stale, counted))
         {
             lease = new EndpointLease(snapshot.Endpoints[home], snapshot.States[home], PickOutcome.Home);
             return PlacementResult.Placed;
@@ -345,6 +360,13 @@ internal sealed class BoundedLoadPlacer
         }
 
         return leastLoaded >= 0 ? -1 : NoneAvailable;
+    }
+
+    // True when the endpoint had no request in flight and took this one; false otherwise (ejected, busy, detached).
+    private static bool TryTakeIdle(BalancerSnapshot snapshot, int index, Availability availability)
+    {
+        StateReads.Add();
+        return !availability.IsEjected(snapshot, index) && snapshot.States[index].TryAddIfIdle();
     }
 
     // True when the endpoint took the request; false with `stale` set when its state was detached (removed or

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LockFree.Balancing.Load;
 
 /// <summary>
@@ -82,6 +84,14 @@ internal sealed partial class EndpointState
 
         return false;
     }
+
+    /// <summary>
+    /// Counts a request in flight only if none is (and the state is not detached): an idle endpoint admits under any
+    /// capacity, so a placement can take it without reading the total.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAddIfIdle()
+        => Volatile.Read(ref _inFlight.Value) == 0 && Interlocked.CompareExchange(ref _inFlight.Value, 1, 0) == 0;
 
     /// <summary>
     /// Counts one more request in flight only if <paramref name="capacity"/> admits it and the state is not

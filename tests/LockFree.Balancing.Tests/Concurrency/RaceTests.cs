@@ -18,6 +18,16 @@ public sealed class RaceTests
 
     [Theory]
     [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
+    public void AcquireRelease_CountersSpreadOverProcessors_WhileSetChangesThousandsOfTimes_CountsReturnToZero(string picker)
+    {
+        // The state two colliding threads leave behind: cursors and the in-flight total in per-processor cells.
+        LoadBalancer balancer = LoadBalancerTests.Create(picker, maglevTableSize: 4099);
+        balancer.SpreadCounters();
+        RaceUpdatesAgainstAcquires(balancer, TestEndpoints.Distinct(24, seed: 45));
+    }
+
+    [Theory]
+    [MemberData(nameof(LoadBalancerTests.Pickers), MemberType = typeof(LoadBalancerTests))]
     public void AcquireRelease_WithTopologyWhileSetChangesThousandsOfTimes_CountsReturnToZero(string picker)
     {
         // Zones by position, so that each update changes the local set too (sometimes to empty).
@@ -101,14 +111,21 @@ public sealed class RaceTests
         Assert.All(universe, e => Assert.Equal(0, balancer.InFlightOf(e.Key)));
     }
 
-    [Fact]
-    public void BoundedAcquire_ManyThreadsOneHotKey_NeverExceedsCapacityObservedAtPlacement()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BoundedAcquire_ManyThreadsOneHotKey_NeverExceedsCapacityObservedAtPlacement(bool totalSpreadOverProcessors)
     {
         // Every thread holds up to 8 leases of one hot key and checks, right after each acquire, that
         // the endpoint's count does not exceed the capacity for the total it could have seen at most.
         ConsistentHashBalancer balancer = new(new ConsistentHashOptions { LoadFactor = 1.25 });
         Endpoint[] endpoints = TestEndpoints.Distinct(8, seed: 43);
         balancer.Update(endpoints);
+        if (totalSpreadOverProcessors)
+        {
+            balancer.SpreadCounters();
+        }
+
         int workers = Math.Max(4, Environment.ProcessorCount * 2);
         int maxHeld = 8;
         int maxTotal = workers * maxHeld;
