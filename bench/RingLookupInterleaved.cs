@@ -22,11 +22,10 @@ internal static class RingLookupInterleaved
     {
         int[] sizes = [10, 100, 1000];
         byte[][] keys = KeyPool.Create();
-        (string Name, Func<int, long>[] Lookups)[] variants = new (string, Func<int, long>[])[6];
+        (string Name, Func<int, long>[] Lookups)[] variants = new (string, Func<int, long>[])[3];
         Func<int, long>[] ringLookup = new Func<int, long>[sizes.Length];
         Func<int, long>[] pick = new Func<int, long>[sizes.Length];
         Func<int, long>[] maglev = new Func<int, long>[sizes.Length];
-        Func<int, long>[][] entryRings = [new Func<int, long>[sizes.Length], new Func<int, long>[sizes.Length], new Func<int, long>[sizes.Length]];
         for (int s = 0; s < sizes.Length; s++)
         {
             Endpoint[] endpoints = TestCluster.Endpoints(sizes[s]);
@@ -55,32 +54,6 @@ internal static class RingLookupInterleaved
 
                 return folded;
             };
-            Baselines.SplitRing split = new(ring);
-            entryRings[2][s] = count =>
-            {
-                long folded = 0;
-                for (int i = 0; i < count; i++)
-                {
-                    folded += split.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[i & KeyPool.Mask])));
-                }
-
-                return folded;
-            };
-            for (int shrink = 0; shrink < 2; shrink++)
-            {
-                Baselines.EntryRing entryRing = new(ring, shrink);
-                entryRings[shrink][s] = count =>
-                {
-                    long folded = 0;
-                    for (int i = 0; i < count; i++)
-                    {
-                        folded += entryRing.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[i & KeyPool.Mask])));
-                    }
-
-                    return folded;
-                };
-            }
-
             maglev[s] = count =>
             {
                 long folded = 0;
@@ -97,9 +70,6 @@ internal static class RingLookupInterleaved
         variants[0] = ("HashRing", ringLookup);
         variants[1] = ("ConsistentHashPick", pick);
         variants[2] = ("MaglevPick", maglev);
-        variants[3] = ("EntryRing (index 2^log2 n)", entryRings[0]);
-        variants[4] = ("EntryRing (index 2^(log2 n - 1))", entryRings[1]);
-        variants[5] = ("SplitRing (control: the library lookup copied)", entryRings[2]);
 
         double[,,] samples = new double[variants.Length, sizes.Length, Rounds];
         long sink = 0;
