@@ -132,7 +132,7 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
         }
         else
         {
-            YarpTracing.Failed(span, clusterId, Name, nameof(LockFreeConfigException), problem);
+            YarpTracing.Failed(span, clusterId, Name, typeof(LockFreeConfigException).FullName!, problem);
         }
     }
 
