@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using Grpc.Core;
 using Grpc.Net.Client.Balancer;
@@ -34,11 +35,18 @@ internal sealed class LockFreePicker : SubchannelPicker
     private readonly BalancerSnapshot _snapshot;
     private readonly Entry?[] _bySnapshotIndex;
     private readonly PickResult _allEjected;
+    private readonly string? _serverAddress;
 
-    public LockFreePicker(LoadBalancer core, PolicySettings settings, BalancerSnapshot snapshot, IReadOnlyList<(Endpoint Endpoint, SubchannelCallTracker Tracker)> ready)
+    /// <param name="core">The policy's core balancer.</param>
+    /// <param name="settings">The policy's settings.</param>
+    /// <param name="snapshot">The core snapshot built for <paramref name="ready"/>.</param>
+    /// <param name="ready">The ready subchannels' endpoints and trackers.</param>
+    /// <param name="serverAddress">The Service host for the pick span (<c>server.address</c>); <see langword="null"/> when the channel's resolver is not ours.</param>
+    public LockFreePicker(LoadBalancer core, PolicySettings settings, BalancerSnapshot snapshot, IReadOnlyList<(Endpoint Endpoint, SubchannelCallTracker Tracker)> ready, string? serverAddress = null)
     {
         _core = core;
         _settings = settings;
+        _serverAddress = serverAddress;
         _entries = new Entry[ready.Count];
         _byState = new Dictionary<Load.EndpointState, Entry>(ready.Count, ReferenceEqualityComparer.Instance);
         for (int i = 0; i < ready.Count; i++)
@@ -61,26 +69,33 @@ internal sealed class LockFreePicker : SubchannelPicker
 
     public override PickResult Pick(PickContext context)
     {
+        // PERF: one HasListeners read when nobody traces; the span exists only for a pick a listener samples.
+        Activity? span = PickSpan.Start(GrpcTracing.Source);
         if (_settings.PlacesByKey)
         {
             if (!TryGetKey(context, _settings.HashHeader, out string? key))
             {
-                return PickLesserLoaded();
+                return PickLesserLoaded(span);
             }
 
             return _settings.CountsAtPick
-                ? Place(_core.TryAcquire(key.AsSpan(), out EndpointLease keyed), ref keyed)
-                : ResultAt(_core.PickIndex(key.AsSpan(), out BalancerSnapshot snapshot, out PickOutcome outcome), snapshot, outcome);
+                ? Place(_core.TryAcquire(key.AsSpan(), out EndpointLease keyed), ref keyed, span)
+                : ResultAt(_core.PickIndex(key.AsSpan(), out BalancerSnapshot snapshot, out PickOutcome outcome), snapshot, outcome, span);
         }
 
         return _settings.CountsAtPick
-            ? Place(_core.TryAcquire(out EndpointLease lease), ref lease)
-            : ResultAt(_core.PickIndex(out BalancerSnapshot current, out PickOutcome keylessOutcome), current, keylessOutcome);
+            ? Place(_core.TryAcquire(out EndpointLease lease), ref lease, span)
+            : ResultAt(_core.PickIndex(out BalancerSnapshot current, out PickOutcome keylessOutcome), current, keylessOutcome, span);
     }
 
     // PERF: an uncounted pick maps the core's index to the entry through an array, not a dictionary.
-    private PickResult ResultAt(int index, BalancerSnapshot snapshot, PickOutcome outcome)
+    private PickResult ResultAt(int index, BalancerSnapshot snapshot, PickOutcome outcome, Activity? span)
     {
+        if (span is not null)
+        {
+            EndSpan(span, index < 0 ? null : snapshot.Endpoints[index], outcome);
+        }
+
         _settings.Metrics.PickedAt(_settings, index, snapshot, outcome);
         if (index < 0)
         {
@@ -91,8 +106,13 @@ internal sealed class LockFreePicker : SubchannelPicker
         return ReferenceEquals(snapshot, _snapshot) ? _bySnapshotIndex[index]?.Result ?? Queue : Queue;
     }
 
-    private PickResult Place(bool acquired, ref EndpointLease lease)
+    private PickResult Place(bool acquired, ref EndpointLease lease, Activity? span)
     {
+        if (span is not null)
+        {
+            EndSpan(span, acquired ? lease.Endpoint : null, lease.Outcome);
+        }
+
         _settings.Metrics.Picked(_settings, acquired, in lease);
         if (!acquired)
         {
@@ -115,25 +135,51 @@ internal sealed class LockFreePicker : SubchannelPicker
     }
 
     // A keyless call on a hashing policy: in-flight power of two choices over the same per-endpoint counters.
-    private PickResult PickLesserLoaded()
+    private PickResult PickLesserLoaded(Activity? span)
     {
         Entry[] entries = _entries;
+        Entry chosen;
         if (entries.Length == 1)
         {
-            _settings.Metrics.PickedLesserLoaded(_settings, entries[0].Tracker.State.Endpoint);
-            return entries[0].Result;
+            chosen = entries[0];
         }
-
-        int first = Random.Shared.Next(entries.Length);
-        int second = Random.Shared.Next(entries.Length - 1);
-        if (second >= first)
+        else
         {
-            second++;
+            int first = Random.Shared.Next(entries.Length);
+            int second = Random.Shared.Next(entries.Length - 1);
+            if (second >= first)
+            {
+                second++;
+            }
+
+            chosen = entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second] : entries[first];
         }
 
-        Entry chosen = entries[second].Tracker.InFlight < entries[first].Tracker.InFlight ? entries[second] : entries[first];
-        _settings.Metrics.PickedLesserLoaded(_settings, chosen.Tracker.State.Endpoint);
+        Endpoint endpoint = chosen.Tracker.State.Endpoint;
+        if (span is not null)
+        {
+            EndSpan(span, endpoint, PickOutcome.Home);
+        }
+
+        _settings.Metrics.PickedLesserLoaded(_settings, endpoint);
         return chosen.Result;
+    }
+
+    /// <summary>
+    /// Ends the pick span before the call span is tagged (which reads <see cref="Activity.Current"/>, the call span again
+    /// once ours has stopped). A queued pick (an older picker raced a set update) keeps the core's choice: the call's
+    /// next pick, on the newer picker, has a span of its own.
+    /// </summary>
+    private void EndSpan(Activity span, Endpoint? endpoint, PickOutcome outcome)
+    {
+        if (endpoint is not null)
+        {
+            PickSpan.Picked(span, _serverAddress, _settings.Policy, endpoint, PickOutcomeTag.Of(outcome));
+            return;
+        }
+
+        NoEndpointsReason reason = _core.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
+        PickSpan.Failed(span, _serverAddress, _settings.Policy, PickSpan.ErrorTypeOf(reason), $"policy '{_settings.Policy}': {PickSpan.DescriptionOf(reason)}");
     }
 
     private static bool TryGetKey(PickContext context, string? header, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? key)

@@ -41,6 +41,8 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
     private IReadOnlyList<Subchannel>? _lastReady;
     // The endpoints of the resolver's latest result by address (touched by UpdateChannelState and CreatePicker only).
     private Dictionary<DnsEndPoint, Endpoint> _resolved = [];
+    // server.address of the pick spans: the kubernetes resolver's authority (HostOverride), by UpdateChannelState only.
+    private string? _serverAddress;
 
     /// <summary>The picker built last (for tests).</summary>
     internal LockFreePicker? LastPicker => Volatile.Read(ref _lastPicker);
@@ -93,6 +95,11 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             {
                 if (address.Attributes.TryGetValue(KubernetesBalancerAttributes.Endpoint, out Endpoint? endpoint))
                 {
+                    if (_serverAddress is null && address.Attributes.TryGetValue(KubernetesBalancerAttributes.HostOverride, out string? authority))
+                    {
+                        _serverAddress = GrpcTracing.ServerAddressOf(authority); // the same for every address of the channel
+                    }
+
                     resolved[address.EndPoint] = endpoint;
                     attributesChanged |= _resolved.TryGetValue(address.EndPoint, out Endpoint? known) && !SameAttributes(known, endpoint);
                 }
@@ -182,7 +189,7 @@ internal sealed class LockFreeSubchannelsBalancer : SubchannelsLoadBalancer
             Retire(tracker);
         }
 
-        var picker = new LockFreePicker(Core, _settings, snapshot, ready);
+        var picker = new LockFreePicker(Core, _settings, snapshot, ready, _serverAddress);
         _lastReady = [.. readySubchannels];
         Volatile.Write(ref _lastPicker, picker);
         return picker;

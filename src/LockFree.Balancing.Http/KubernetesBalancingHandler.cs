@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net;
@@ -395,32 +396,47 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     private EndpointLease AcquireFirst(HttpRequestMessage request, ServiceTarget target, out string outcome)
     {
         BalancedService service = target.Service;
+        Activity? span = PickSpan.Start(PickTracing.Source); // PERF: one HasListeners read when nobody traces
         bool acquired;
         EndpointLease lease;
         string picker;
         LoadBalancer balancer;
-        if (service.AffinityBalancer is LoadBalancer affinity && TryGetAffinityKey(request, out ReadOnlySpan<char> key))
+        try
         {
-            balancer = affinity;
-            acquired = affinity.TryAcquire(key, out lease);
-            picker = service.AffinityPickerName!;
+            if (service.AffinityBalancer is LoadBalancer affinity && TryGetAffinityKey(request, out ReadOnlySpan<char> key))
+            {
+                balancer = affinity;
+                acquired = affinity.TryAcquire(key, out lease);
+                picker = service.AffinityPickerName!;
+            }
+            else
+            {
+                balancer = service.Balancer;
+                acquired = balancer.TryAcquire(out lease);
+                picker = service.PickerName;
+            }
         }
-        else
+        catch (Exception ex) when (span is not null)
         {
-            balancer = service.Balancer;
-            acquired = balancer.TryAcquire(out lease);
-            picker = service.PickerName;
+            // The application's AffinityKey function threw: the span ends with it, and the exception goes on.
+            PickSpan.Failed(span, target.Host, service.AffinityPickerName ?? service.PickerName, ex.GetType().FullName ?? "_OTHER", ex.Message);
+            throw;
         }
 
         if (!acquired)
         {
             _balancing.Metrics.RecordPick(target, picker, PickOutcomeTag.None);
-            throw NoEndpoints(service, balancer);
+            throw NoEndpoints(target, balancer, picker, span);
         }
 
         service.OnAcquired();
         outcome = Outcome(lease);
         _balancing.Metrics.RecordPick(target, picker, outcome);
+        if (span is not null)
+        {
+            PickSpan.Picked(span, target.Host, picker, lease.Endpoint, outcome);
+        }
+
         return lease;
     }
 
@@ -429,13 +445,16 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     {
         BalancedService service = target.Service;
         LoadBalancer balancer = service.Balancer;
+        Activity? span = PickSpan.Start(PickTracing.Source); // each try's pick is its own span
         // A random picker can draw the failed endpoint again; a few draws make that unlikely without a loop that
         // could spin. Round robin moves on by itself.
         int attempts = Math.Min(balancer.Endpoints.Count, 8);
+        bool unavailable = attempts == 0; // false when every draw was the failed endpoint
         for (int i = 0; i < attempts; i++)
         {
             if (!balancer.TryAcquire(out lease))
             {
+                unavailable = true;
                 break;
             }
 
@@ -444,10 +463,28 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
                 service.OnAcquired();
                 outcome = Outcome(lease);
                 _balancing.Metrics.RecordPick(target, service.PickerName, outcome);
+                if (span is not null)
+                {
+                    PickSpan.Picked(span, target.Host, service.PickerName, lease.Endpoint, outcome, retry: true);
+                }
+
                 return true;
             }
 
             lease.Dispose();
+        }
+
+        if (span is not null)
+        {
+            if (unavailable)
+            {
+                NoEndpointsReason reason = balancer.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
+                PickSpan.Failed(span, target.Host, service.PickerName, PickSpan.ErrorTypeOf(reason), PickSpan.DescriptionOf(reason), retry: true);
+            }
+            else
+            {
+                PickSpan.Failed(span, target.Host, service.PickerName, PickSpan.NoOtherEndpoint, $"no endpoint other than {failed.Key} could be picked", retry: true);
+            }
         }
 
         lease = default;
@@ -460,8 +497,9 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
     // The core's reason travels as the inner NoEndpointsException (callers switch on its Reason) and is named in the
     // message. The reason is read now, after the failed acquire: if the set changed in between (a rare race) and an
     // endpoint is available again, the failure is reported as NoEndpoints, what the acquire most likely saw.
-    private HttpRequestException NoEndpoints(BalancedService service, LoadBalancer balancer)
+    private HttpRequestException NoEndpoints(ServiceTarget target, LoadBalancer balancer, string picker, Activity? span)
     {
+        BalancedService service = target.Service;
         Kubernetes.KubernetesWatchStatus status = service.Watcher.Status;
         NoEndpointsReason reason = balancer.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
         string detail = status.Version == 0
@@ -469,9 +507,15 @@ public sealed class KubernetesBalancingHandler : DelegatingHandler
             : reason == NoEndpointsReason.AllEjected ? "every endpoint is ejected by outlier detection (consecutive failures); ejections end by themselves"
             : balancer.Endpoints.Count == 0 ? "the Service has no ready endpoint" : "every endpoint of the Service has weight 0";
         Log.NoEndpoints(_balancing.Logger, service.ServiceText, detail);
+        string message = $"No endpoint available for Kubernetes Service {service.ServiceText} (reason {reason}): {detail}.";
+        if (span is not null)
+        {
+            PickSpan.Failed(span, target.Host, picker, PickSpan.ErrorTypeOf(reason), message);
+        }
+
         return new HttpRequestException(
             HttpRequestError.ConnectionError,
-            $"No endpoint available for Kubernetes Service {service.ServiceText} (reason {reason}): {detail}.",
+            message,
             new NoEndpointsException(reason),
             HttpStatusCode.ServiceUnavailable);
     }

@@ -18,7 +18,7 @@ namespace LockFree.Balancing.ServiceDiscovery;
 /// the registry stops the watch after its linger when no one else uses it.
 /// </para>
 /// <para>
-/// Threading: the current <see cref="ResolvedSet"/> is written by the watch's delivery only (one call at a time,
+/// Threading: the current <see cref="ReplaceableSet{T}"/> is written by the watch's delivery only (one call at a time,
 /// never an older set after a newer one) and published with <see cref="Volatile.Write{T}(ref T, T)"/>; readers take
 /// one <see cref="Volatile.Read{T}(ref readonly T)"/>. The subscription is created and released under
 /// <see cref="_gate"/>. Failure contract (the DNS provider's): <see cref="PopulateAsync"/> throws when the Service
@@ -37,7 +37,7 @@ internal sealed class KubernetesEndpointProvider : IServiceEndpointProvider
     private readonly Lock _gate = new();
     private WatchSubscription? _subscription;   // guarded by _gate
     private bool _isDisposed;                   // guarded by _gate
-    private ResolvedSet? _current;              // written by the watch's delivery only
+    private ReplaceableSet<ServiceEndpoint>? _current;              // written by the watch's delivery only
 
     public KubernetesEndpointProvider(
         ServiceEndpointQuery query,
@@ -81,8 +81,8 @@ internal sealed class KubernetesEndpointProvider : IServiceEndpointProvider
             return;
         }
 
-        ResolvedSet set = Volatile.Read(ref _current) ?? await WaitForFirstSetAsync(cancellationToken).ConfigureAwait(false);
-        foreach (ServiceEndpoint endpoint in set.Endpoints)
+        ReplaceableSet<ServiceEndpoint> set = Volatile.Read(ref _current) ?? await WaitForFirstSetAsync(cancellationToken).ConfigureAwait(false);
+        foreach (ServiceEndpoint endpoint in set.Items)
         {
             endpoints.Endpoints.Add(endpoint);
         }
@@ -134,10 +134,10 @@ internal sealed class KubernetesEndpointProvider : IServiceEndpointProvider
         }
     }
 
-    private async Task<ResolvedSet> WaitForFirstSetAsync(CancellationToken cancellationToken)
+    private async Task<ReplaceableSet<ServiceEndpoint>> WaitForFirstSetAsync(CancellationToken cancellationToken)
     {
         WatchSubscription subscription = Subscribe();
-        if (Volatile.Read(ref _current) is ResolvedSet ready)
+        if (Volatile.Read(ref _current) is ReplaceableSet<ServiceEndpoint> ready)
         {
             return ready;
         }
@@ -189,8 +189,8 @@ internal sealed class KubernetesEndpointProvider : IServiceEndpointProvider
         }
 
         // Step 1 – publish the new set with its own token.
-        var set = new ResolvedSet(converted);
-        ResolvedSet? previous = Interlocked.Exchange(ref _current, set);
+        var set = new ReplaceableSet<ServiceEndpoint>(converted);
+        ReplaceableSet<ServiceEndpoint>? previous = Interlocked.Exchange(ref _current, set);
 
         // Step 2 – then fire the old token: a resolution it triggers reads the new set (never the other order, or a
         // re-resolution could read the old set and wait on a token that never fires again).

@@ -110,7 +110,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
                 throw new LockFreeConfigException(null, "Health", $"destination '{id}' health address: {problem}");
             }
 
-            ServiceSet set;
+            ReplaceableSet<Endpoint> set;
             try
             {
                 set = await SourceOf(address.Service).GetAsync(_initialSyncTimeout, _timeProvider, cancellationToken).ConfigureAwait(false);
@@ -122,7 +122,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
             }
 
             (tokens ??= []).Add(set.ChangeToken);
-            foreach (Endpoint endpoint in set.Endpoints)
+            foreach (Endpoint endpoint in set.Items)
             {
                 results[id + "/" + endpoint.Key] = destination with
                 {

@@ -6,7 +6,7 @@ namespace LockFree.Balancing.Yarp.Kubernetes;
 
 /// <summary>
 /// One Service's subscription to the shared watch on behalf of the YARP resolver: keeps the current
-/// <see cref="ServiceSet"/> and fires the previous one's token when a new set arrives.
+/// <see cref="ReplaceableSet{T}"/> of <see cref="Endpoint"/>s and fires the previous one's token when a new set arrives.
 /// </summary>
 /// <remarks>
 /// The current set is written by the watch's delivery only (one call at a time, never an older set after a newer one)
@@ -17,7 +17,7 @@ internal sealed class ServiceSource : IDisposable
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _firstSet = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WatchSubscription? _subscription;
-    private ServiceSet? _current;
+    private ReplaceableSet<Endpoint>? _current;
 
     public ServiceSource(ServiceReference service, ILogger logger)
     {
@@ -27,7 +27,7 @@ internal sealed class ServiceSource : IDisposable
 
     public ServiceReference Service { get; }
 
-    public ServiceSet? Current => Volatile.Read(ref _current);
+    public ReplaceableSet<Endpoint>? Current => Volatile.Read(ref _current);
 
     /// <summary>Subscribes (once) to <paramref name="registry"/>; the registry delivers the current set at once when the watch already synced.</summary>
     public void Start(KubernetesWatchRegistry registry)
@@ -39,9 +39,9 @@ internal sealed class ServiceSource : IDisposable
     /// <summary>The current set, waiting up to <paramref name="timeout"/> for the first one.</summary>
     /// <exception cref="KubernetesApiException">The watch's first answer was an error.</exception>
     /// <exception cref="TimeoutException">No answer within <paramref name="timeout"/>.</exception>
-    public async Task<ServiceSet> GetAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    public async Task<ReplaceableSet<Endpoint>> GetAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        if (Current is ServiceSet ready)
+        if (Current is ReplaceableSet<Endpoint> ready)
         {
             return ready;
         }
@@ -55,7 +55,7 @@ internal sealed class ServiceSource : IDisposable
         try
         {
             await Task.WhenAny(_firstSet.Task, failed).ConfigureAwait(false);
-            if (Current is ServiceSet set)
+            if (Current is ReplaceableSet<Endpoint> set)
             {
                 return set;
             }
@@ -82,12 +82,12 @@ internal sealed class ServiceSource : IDisposable
     private void OnChanged(IReadOnlyList<Endpoint> endpoints)
     {
         // Step 1 – publish the new set with its own token.
-        var set = new ServiceSet([.. endpoints]);
-        ServiceSet? previous = Interlocked.Exchange(ref _current, set);
+        var set = new ReplaceableSet<Endpoint>([.. endpoints]);
+        ReplaceableSet<Endpoint>? previous = Interlocked.Exchange(ref _current, set);
 
         // Step 2 – then fire the old token: the re-resolution it triggers reads the new set.
         previous?.MarkReplaced();
         _firstSet.TrySetResult();
-        Log.ServiceChanged(_logger, Service, set.Endpoints.Length);
+        Log.ServiceChanged(_logger, Service, set.Items.Length);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using LockFree.Balancing.Load;
 using Microsoft.AspNetCore.Http;
@@ -56,8 +57,15 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(availableDestinations);
+        // PERF: one HasListeners read when nobody traces; the span exists only for a pick a listener samples.
+        Activity? span = PickSpan.Start(YarpTracing.Source);
         if (availableDestinations.Count == 0)
         {
+            if (span is not null)
+            {
+                YarpTracing.Failed(span, cluster.ClusterId, Name, PickSpan.ErrorTypeOf(NoEndpointsReason.NoEndpoints), "no available destination");
+            }
+
             return null;
         }
 
@@ -67,12 +75,26 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
         bool foreign = false;
         if (table is null || !ReferenceEquals(table.Source, availableDestinations) || !ReferenceEquals(table.Config, config))
         {
-            table = Refresh(balancer, cluster, config, availableDestinations, out foreign);
+            try
+            {
+                table = Refresh(balancer, cluster, config, availableDestinations, out foreign);
+            }
+            catch (Exception ex) when (span is not null)
+            {
+                YarpTracing.Failed(span, cluster.ClusterId, Name, ex.GetType().FullName ?? "_OTHER", ex.Message); // LockFreeConfigException: the exception goes on
+                throw;
+            }
         }
 
         if (!TryAcquire(context, table, out EndpointLease lease))
         {
             _metrics.Picked(Name, cluster.ClusterId, outcome: null);
+            if (span is not null)
+            {
+                NoEndpointsReason reason = table.Core.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
+                YarpTracing.Failed(span, cluster.ClusterId, Name, PickSpan.ErrorTypeOf(reason), PickSpan.DescriptionOf(reason));
+            }
+
             return null; // every destination has weight 0: YARP answers 503
         }
 
@@ -82,11 +104,36 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
         DestinationTable.Entry? entry = Find(table, balancer, state);
         if (entry is null || (foreign && !Contains(availableDestinations, entry.Destination)))
         {
-            return PickOutsideTable(state, availableDestinations);
+            DestinationState outside = PickOutsideTable(state, availableDestinations);
+            if (span is not null)
+            {
+                EndOutside(span, cluster.ClusterId, outside, lease.Outcome);
+            }
+
+            return outside;
         }
 
         entry.Lease.HoldOn(context);
+        if (span is not null)
+        {
+            YarpTracing.Picked(span, cluster.ClusterId, Name, lease.Endpoint, lease.Outcome);
+        }
+
         return entry.Destination;
+    }
+
+    /// <summary>The span of a pick that ended outside the table: it names the destination the request really takes.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EndOutside(Activity span, string clusterId, DestinationState outside, PickOutcome outcome)
+    {
+        if (DestinationEndpoints.TryCreate(outside.DestinationId, outside.Model.Config, out Endpoint? endpoint, out string? problem))
+        {
+            YarpTracing.Picked(span, clusterId, Name, endpoint, outcome);
+        }
+        else
+        {
+            YarpTracing.Failed(span, clusterId, Name, typeof(LockFreeConfigException).FullName!, problem);
+        }
     }
 
     /// <summary>The table for YARP's list: rebuilt for the cluster's own current list; a list other middleware narrowed (or a stale one) is served from the current table.</summary>
