@@ -97,6 +97,20 @@ internal sealed class GrpcMetrics
         TagCallSpan(endpoint.Host, endpoint.Port, "home");
     }
 
+    /// <summary>A <c>ring_hash</c> pick of a READY endpoint (the ring's choice or A42's walk past endpoints that are not).</summary>
+    /// <param name="policy">The policy name.</param>
+    /// <param name="host">The endpoint's host.</param>
+    /// <param name="port">The endpoint's port.</param>
+    public void PickedReady(string policy, string host, int port)
+    {
+        Count(policy, PickOutcomeTag.Home);
+        TagCallSpan(host, port, PickOutcomeTag.Home);
+    }
+
+    /// <summary>A pick that failed the call (A42: the walk found only endpoints in TRANSIENT_FAILURE).</summary>
+    /// <param name="policy">The policy name.</param>
+    public void PickFailed(string policy) => Count(policy, PickOutcomeTag.None);
+
     internal static string OutcomeTagValue(PickOutcome outcome) => PickOutcomeTag.Of(outcome);
 
     private static string? Version => typeof(GrpcMetrics).Assembly.GetName().Version?.ToString();

@@ -6,13 +6,16 @@ namespace LockFree.Balancing;
 /// </summary>
 internal static class PickOutcomeTag
 {
+    /// <summary>The attribute's value for <see cref="PickOutcome.Home"/>.</summary>
+    public const string Home = "home";
+
     /// <summary>The attribute's value when nothing could be picked.</summary>
     public const string None = "none";
 
     /// <summary>The attribute's value for <paramref name="outcome"/>.</summary>
     public static string Of(PickOutcome outcome) => outcome switch
     {
-        PickOutcome.Home => "home",
+        PickOutcome.Home => Home,
         PickOutcome.Overflow => "overflow",
         PickOutcome.Remote => "remote",
         PickOutcome.Fallback => "fallback",

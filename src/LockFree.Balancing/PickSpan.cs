@@ -32,6 +32,7 @@ internal static class PickSpan
     public const string OutcomeTag = "lockfree.pick.outcome";
     public const string PickerTag = "lockfree.picker";
     public const string RetryTag = "lockfree.pick.retry";
+    public const string QueuedTag = "lockfree.pick.queued";
     public const string ErrorTypeTag = "error.type";
 
     /// <summary><c>error.type</c> of a pick that found no other endpoint than the one whose connection just failed.</summary>
@@ -51,13 +52,45 @@ internal static class PickSpan
     /// <param name="retry">The pick replaces a try that failed on another endpoint.</param>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Picked(Activity span, string? serverAddress, string picker, Endpoint endpoint, string outcome, bool retry = false)
+        => Picked(span, serverAddress, picker, endpoint.Host, endpoint.Port, outcome, retry);
+
+    /// <summary>Ends <paramref name="span"/> with the pick of the pod at <paramref name="host"/>:<paramref name="port"/>.</summary>
+    /// <param name="span">From <see cref="Start"/>.</param>
+    /// <param name="serverAddress">The Service host the request named, or <see langword="null"/>.</param>
+    /// <param name="picker">The picker or policy name, as on the integration's metrics.</param>
+    /// <param name="host">The chosen pod's address.</param>
+    /// <param name="port">The chosen pod's port.</param>
+    /// <param name="outcome">How it was chosen.</param>
+    /// <param name="retry">The pick replaces a try that failed on another endpoint.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Picked(Activity span, string? serverAddress, string picker, string host, int port, string outcome, bool retry = false)
     {
         if (span.IsAllDataRequested)
         {
             Common(span, serverAddress, picker, retry);
-            span.SetTag(PeerAddressTag, endpoint.Host);
-            span.SetTag(PeerPortTag, endpoint.Port);
+            span.SetTag(PeerAddressTag, host);
+            span.SetTag(PeerPortTag, port);
             span.SetTag(OutcomeTag, outcome);
+        }
+
+        span.Stop();
+    }
+
+    /// <summary>
+    /// Ends <paramref name="span"/> as a pick that chose nothing yet: the call waits for a connection (gRPC's queued
+    /// pick) and is picked again, with a span of its own, when the next picker is published. Not an error.
+    /// </summary>
+    /// <param name="span">From <see cref="Start"/>.</param>
+    /// <param name="serverAddress">The Service host, or <see langword="null"/>.</param>
+    /// <param name="picker">The picker or policy name.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Queued(Activity span, string? serverAddress, string picker)
+    {
+        if (span.IsAllDataRequested)
+        {
+            Common(span, serverAddress, picker, retry: false);
+            span.SetTag(OutcomeTag, PickOutcomeTag.None);
+            span.SetTag(QueuedTag, true);
         }
 
         span.Stop();

@@ -49,7 +49,8 @@ public static class KubernetesGrpcServiceCollectionExtensions
                 sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         }
 
-        services.AddSingleton<LoadBalancerFactory>(static _ => new LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory()); // gRFC A42 ring_hash
+        services.AddSingleton<LoadBalancerFactory>(static sp => new LockFree.Balancing.Grpc.RingHash.RingHashLoadBalancerFactory(
+            new LockFree.Balancing.Grpc.RingHash.RingHashOptions(), Random.Shared, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>())); // gRFC A42 ring_hash
         return services;
     }
 }

@@ -13,9 +13,11 @@ namespace LockFree.Balancing.Grpc.RingHash;
 /// </remarks>
 internal sealed class RingHashEndpoint
 {
-    public RingHashEndpoint(string addressKey, Subchannel? subchannel)
+    public RingHashEndpoint(string addressKey, Subchannel? subchannel, string? peerHost = null, int peerPort = 0)
     {
         AddressKey = addressKey;
+        PeerHost = peerHost ?? addressKey;
+        PeerPort = peerPort;
         Subchannel = subchannel;
         HashKey = addressKey;
         // PERF: one PickResult per subchannel, reused by every pick that lands here (grpc-dotnet's own pickers
@@ -26,6 +28,12 @@ internal sealed class RingHashEndpoint
 
     /// <summary>Gets the "host:port" text that identifies the address across resolver updates.</summary>
     public string AddressKey { get; }
+
+    /// <summary>Gets the address's host, for <c>network.peer.address</c> on the call and pick spans.</summary>
+    public string PeerHost { get; }
+
+    /// <summary>Gets the address's port, for <c>network.peer.port</c>.</summary>
+    public int PeerPort { get; }
 
     /// <summary>Gets the subchannel (null only in tests of the rules).</summary>
     public Subchannel? Subchannel { get; }

@@ -25,6 +25,7 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
     private readonly ILogger _logger;
     private readonly RingHashOptions _defaults;
     private readonly Random _random;
+    private readonly GrpcMetrics _metrics;
     private readonly Dictionary<string, RingHashEndpoint> _byAddress = new(StringComparer.Ordinal);
 
     private RingHashOptions _options;
@@ -32,6 +33,7 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
     private RingHashRing? _ring;
     private ConnectivityState _state = ConnectivityState.Idle;
     private bool _disposed;
+    private string? _serverAddress;
 
     /// <summary>Initializes a new instance of the <see cref="RingHashLoadBalancer"/> class.</summary>
     /// <param name="controller">The channel.</param>
@@ -39,8 +41,10 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
     /// <param name="defaults">Options from code, which a service config overrides field by field.</param>
     /// <param name="options">The validated options for this instance.</param>
     /// <param name="random">The random source for random request hashes.</param>
-    public RingHashLoadBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, RingHashOptions defaults, RingHashOptions options, Random random)
+    /// <param name="metrics">Where picks are counted (the factory's meter).</param>
+    public RingHashLoadBalancer(IChannelControlHelper controller, ILoggerFactory loggerFactory, RingHashOptions defaults, RingHashOptions options, Random random, GrpcMetrics? metrics = null)
     {
+        _metrics = metrics ?? GrpcMetrics.Shared;
         _controller = controller;
         _logger = loggerFactory.CreateLogger<RingHashLoadBalancer>();
         _defaults = defaults;
@@ -243,11 +247,16 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
             if (!_byAddress.TryGetValue(key, out var endpoint))
             {
                 var subchannel = _controller.CreateSubchannel(new SubchannelOptions([address]));
-                endpoint = new RingHashEndpoint(key, subchannel);
+                endpoint = new RingHashEndpoint(key, subchannel, address.EndPoint.Host, address.EndPoint.Port);
                 var captured = endpoint;
                 endpoint.Registration = subchannel.OnStateChanged(s => OnSubchannelStateChanged(captured, s));
                 _byAddress.Add(key, endpoint);
                 rebuild = true;
+            }
+
+            if (_serverAddress is null && address.Attributes.TryGetValue(KubernetesBalancerAttributes.HostOverride, out string? authority))
+            {
+                _serverAddress = GrpcTracing.ServerAddressOf(authority); // the same for every address of the channel
             }
 
             if (endpoint.HashKey != hashKey || endpoint.Weight != weight)
@@ -322,7 +331,7 @@ internal sealed partial class RingHashLoadBalancer : LoadBalancer
         }
 
         _state = RingHashAggregation.Aggregate(states);
-        var picker = new RingHashPicker(_ring!, _endpoints, _options.RequestHashHeader, _random);
+        var picker = new RingHashPicker(_ring!, _endpoints, _options.RequestHashHeader, _random, _metrics, _serverAddress);
         _controller.UpdateState(new BalancerState(_state, picker));
         return RingHashAggregation.ChooseEndpointToConnect(_state, states);
     }

@@ -24,6 +24,7 @@ public sealed class RingHashLoadBalancerFactory : LoadBalancerFactory
 
     private readonly RingHashOptions _defaults;
     private readonly Random _random;
+    private readonly GrpcMetrics _metrics;
 
     /// <summary>Initializes a new instance of the <see cref="RingHashLoadBalancerFactory"/> class with default options.</summary>
     public RingHashLoadBalancerFactory()
@@ -39,9 +40,10 @@ public sealed class RingHashLoadBalancerFactory : LoadBalancerFactory
     {
     }
 
-    internal RingHashLoadBalancerFactory(RingHashOptions options, Random random)
+    internal RingHashLoadBalancerFactory(RingHashOptions options, Random random, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _metrics = GrpcMetrics.Create(meterFactory);
         _defaults = options.Clone();
         _defaults.Validate();
         _random = random;
@@ -56,6 +58,6 @@ public sealed class RingHashLoadBalancerFactory : LoadBalancerFactory
     {
         ArgumentNullException.ThrowIfNull(options);
         var effective = _defaults.WithConfiguration(options.Configuration);
-        return new RingHashLoadBalancer(options.Controller, options.LoggerFactory, _defaults, effective, _random);
+        return new RingHashLoadBalancer(options.Controller, options.LoggerFactory, _defaults, effective, _random, _metrics);
     }
 }
