@@ -25,6 +25,9 @@ public class RingLookupBenchmarks : ISmokeChecked
     private int _cursor;
     private HashRing _ring = HashRing.Empty;
     private LowerBoundRing _lowerBound = null!;
+    private EntryRing _entryRing = null!;
+    private EntryRing _entryRingHalf = null!;
+    private EntryRing _entryRingQuarter = null!;
     private ConsistentHashBalancer _plain = null!;
     private MaglevBalancer _maglev = null!;
     private HashSet<Endpoint> _members = [];
@@ -44,6 +47,9 @@ public class RingLookupBenchmarks : ISmokeChecked
         _plain = TestCluster.Plain(endpoints);
         _ring = _plain.CurrentRing;
         _lowerBound = new LowerBoundRing(_ring);
+        _entryRing = new EntryRing(_ring, shrink: 0);
+        _entryRingHalf = new EntryRing(_ring, shrink: 1);
+        _entryRingQuarter = new EntryRing(_ring, shrink: 2);
         _maglev = new MaglevBalancer();
         _maglev.Update(endpoints);
     }
@@ -54,6 +60,54 @@ public class RingLookupBenchmarks : ISmokeChecked
     {
         byte[][] keys = _keys;
         HashRing ring = _ring;
+        int start = NextBatch();
+        int folded = 0;
+        for (int i = 0; i < LookupsPerInvoke; i++)
+        {
+            folded += ring.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[(start + i) & KeyPool.Mask])));
+        }
+
+        return folded;
+    }
+
+    /// <summary>Experiment: one 64-bit (point, owner) entry per point, so the scan and the owner share a line.</summary>
+    [Benchmark(OperationsPerInvoke = LookupsPerInvoke)]
+    public int EntryRingLookup()
+    {
+        byte[][] keys = _keys;
+        EntryRing ring = _entryRing;
+        int start = NextBatch();
+        int folded = 0;
+        for (int i = 0; i < LookupsPerInvoke; i++)
+        {
+            folded += ring.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[(start + i) & KeyPool.Mask])));
+        }
+
+        return folded;
+    }
+
+    /// <summary>Experiment: <see cref="EntryRingLookup"/> with half as many buckets.</summary>
+    [Benchmark(OperationsPerInvoke = LookupsPerInvoke)]
+    public int EntryRingHalfIndex()
+    {
+        byte[][] keys = _keys;
+        EntryRing ring = _entryRingHalf;
+        int start = NextBatch();
+        int folded = 0;
+        for (int i = 0; i < LookupsPerInvoke; i++)
+        {
+            folded += ring.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[(start + i) & KeyPool.Mask])));
+        }
+
+        return folded;
+    }
+
+    /// <summary>Experiment: <see cref="EntryRingLookup"/> with a quarter as many buckets.</summary>
+    [Benchmark(OperationsPerInvoke = LookupsPerInvoke)]
+    public int EntryRingQuarterIndex()
+    {
+        byte[][] keys = _keys;
+        EntryRing ring = _entryRingQuarter;
         int start = NextBatch();
         int folded = 0;
         for (int i = 0; i < LookupsPerInvoke; i++)
@@ -152,7 +206,7 @@ public class RingLookupBenchmarks : ISmokeChecked
         foreach (uint point in probes.Concat(keyPoints))
         {
             int expected = _ring.OwnerOf(point);
-            if (_lowerBound.BinarySearchOwnerOf(point) != expected || _lowerBound.BranchlessOwnerOf(point) != expected)
+            if (_lowerBound.BinarySearchOwnerOf(point) != expected || _lowerBound.BranchlessOwnerOf(point) != expected || _entryRing.OwnerOf(point) != expected)
             {
                 throw new InvalidOperationException($"{benchmark}: the ring lookups disagree at point 0x{point:X8}.");
             }
