@@ -11,6 +11,10 @@ namespace LockFree.Balancing.Load;
 /// Concurrency: <see cref="Endpoint"/> is written only by the balancer's serialized writer and
 /// read by anyone; the counter word (count and detached flag) is changed only with compare-and-swap:
 /// acquires and releases by anyone, <see cref="Attach"/> and <see cref="Detach"/> by the writer.
+/// PERF (IdleGuess): acquires and releases open with a compare-and-swap that guesses the common word (0 requests
+/// for an acquire, 1 for a release) instead of reading the word first. When another core wrote the line last, a read
+/// fetches it shared and the swap then upgrades it, two transfers; the guessing swap takes it for writing at once,
+/// and a wrong guess returns the current word as the read would have.
 /// </remarks>
 internal sealed partial class EndpointState
 {
@@ -70,7 +74,13 @@ internal sealed partial class EndpointState
     /// </summary>
     public bool TryAdd()
     {
-        int current = Volatile.Read(ref _inFlight.Value);
+        // PERF: speculate that the endpoint is idle (IdleGuess); a miss returns the current word, as a read would.
+        int current = Interlocked.CompareExchange(ref _inFlight.Value, 1, 0);
+        if (current == 0)
+        {
+            return true;
+        }
+
         while ((current & DetachedFlag) == 0)
         {
             int seen = Interlocked.CompareExchange(ref _inFlight.Value, current + 1, current);
@@ -91,7 +101,7 @@ internal sealed partial class EndpointState
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAddIfIdle()
-        => Volatile.Read(ref _inFlight.Value) == 0 && Interlocked.CompareExchange(ref _inFlight.Value, 1, 0) == 0;
+        => Interlocked.CompareExchange(ref _inFlight.Value, 1, 0) == 0; // PERF: IdleGuess, no read first
 
     /// <summary>
     /// Counts one more request in flight only if <paramref name="capacity"/> admits it and the state is not
@@ -100,7 +110,13 @@ internal sealed partial class EndpointState
     /// </summary>
     public bool TryAddWithin(LoadCapacity capacity)
     {
-        int current = Volatile.Read(ref _inFlight.Value);
+        // PERF: IdleGuess: an idle endpoint admits under any capacity (never below 1).
+        int current = Interlocked.CompareExchange(ref _inFlight.Value, 1, 0);
+        if (current == 0)
+        {
+            return true;
+        }
+
         while ((current & DetachedFlag) == 0 && capacity.Admits(current))
         {
             int seen = Interlocked.CompareExchange(ref _inFlight.Value, current + 1, current);
@@ -243,22 +259,26 @@ internal sealed partial class EndpointState
         // a negative load as a huge unsigned one: the endpoint would get nothing from then on. The CAS refuses to
         // go below 0. A lease is a struct, so copies cannot be told apart; a duplicate while other requests are in
         // flight takes one of theirs, and that request's own release is then the one refused and counted.
-        int current = Volatile.Read(ref _inFlight.Value);
-        while (true)
+        // PERF: IdleGuess: most releases take an endpoint from 1 request to 0.
+        int current = Interlocked.CompareExchange(ref _inFlight.Value, 0, 1);
+        if (current != 1)
         {
-            if ((current & CountMask) == 0)
+            while (true)
             {
-                Interlocked.Increment(ref _ignoredReleases);
-                return false;
-            }
+                if ((current & CountMask) == 0)
+                {
+                    Interlocked.Increment(ref _ignoredReleases);
+                    return false;
+                }
 
-            int seen = Interlocked.CompareExchange(ref _inFlight.Value, current - 1, current);
-            if (seen == current)
-            {
-                break;
-            }
+                int seen = Interlocked.CompareExchange(ref _inFlight.Value, current - 1, current);
+                if (seen == current)
+                {
+                    break;
+                }
 
-            current = seen;
+                current = seen;
+            }
         }
 
         // The total holds the requests of attached states only: Detach took this one out if it ran first.
