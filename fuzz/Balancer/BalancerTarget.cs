@@ -97,8 +97,17 @@ internal sealed class BalancerTarget : FuzzTarget
             _ => (new RandomBalancer(new RandomOptions { Seed = 7, TimeProvider = time, OutlierEjection = ejectionOptions, Topology = topologyOptions }), ModelPicker.Unpredicted, null),
         };
 
+        // The state two colliding threads leave: cursors and the bounded-load total in per-processor cells. Counts and
+        // totals must agree with the model as before; round robin's rotation and keyless hashes then continue per cell,
+        // so they are not predicted.
+        bool spread = ((flags >> 6) & 1) == 1;
+        if (spread)
+        {
+            balancer.SpreadCounters();
+        }
+
         // With ejection the placement depends on failure history and the clock: only membership and counts are compared.
-        var model = new ReferenceBalancer(ejection ? ModelPicker.Unpredicted : picker, VirtualNodeChoices[sizeChoice], TableSizeChoices[sizeChoice], factor);
+        var model = new ReferenceBalancer(ejection || (spread && picker == ModelPicker.RoundRobin) ? ModelPicker.Unpredicted : picker, VirtualNodeChoices[sizeChoice], TableSizeChoices[sizeChoice], factor);
 
         // With the topology preference, hashing pickers without bounds place as a model of zone-a's endpoints alone.
         // Round robin is not predicted there: its cursor is shared by the local and the whole cycle.
@@ -162,7 +171,7 @@ internal sealed class BalancerTarget : FuzzTarget
 
                 case 5: // keyless acquire
                     {
-                        string? predicted = Predict(model.PredictKeyless(), localModel?.PredictKeyless());
+                        string? predicted = spread ? null : Predict(model.PredictKeyless(), localModel?.PredictKeyless());
                         bool acquired = balancer.TryAcquire(out EndpointLease lease);
                         Placed(acquired, lease, predicted, $"{where}: keyless acquire");
                         break;
@@ -227,7 +236,7 @@ internal sealed class BalancerTarget : FuzzTarget
 
         Check(balancer.GetStatus().All(s => s.InFlight == 0), "after releasing every lease, GetStatus reports requests in flight");
         return (uint)kind | ((ejection ? 1UL : 0) << 3) | (opsSeen << 4) | ((ulong)Math.Min(peakLeases, 15) << 14) | ((ulong)Math.Min(balancer.Endpoints.Count, 8) << 18)
-               | ((topology ? 1UL : 0) << 22) | ((ulong)Math.Min(remotePlacements, 3) << 23);
+               | ((topology ? 1UL : 0) << 22) | ((ulong)Math.Min(remotePlacements, 3) << 23) | ((spread ? 1UL : 0) << 25);
 
         // The model's own prediction stays the whole set's (it keeps its counters in step either way); with the
         // topology preference it counts only where zone-a has nothing pickable, and for pickers not predicted locally
@@ -302,6 +311,14 @@ internal sealed class BalancerTarget : FuzzTarget
             int actual = balancer.InFlightOf(key);
             int expected = model.InFlightOf(key);
             Check(actual == expected, $"{where}: {key} counts {actual} in flight, the model {expected}");
+        }
+
+        // The bounded-load total holds the requests on the current set's pickable endpoints only (draining and
+        // weight-0 endpoints' requests left it), whether it is one line or spread over cells.
+        if (balancer.InFlightTotalNow is int total)
+        {
+            int expectedTotal = model.Endpoints.Where(e => e.Weight > 0).Sum(e => model.InFlightOf(e.Key));
+            Check(total == expectedTotal, $"{where}: the in-flight total is {total}, the model's pickable endpoints hold {expectedTotal}");
         }
     }
 

@@ -581,6 +581,9 @@ public abstract partial class LoadBalancer
         return index >= 0 && snapshot.IsLocal(index);
     }
 
+    /// <summary>The bounded-load in-flight total now (the sum of its cells once spread), or null without bounded loads (fuzzing, tests).</summary>
+    internal int? InFlightTotalNow => InFlightTotal?.Current;
+
     /// <summary>
     /// Spreads the shared counters (turn cursors, the in-flight total) over per-processor cells, as the first
     /// collision of two threads on each does; tests call it to check the spread state's invariants.
