@@ -23,22 +23,7 @@ public sealed class RoundRobinBalancerTests
         RoundRobinBalancer balancer = new();
         Endpoint[] endpoints = TestEndpoints.Sequential(7);
         balancer.Update(endpoints);
-        const int PicksPerThread = 100_003;
-        int threads = Math.Max(2, Environment.ProcessorCount);
-        Dictionary<string, int>[] counts = new Dictionary<string, int>[threads];
-
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-        {
-            Dictionary<string, int> local = endpoints.ToDictionary(e => e.Key, _ => 0);
-            for (int i = 0; i < PicksPerThread; i++)
-            {
-                local[balancer.Pick().Key]++;
-            }
-
-            counts[t] = local;
-        });
-
-        long total = (long)PicksPerThread * threads;
+        (Dictionary<string, int>[] counts, long total) = PickOnEveryCore(balancer, endpoints);
         int slack = balancer.CursorIsSpread ? LockFree.Balancing.Load.ProcessorStripes.Count : 0;
         foreach (Endpoint endpoint in endpoints)
         {
@@ -56,22 +41,7 @@ public sealed class RoundRobinBalancerTests
         Endpoint[] endpoints = TestEndpoints.Sequential(7);
         balancer.Update(endpoints);
         balancer.SpreadCounters();
-        const int PicksPerThread = 100_003;
-        int threads = Math.Max(2, Environment.ProcessorCount);
-        Dictionary<string, int>[] counts = new Dictionary<string, int>[threads];
-
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-        {
-            Dictionary<string, int> local = endpoints.ToDictionary(e => e.Key, _ => 0);
-            for (int i = 0; i < PicksPerThread; i++)
-            {
-                local[balancer.Pick().Key]++;
-            }
-
-            counts[t] = local;
-        });
-
-        long total = (long)PicksPerThread * threads;
+        (Dictionary<string, int>[] counts, long total) = PickOnEveryCore(balancer, endpoints);
         int cells = LockFree.Balancing.Load.ProcessorStripes.Count;
         foreach (Endpoint endpoint in endpoints)
         {
@@ -135,5 +105,25 @@ public sealed class RoundRobinBalancerTests
         balancer.Update(TestEndpoints.Sequential(2));
 
         Assert.NotEqual(balancer.Pick("same"), balancer.Pick("same"));
+    }
+
+    // 100,003 picks on each of max(2, cores) threads at once; the counts per thread and the total.
+    private static (Dictionary<string, int>[] Counts, long Total) PickOnEveryCore(RoundRobinBalancer balancer, Endpoint[] endpoints)
+    {
+        const int PicksPerThread = 100_003;
+        int threads = Math.Max(2, Environment.ProcessorCount);
+        Dictionary<string, int>[] counts = new Dictionary<string, int>[threads];
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            Dictionary<string, int> local = endpoints.ToDictionary(e => e.Key, _ => 0);
+            for (int i = 0; i < PicksPerThread; i++)
+            {
+                local[balancer.Pick().Key]++;
+            }
+
+            counts[t] = local;
+        });
+
+        return (counts, (long)PicksPerThread * threads);
     }
 }
