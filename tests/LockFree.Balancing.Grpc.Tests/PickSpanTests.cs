@@ -19,6 +19,7 @@ namespace LockFree.Balancing.Grpc.Tests;
 /// <see cref="ActivitySource.StartActivity(string, ActivityKind)"/> returns null and allocates nothing (the allocation
 /// tests in this class prove that too).
 /// </remarks>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class PickSpanTests(ITestOutputHelper output)
 {
     private const string TestSourceName = "LockFree.Balancing.Grpc.Tests.PickSpans";

@@ -13,6 +13,7 @@ namespace LockFree.Balancing.Grpc.Tests;
 /// The policies' picks on the <c>LockFree.Balancing.Grpc</c> meter (the container's, from its <see cref="IMeterFactory"/>)
 /// and on grpc-dotnet's call span, against real gRPC pods on loopback.
 /// </summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class PickTelemetryTests
 {
     private const string TestSourceName = "LockFree.Balancing.Grpc.Tests.CallSpans";

@@ -6,6 +6,7 @@ using Xunit;
 
 namespace LockFree.Balancing.Grpc.Tests;
 
+[Collection(nameof(AllocationMeasurement))]
 public sealed class PickerAllocationTests
 {
     [Theory]

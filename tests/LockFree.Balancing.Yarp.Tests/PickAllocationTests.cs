@@ -11,6 +11,7 @@ using static LockFree.Balancing.Yarp.Tests.TestClusters;
 namespace LockFree.Balancing.Yarp.Tests;
 
 /// <summary>A pick, and the release the forwarder wrapper does, allocate nothing while YARP's list is unchanged.</summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class PickAllocationTests
 {
     private const string TestSourceName = "LockFree.Balancing.Yarp.Tests.PickAllocation";

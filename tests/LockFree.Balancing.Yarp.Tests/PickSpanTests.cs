@@ -13,6 +13,7 @@ namespace LockFree.Balancing.Yarp.Tests;
 /// proxied request's server span, naming the cluster, the policy, the outcome and the destination the request reached;
 /// an Error span when no destination can take the request. Never the key.
 /// </summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class PickSpanTests
 {
     private const string AspNetCoreSource = "Microsoft.AspNetCore";

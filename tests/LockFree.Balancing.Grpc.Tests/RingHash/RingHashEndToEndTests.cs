@@ -17,6 +17,7 @@ using LoadBalancerFactory = global::Grpc.Net.Client.Balancer.LoadBalancerFactory
 /// ("pod-0"…), so the Python reference predicts their ring although their ports are chosen at run time.
 /// Every call has a deadline and the whole test a cancellation timeout; nothing sleeps.
 /// </summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class RingHashEndToEndTests : IAsyncLifetime, IDisposable
 {
     private readonly List<Pod> _pods = [];

@@ -6,6 +6,7 @@ using Xunit;
 namespace LockFree.Balancing.Grpc.Tests.RingHash;
 
 /// <summary>gRFC A76 request hash from a header.</summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class RingHashRequestHashTests
 {
     private static ulong Xxh(string s) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(s));

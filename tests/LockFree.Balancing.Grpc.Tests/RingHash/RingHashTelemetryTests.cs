@@ -15,6 +15,7 @@ namespace LockFree.Balancing.Grpc.Tests.RingHash;
 /// meter, the pod on grpc-dotnet's call span, and a <c>lockfree.pick</c> span on our source when it is listened to;
 /// real gRPC pods on loopback behind the <c>kubernetes</c> resolver.
 /// </summary>
+[Collection(nameof(AllocationMeasurement))]
 public sealed class RingHashTelemetryTests
 {
     private const string TestSourceName = "LockFree.Balancing.Grpc.Tests.RingHashSpans";
@@ -65,7 +66,9 @@ public sealed class RingHashTelemetryTests
         using var listener = new ActivityListener
         {
             ShouldListenTo = source => source.Name is "Grpc.Net.Client" or TestSourceName or GrpcTracing.SourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) => options.Parent.TraceId == trace || options.Source.Name == TestSourceName
+                ? ActivitySamplingResult.AllDataAndRecorded
+                : ActivitySamplingResult.None,
             ActivityStopped = activity =>
             {
                 if (activity.TraceId == trace)
