@@ -7,7 +7,7 @@ namespace LockFree.Balancing.Benchmarks;
 
 /// <summary>
 /// The ring's lookup alone (key hash + point → owner index), at N = 10, 100 and 1000 endpoints, V = 160:
-/// the library's packed lookup against the lookup it replaced and the textbook searches, all over the
+/// the library's lookup (bucket slots) against the lookup it replaced, other layouts and the textbook searches, all over the
 /// same ring (same points, same owners), in one run. <see cref="ConsistentHashPick"/> and
 /// <see cref="MaglevPick"/> put the whole pick beside them.
 /// </summary>
@@ -25,6 +25,7 @@ public class RingLookupBenchmarks : ISmokeChecked
     private int _cursor;
     private HashRing _ring = HashRing.Empty;
     private LowerBoundRing _lowerBound = null!;
+    private ThreeArrayRing _threeArrays = null!;
     private EntryRing _entryRing = null!;
     private EntryRing _entryRingHalf = null!;
     private EntryRing _entryRingQuarter = null!;
@@ -47,6 +48,7 @@ public class RingLookupBenchmarks : ISmokeChecked
         _plain = TestCluster.Plain(endpoints);
         _ring = _plain.CurrentRing;
         _lowerBound = new LowerBoundRing(_ring);
+        _threeArrays = new ThreeArrayRing(_ring);
         _entryRing = new EntryRing(_ring, shrink: 0);
         _entryRingHalf = new EntryRing(_ring, shrink: 1);
         _entryRingQuarter = new EntryRing(_ring, shrink: 2);
@@ -54,12 +56,28 @@ public class RingLookupBenchmarks : ISmokeChecked
         _maglev.Update(endpoints);
     }
 
-    /// <summary>Baseline: the library's lookup (a bucket index over the top bits of the point, then the points and owners).</summary>
+    /// <summary>Baseline: the library's lookup (the point's bucket slot; past its second point, the bucket's points and owners).</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = LookupsPerInvoke)]
     public int BucketIndex()
     {
         byte[][] keys = _keys;
         HashRing ring = _ring;
+        int start = NextBatch();
+        int folded = 0;
+        for (int i = 0; i < LookupsPerInvoke; i++)
+        {
+            folded += ring.OwnerOf(HashRing.PointOf(KeyHasher.Hash(keys[(start + i) & KeyPool.Mask])));
+        }
+
+        return folded;
+    }
+
+    /// <summary>The library's lookup before the bucket slots: bucket index, points, owners (three dependent loads).</summary>
+    [Benchmark(OperationsPerInvoke = LookupsPerInvoke)]
+    public int ThreeArrayLookup()
+    {
+        byte[][] keys = _keys;
+        ThreeArrayRing ring = _threeArrays;
         int start = NextBatch();
         int folded = 0;
         for (int i = 0; i < LookupsPerInvoke; i++)
@@ -173,7 +191,7 @@ public class RingLookupBenchmarks : ISmokeChecked
         foreach (uint point in probes.Concat(keyPoints))
         {
             int expected = _ring.OwnerOf(point);
-            if (_lowerBound.BinarySearchOwnerOf(point) != expected || _lowerBound.BranchlessOwnerOf(point) != expected || _entryRing.OwnerOf(point) != expected)
+            if (_lowerBound.BinarySearchOwnerOf(point) != expected || _lowerBound.BranchlessOwnerOf(point) != expected || _entryRing.OwnerOf(point) != expected || _threeArrays.OwnerOf(point) != expected)
             {
                 throw new InvalidOperationException($"{benchmark}: the ring lookups disagree at point 0x{point:X8}.");
             }
