@@ -1,9 +1,11 @@
 using BenchmarkDotNet.Attributes;
+using LockFree.Balancing.Load;
 using LockFree.Balancing.Yarp;
 using LockFree.Balancing.Yarp.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 
@@ -12,10 +14,12 @@ namespace LockFree.Balancing.Benchmarks.Yarp;
 /// <summary>
 /// One pick per operation through YARP 2.3's <see cref="ILoadBalancingPolicy"/> interface, as its load-balancing
 /// middleware calls it, over N destinations: YARP's own <c>PowerOfTwoChoices</c> (the baseline) and
-/// <c>RoundRobin</c> (internal types, taken from YARP's DI registrations), and LockFree's policies. A LockFree pick
-/// counts the request in flight and the operation also releases it, as the forwarder wrapper does when proxying ends;
-/// YARP's policies count nothing at the pick (its forwarder middleware counts later), so theirs is pick only.
-/// The keyed policies read an <c>x-user</c> header (64 distinct users, cycled).
+/// <c>RoundRobin</c> (internal types, taken from YARP's DI registrations), and LockFree's policies. A LockFree
+/// operation is everything LockFree adds to a proxied request: the pick, then the forwarder wrapper's count for the
+/// call and its release (taken at the pick by power of two choices and bounded loads, by the wrapper for the others),
+/// with the request's <see cref="IReverseProxyFeature"/> naming the picked destination as YARP's forwarder middleware
+/// sets it. YARP's policies count nothing of their own (its forwarder middleware counts for every policy, ours too),
+/// so theirs is the pick only. The keyed policies read an <c>x-user</c> header (64 distinct users, cycled).
 /// </summary>
 public class YarpPolicyBenchmarks : ISmokeChecked
 {
@@ -23,17 +27,19 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     public const int PicksPerInvoke = 64;
 
     private ServiceProvider _services = null!;
-    private DefaultHttpContext[] _requests = null!;
+    private LeaseReleasingForwarder _forwarder = null!;
     private ILoadBalancingPolicy _yarpPowerOfTwo = null!;
     private ILoadBalancingPolicy _yarpRoundRobin = null!;
     private ILoadBalancingPolicy _powerOfTwo = null!;
     private ILoadBalancingPolicy _roundRobin = null!;
     private ILoadBalancingPolicy _consistentHash = null!;
     private ILoadBalancingPolicy _maglev = null!;
-    private ClusterState _plain = null!;
-    private ClusterState _hashing = null!;
-    private ClusterState _bounded = null!;
-    private ClusterState _maglevCluster = null!;
+    private Cluster _yarp = null!;
+    private Cluster _powerOfTwoCluster = null!;
+    private Cluster _roundRobinCluster = null!;
+    private Cluster _hashing = null!;
+    private Cluster _bounded = null!;
+    private Cluster _maglevCluster = null!;
 
     /// <summary>The number of available destinations.</summary>
     [Params(10, 100, 1000)]
@@ -47,6 +53,7 @@ public class YarpPolicyBenchmarks : ISmokeChecked
         services.AddLogging();
         services.AddReverseProxy().AddLockFreeLoadBalancing();
         _services = services.BuildServiceProvider();
+        _forwarder = (LeaseReleasingForwarder)_services.GetRequiredService<IHttpForwarder>();
         ILoadBalancingPolicy[] policies = [.. _services.GetServices<ILoadBalancingPolicy>()];
         ILoadBalancingPolicy Named(string name) => policies.Single(p => p.Name == name);
         _yarpPowerOfTwo = Named(LoadBalancingPolicies.PowerOfTwoChoices);
@@ -59,20 +66,16 @@ public class YarpPolicyBenchmarks : ISmokeChecked
         DestinationState[] destinations = [.. Enumerable.Range(0, N).Select(i => new DestinationState(
             "d" + i,
             new DestinationModel(new DestinationConfig { Address = $"http://10.{i / 250}.{i % 250}.1:8080/" })))];
-        _plain = Cluster("plain", null, null, destinations);
-        _hashing = Cluster("hash", "header:x-user", null, destinations);
-        _bounded = Cluster("bounded", "header:x-user", "1.25", destinations);
-        _maglevCluster = Cluster("maglev", "header:x-user", null, destinations);
-        _requests = [.. Enumerable.Range(0, PicksPerInvoke).Select(i =>
-        {
-            var context = new DefaultHttpContext();
-            context.Request.Headers["x-user"] = "user-" + i;
-            return context;
-        })];
+        _yarp = new Cluster("yarp", LoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
+        _powerOfTwoCluster = new Cluster("p2c", LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
+        _roundRobinCluster = new Cluster("rr", LockFreeLoadBalancingPolicies.RoundRobin, null, null, destinations);
+        _hashing = new Cluster("hash", LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user", null, destinations);
+        _bounded = new Cluster("bounded", LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user", "1.25", destinations);
+        _maglevCluster = new Cluster("maglev", LockFreeLoadBalancingPolicies.Maglev, "header:x-user", null, destinations);
 
         // The first pick builds each LockFree table; the benchmark measures the steady state after it.
-        Run(_powerOfTwo, _plain);
-        Run(_roundRobin, _plain);
+        Run(_powerOfTwo, _powerOfTwoCluster);
+        Run(_roundRobin, _roundRobinCluster);
         Run(_consistentHash, _hashing);
         Run(_consistentHash, _bounded);
         Run(_maglev, _maglevCluster);
@@ -81,22 +84,22 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     /// <summary>Baseline: YARP's <c>PowerOfTwoChoices</c> (two random destinations, the lower <c>ConcurrentRequestCount</c>).</summary>
     /// <returns>The last destination picked.</returns>
     [Benchmark(Baseline = true, OperationsPerInvoke = PicksPerInvoke)]
-    public DestinationState YarpPowerOfTwoChoices() => Run(_yarpPowerOfTwo, _plain);
+    public DestinationState YarpPowerOfTwoChoices() => PickOnly(_yarpPowerOfTwo, _yarp);
 
     /// <summary>YARP's <c>RoundRobin</c> (a per-cluster counter in a ConditionalWeakTable).</summary>
     /// <returns>The last destination picked.</returns>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
-    public DestinationState YarpRoundRobin() => Run(_yarpRoundRobin, _plain);
+    public DestinationState YarpRoundRobin() => PickOnly(_yarpRoundRobin, _yarp);
 
-    /// <summary><c>LockFreePowerOfTwoChoices</c>: pick, count in flight, release.</summary>
+    /// <summary><c>LockFreePowerOfTwoChoices</c>: pick (which counts the request in flight), the wrapper's take, release.</summary>
     /// <returns>The last destination picked.</returns>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
-    public DestinationState LockFreePowerOfTwoChoices() => Run(_powerOfTwo, _plain);
+    public DestinationState LockFreePowerOfTwoChoices() => Run(_powerOfTwo, _powerOfTwoCluster);
 
-    /// <summary><c>LockFreeRoundRobin</c> (weighted cycle): pick, count, release.</summary>
+    /// <summary><c>LockFreeRoundRobin</c> (weighted cycle): pick, the wrapper's count, release.</summary>
     /// <returns>The last destination picked.</returns>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
-    public DestinationState LockFreeRoundRobin() => Run(_roundRobin, _plain);
+    public DestinationState LockFreeRoundRobin() => Run(_roundRobin, _roundRobinCluster);
 
     /// <summary><c>LockFreeConsistentHash</c>, key from the <c>x-user</c> header: read, hash, ring lookup, count, release.</summary>
     /// <returns>The last destination picked.</returns>
@@ -125,16 +128,16 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     /// <inheritdoc />
     public void CheckAfterCalls(string benchmark)
     {
-        foreach (ClusterState cluster in (ClusterState[])[_plain, _hashing, _bounded, _maglevCluster])
+        foreach (Cluster cluster in (Cluster[])[_powerOfTwoCluster, _roundRobinCluster, _hashing, _bounded, _maglevCluster])
         {
             foreach (LockFreeLoadBalancingPolicy policy in (ILoadBalancingPolicy[])[_powerOfTwo, _roundRobin, _consistentHash, _maglev])
             {
-                if (policy.StateOf(cluster) is { Current: { } table } && table.Core.GetStatus().Sum(s => s.InFlight) != 0)
+                if (policy.StateOf(cluster.State) is { Current: { } table } && table.Core.GetStatus().Sum(s => s.InFlight) != 0)
                 {
-                    throw new InvalidOperationException($"{benchmark}: {policy.Name} left requests counted in flight on cluster {cluster.ClusterId}.");
+                    throw new InvalidOperationException($"{benchmark}: {policy.Name} left requests counted in flight on cluster {cluster.State.ClusterId}.");
                 }
 
-                if (policy.StateOf(cluster) is { Rebuilds: > 1 } state)
+                if (policy.StateOf(cluster.State) is { Rebuilds: > 1 } state)
                 {
                     throw new InvalidOperationException($"{benchmark}: {policy.Name} rebuilt its table {state.Rebuilds} times over one unchanged list.");
                 }
@@ -146,36 +149,86 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     [GlobalCleanup]
     public void Cleanup() => _services.Dispose();
 
-    private static ClusterState Cluster(string id, string? hashKey, string? loadFactor, DestinationState[] destinations)
+    private static DestinationState PickOnly(ILoadBalancingPolicy policy, Cluster cluster)
     {
-        var metadata = new Dictionary<string, string>();
-        if (hashKey is not null)
-        {
-            metadata[LockFreeClusterMetadata.HashKey] = hashKey;
-        }
-
-        if (loadFactor is not null)
-        {
-            metadata[LockFreeClusterMetadata.LoadFactor] = loadFactor;
-        }
-
-        var config = new ClusterConfig { ClusterId = id, Metadata = metadata };
-        var cluster = new ClusterState(id, new ClusterModel(config, new HttpMessageInvoker(new SocketsHttpHandler())));
-        cluster.DestinationsState = new ClusterDestinationsState(destinations, destinations);
-        return cluster;
-    }
-
-    private DestinationState Run(ILoadBalancingPolicy policy, ClusterState cluster)
-    {
-        IReadOnlyList<DestinationState> available = cluster.DestinationsState.AvailableDestinations;
+        IReadOnlyList<DestinationState> available = cluster.State.DestinationsState.AvailableDestinations;
         DestinationState picked = null!;
-        DefaultHttpContext[] requests = _requests;
+        DefaultHttpContext[] requests = cluster.Requests;
         for (int i = 0; i < requests.Length; i++)
         {
-            picked = policy.PickDestination(requests[i], cluster, available)!;
-            HeldLease.ReleaseFrom(requests[i]); // the forwarder wrapper's release; a no-op after YARP's own policies
+            picked = policy.PickDestination(requests[i], cluster.State, available)!;
         }
 
         return picked;
+    }
+
+    private DestinationState Run(ILoadBalancingPolicy policy, Cluster cluster)
+    {
+        IReadOnlyList<DestinationState> available = cluster.State.DestinationsState.AvailableDestinations;
+        DestinationState picked = null!;
+        DefaultHttpContext[] requests = cluster.Requests;
+        ProxyFeature[] features = cluster.Features;
+        for (int i = 0; i < requests.Length; i++)
+        {
+            picked = policy.PickDestination(requests[i], cluster.State, available)!;
+
+            // What YARP's forwarder middleware does next, then the wrapper's own work around the inner forwarder's call.
+            features[i].ProxiedDestination = picked;
+            EndpointState counted = _forwarder.TakeCount(requests[i]) ?? throw new InvalidOperationException($"{policy.Name}: the wrapper found no count for the request.");
+            counted.Release();
+        }
+
+        return picked;
+    }
+
+    /// <summary>A cluster as YARP's runtime model holds it, with 64 requests routed to it.</summary>
+    private sealed class Cluster
+    {
+        public Cluster(string id, string policy, string? hashKey, string? loadFactor, DestinationState[] destinations)
+        {
+            var metadata = new Dictionary<string, string>();
+            if (hashKey is not null)
+            {
+                metadata[LockFreeClusterMetadata.HashKey] = hashKey;
+            }
+
+            if (loadFactor is not null)
+            {
+                metadata[LockFreeClusterMetadata.LoadFactor] = loadFactor;
+            }
+
+            var config = new ClusterConfig { ClusterId = id, LoadBalancingPolicy = policy, Metadata = metadata };
+            State = new ClusterState(id, new ClusterModel(config, new HttpMessageInvoker(new SocketsHttpHandler())));
+            State.DestinationsState = new ClusterDestinationsState(destinations, destinations);
+            var route = new RouteModel(new RouteConfig { RouteId = id, ClusterId = id }, State, HttpTransformer.Default);
+            Features = [.. Enumerable.Range(0, PicksPerInvoke).Select(_ => new ProxyFeature(route, State.Model, destinations))];
+            Requests = [.. Enumerable.Range(0, PicksPerInvoke).Select(i =>
+            {
+                var context = new DefaultHttpContext();
+                context.Request.Headers["x-user"] = "user-" + i;
+                context.Features.Set<IReverseProxyFeature>(Features[i]);
+                return context;
+            })];
+        }
+
+        public ClusterState State { get; }
+
+        public DefaultHttpContext[] Requests { get; }
+
+        public ProxyFeature[] Features { get; }
+    }
+
+    /// <summary>The request's proxy feature, as YARP's routing sets it (YARP's own type is internal).</summary>
+    private sealed class ProxyFeature(RouteModel route, ClusterModel cluster, IReadOnlyList<DestinationState> destinations) : IReverseProxyFeature
+    {
+        public RouteModel Route { get; } = route;
+
+        public ClusterModel Cluster { get; set; } = cluster;
+
+        public IReadOnlyList<DestinationState> AllDestinations { get; } = destinations;
+
+        public IReadOnlyList<DestinationState> AvailableDestinations { get; set; } = destinations;
+
+        public DestinationState? ProxiedDestination { get; set; }
     }
 }

@@ -5,12 +5,16 @@ using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 using static LockFree.Balancing.Yarp.Tests.TestClusters;
 
 namespace LockFree.Balancing.Yarp.Tests;
 
-/// <summary>A pick, and the release the forwarder wrapper does, allocate nothing while YARP's list is unchanged.</summary>
+/// <summary>
+/// A pick, and the forwarder wrapper's count and release around the call, allocate nothing while YARP's list is
+/// unchanged: every policy, counting at the pick (power of two choices, bounded loads) or not (round robin, unbounded hashing).
+/// </summary>
 [Collection(nameof(AllocationMeasurement))]
 public sealed class PickAllocationTests
 {
@@ -26,6 +30,8 @@ public sealed class PickAllocationTests
         { LockFreeLoadBalancingPolicies.Maglev, "client-ip" },
         { LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null },
         { LockFreeLoadBalancingPolicies.RoundRobin, null },
+        { LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user;unbounded" },
+        { LockFreeLoadBalancingPolicies.Maglev, "client-ip;unbounded" },
     };
 
     [Theory]
@@ -129,27 +135,36 @@ public sealed class PickAllocationTests
     private static void Measure(string name, string? hashKey, LockFreeLoadBalancingPolicy policy)
         => Assert.Equal(0, LeastBytes(name, hashKey, policy));
 
-    /// <summary>The least bytes one of three rounds of 20,000 picks and releases allocated on this thread.</summary>
+    /// <summary>The least bytes one of three rounds of 20,000 picks and forwarded calls allocated on this thread.</summary>
+    /// <param name="hashKey">The key source; <c>;unbounded</c> at the end: without a load factor (the pick counts nothing).</param>
     private static long LeastBytes(string name, string? hashKey, LockFreeLoadBalancingPolicy policy)
     {
         PolicyKind kind = PolicyKinds.FromName(name)!.Value;
-        ClusterState cluster = Cluster(Config(name, hashKey, kind.PlacesByKey() ? "1.25" : null), Destinations(100));
+        bool unbounded = hashKey?.EndsWith(";unbounded", StringComparison.Ordinal) == true;
+        hashKey = unbounded ? hashKey![..hashKey!.IndexOf(';', StringComparison.Ordinal)] : hashKey;
+        ClusterState cluster = Cluster(Config(name, hashKey, kind.PlacesByKey() && !unbounded ? "1.25" : null), Destinations(100));
         IReadOnlyList<DestinationState> available = cluster.DestinationsState.AvailableDestinations;
+        int calls = 0;
+        var forwarder = new LeaseReleasingForwarder(new ScriptedForwarder(_ =>
+        {
+            calls++;
+            return new ValueTask<ForwarderError>(ForwarderError.None);
+        }), [policy]);
 
         // Distinct keys, made before measuring: the loop reads them, as a request's header is read.
-        DefaultHttpContext[] contexts = [.. Enumerable.Range(0, 64).Select(i =>
+        (DefaultHttpContext Context, ProxyFeature Feature)[] requests = [.. Enumerable.Range(0, 64).Select(i =>
         {
             DefaultHttpContext context = Request("user-" + i);
             context.Request.Headers.Cookie = "a=b; session=s" + i;
             context.Request.RouteValues["id"] = "item-" + i;
             context.Connection.RemoteIpAddress = IPAddress.Parse("10.1.2." + (i + 1));
-            return context;
+            return (context, Route(context, cluster));
         })];
 
         // Warm-up: the table is built, the feature dictionaries have room, the JIT is done.
         for (int i = 0; i < 2_000; i++)
         {
-            Round(policy, cluster, available, contexts[i % contexts.Length]);
+            Round(policy, forwarder, cluster, available, requests[i % requests.Length]);
         }
 
         // Three rounds, the least kept: a pick that allocates does so in every round; a one-off allocation by the
@@ -160,21 +175,29 @@ public sealed class PickAllocationTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 20_000; i++)
             {
-                Round(policy, cluster, available, contexts[i % contexts.Length]);
+                Round(policy, forwarder, cluster, available, requests[i % requests.Length]);
             }
 
             allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
+        // Every call went through the wrapper, and every count it held came back exactly once.
+        Assert.Equal(62_000, calls);
         Assert.Equal(1, policy.StateOf(cluster)!.Rebuilds);
+        IReadOnlyList<EndpointStatus> status = policy.StateOf(cluster)!.Current!.Core.GetStatus();
+        Assert.All(status, s => Assert.Equal(0, s.InFlight));
+        Assert.All(status, s => Assert.Equal(0, s.IgnoredReleases));
         return allocated;
     }
 
-    private static void Round(LockFreeLoadBalancingPolicy policy, ClusterState cluster, IReadOnlyList<DestinationState> available, HttpContext context)
+    /// <summary>One request through YARP's order: the pick, the forwarder middleware naming the destination, the (wrapped) forwarder's call.</summary>
+    private static void Round(LockFreeLoadBalancingPolicy policy, LeaseReleasingForwarder forwarder, ClusterState cluster, IReadOnlyList<DestinationState> available, (DefaultHttpContext Context, ProxyFeature Feature) request)
     {
-        if (policy.PickDestination(context, cluster, available) is null || !HeldLease.ReleaseFrom(context))
+        request.Feature.ProxiedDestination = policy.PickDestination(request.Context, cluster, available)
+            ?? throw new InvalidOperationException("a pick must place the request");
+        if (SendNow(forwarder, request.Context) != ForwarderError.None)
         {
-            throw new InvalidOperationException("a pick must place the request and hold one count");
+            throw new InvalidOperationException("the wrapped call must end as the inner one did");
         }
     }
 }

@@ -300,13 +300,4 @@ public sealed class PolicyTests
 
     // DestinationState is a list of itself: xunit's Assert.Contains would recurse into it forever.
     private static bool Holds(IEnumerable<DestinationState> list, DestinationState destination) => list.Any(d => ReferenceEquals(d, destination));
-
-    private sealed class ScriptedForwarder(Func<ValueTask<ForwarderError>> send) : IHttpForwarder
-    {
-        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer)
-            => send();
-
-        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer, CancellationToken cancellationToken)
-            => send();
-    }
 }

@@ -2,6 +2,7 @@ using LockFree.Balancing.Yarp.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
 namespace LockFree.Balancing.Yarp.Tests;
@@ -52,6 +53,22 @@ internal static class TestClusters
         return list;
     }
 
+    /// <summary>What YARP's routing does for a request to <paramref name="cluster"/>: the request's proxy feature.</summary>
+    public static ProxyFeature Route(HttpContext context, ClusterState cluster)
+    {
+        var route = new RouteModel(new RouteConfig { RouteId = "r-" + cluster.ClusterId, ClusterId = cluster.ClusterId }, cluster, HttpTransformer.Default);
+        var feature = new ProxyFeature(route, cluster.Model, cluster.DestinationsState.AvailableDestinations);
+        context.Features.Set<IReverseProxyFeature>(feature);
+        return feature;
+    }
+
+    /// <summary>A call through <paramref name="forwarder"/> whose inner forwarder completes at once: so must the wrapped call.</summary>
+    public static ForwarderError SendNow(IHttpForwarder forwarder, HttpContext context)
+    {
+        ValueTask<ForwarderError> call = forwarder.SendAsync(context, "http://x/", null!, ForwarderRequestConfig.Empty, HttpTransformer.Default);
+        return call.IsCompletedSuccessfully ? call.Result : throw new InvalidOperationException("the wrapped call did not complete with the inner one");
+    }
+
     public static DefaultHttpContext Request(string? user = null)
     {
         var context = new DefaultHttpContext();
@@ -61,5 +78,35 @@ internal static class TestClusters
         }
 
         return context;
+    }
+
+    /// <summary>The request's proxy feature as YARP sets it (YARP's own type is internal).</summary>
+    internal sealed class ProxyFeature(RouteModel route, ClusterModel cluster, IReadOnlyList<DestinationState> destinations) : IReverseProxyFeature
+    {
+        public RouteModel Route { get; } = route;
+
+        public ClusterModel Cluster { get; set; } = cluster;
+
+        public IReadOnlyList<DestinationState> AllDestinations { get; } = destinations;
+
+        public IReadOnlyList<DestinationState> AvailableDestinations { get; set; } = destinations;
+
+        /// <summary>Set by YARP's forwarder middleware to the destination the request goes to.</summary>
+        public DestinationState? ProxiedDestination { get; set; }
+    }
+
+    /// <summary>An inner forwarder that runs a script instead of sending.</summary>
+    internal sealed class ScriptedForwarder(Func<HttpContext, ValueTask<ForwarderError>> send) : IHttpForwarder
+    {
+        public ScriptedForwarder(Func<ValueTask<ForwarderError>> run)
+            : this(_ => run())
+        {
+        }
+
+        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer)
+            => send(context);
+
+        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer, CancellationToken cancellationToken)
+            => send(context);
     }
 }

@@ -10,8 +10,8 @@ namespace LockFree.Balancing.Yarp.Policies;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Control plane apart from data plane: a pick reads <see cref="Current"/> once and compares its source list with the
-/// list YARP hands it, by reference. Only when YARP publishes a new available-destination list (a destination added,
+/// Control plane apart from data plane: a pick reads <see cref="Current"/> once (directly, or to check the table its
+/// thread used last, <see cref="RecentTable"/>) and compares its source list with the list YARP hands it, by reference. Only when YARP publishes a new available-destination list (a destination added,
 /// removed, changed, or its health changed) does one pick take <see cref="_gate"/> and run <see cref="Refresh"/>: a
 /// list with the same destinations reuses the table; otherwise the core is updated (endpoints that stay keep their
 /// in-flight counts) and a new table is published with one <see cref="Volatile.Write{T}(ref T, T)"/>.
@@ -27,13 +27,17 @@ internal sealed class ClusterBalancer
     private readonly Lock _gate = new();
     private DestinationTable? _table;   // written under _gate, read lock-free
 
-    public ClusterBalancer(PolicyKind kind, TimeProvider timeProvider, ILogger logger)
+    public ClusterBalancer(LockFreeLoadBalancingPolicy policy, TimeProvider timeProvider, ILogger logger)
     {
-        _kind = kind;
-        _policyName = kind.Name();
+        Policy = policy;
+        _kind = policy.Kind;
+        _policyName = policy.Name;
         _timeProvider = timeProvider;
         _logger = logger;
     }
+
+    /// <summary>The policy this state belongs to.</summary>
+    public LockFreeLoadBalancingPolicy Policy { get; }
 
     /// <summary>The published table, or <see langword="null"/> before the first pick.</summary>
     public DestinationTable? Current => Volatile.Read(ref _table);
@@ -65,7 +69,7 @@ internal sealed class ClusterBalancer
             }
             else
             {
-                next = Build(cluster.ClusterId, available, config, settings, core);
+                next = Build(this, cluster.ClusterId, available, config, settings, core);
                 Rebuilds++;
                 Log.TableBuilt(_logger, cluster.ClusterId, _policyName, next.Entries.Count, available.Count);
             }
@@ -76,7 +80,7 @@ internal sealed class ClusterBalancer
         }
     }
 
-    private static DestinationTable Build(string clusterId, IReadOnlyList<DestinationState> available, ClusterConfig config, ClusterSettings settings, LoadBalancer core)
+    private static DestinationTable Build(ClusterBalancer owner, string clusterId, IReadOnlyList<DestinationState> available, ClusterConfig config, ClusterSettings settings, LoadBalancer core)
     {
         // Step 1 – each destination as a core endpoint; a second destination with the same host and port is left out
         // (the configuration filter refuses such clusters, so only a race with a reload gets here).
@@ -109,6 +113,6 @@ internal sealed class ClusterBalancer
             }
         }
 
-        return new DestinationTable(available, config, settings, core, entries, destinations);
+        return new DestinationTable(owner, available, config, settings, core, snapshot, entries, destinations);
     }
 }

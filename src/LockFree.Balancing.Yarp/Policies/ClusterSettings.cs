@@ -67,6 +67,14 @@ internal sealed record ClusterSettings(PolicyKind Kind, HashKeySource? Key, doub
         return new ClusterSettings(kind, source, factor);
     }
 
+    /// <summary>
+    /// True when a pick must count the request in flight as it places it: power of two choices compares those counts,
+    /// and bounded loads admit against them, so concurrent picks have to see each other (and the bounded-load admission
+    /// is one compare-and-swap). Round robin and unbounded hashing read no count: their picks take an index and the
+    /// forwarder wrapper counts the request while it is forwarded, as it does for a request YARP routed itself.
+    /// </summary>
+    public bool CountsAtPick => Kind == PolicyKind.PowerOfTwoChoices || LoadFactor is not null;
+
     /// <summary>A fresh core balancer for these settings.</summary>
     public LoadBalancer CreateCore(TimeProvider timeProvider) => Kind switch
     {

@@ -15,21 +15,23 @@ namespace LockFree.Balancing.Yarp.Policies;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A pick: one lock-free table lookup per cluster (<see cref="ConditionalWeakTable{TKey, TValue}"/>, as YARP's round
-/// robin keeps its counters), one reference comparison of YARP's list with the table's, the key read as a slice of the
-/// request's own strings, one core acquire (which counts the request in flight on the chosen endpoint) and one
-/// dictionary lookup from endpoint state to destination. Nothing is allocated and nothing is rebuilt while YARP's list
-/// is unchanged.
+/// A pick: the cluster's table from the thread's last one (<see cref="RecentTable"/>; else one lock-free lookup per
+/// cluster in a <see cref="ConditionalWeakTable{TKey, TValue}"/>, as YARP's round robin keeps its counters), one
+/// reference comparison of YARP's list with the table's, the key read as a slice of the request's own strings, then
+/// one of two placements. Nothing is allocated and nothing is rebuilt while YARP's list is unchanged.
 /// </para>
 /// <para>
-/// The count the acquire took is marked on the request (<see cref="HeldLease"/>) and released by
-/// <see cref="LeaseReleasingForwarder"/> when the forwarder returns, so bounded loads and power of two choices see the
-/// requests actually being proxied.
+/// Policies that read in-flight counts (power of two choices, bounded loads; <see cref="ClusterSettings.CountsAtPick"/>)
+/// place with a core acquire, which counts the request on the chosen endpoint so that concurrent picks see each other;
+/// the count is marked on the request (<see cref="HeldLease"/>) and released by <see cref="LeaseReleasingForwarder"/>
+/// when the forwarder returns. The others (round robin, unbounded hashing) read no count: the core picks an index,
+/// mapped to the destination with one array read, and the forwarder wrapper counts the request while it is forwarded.
 /// </para>
 /// </remarks>
 internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
 {
     private readonly PolicyKind _kind;
+    private readonly string _name;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly YarpMetrics _metrics;
@@ -39,13 +41,14 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
     public LockFreeLoadBalancingPolicy(PolicyKind kind, TimeProvider timeProvider, ILogger logger, YarpMetrics? metrics = null)
     {
         _kind = kind;
+        _name = kind.Name();
         _metrics = metrics ?? YarpMetrics.Shared;
         _timeProvider = timeProvider;
         _logger = logger;
-        _create = _ => new ClusterBalancer(_kind, _timeProvider, _logger);
+        _create = _ => new ClusterBalancer(this, _timeProvider, _logger);
     }
 
-    public string Name => _kind.Name();
+    public string Name => _name;
 
     internal PolicyKind Kind => _kind;
 
@@ -69,15 +72,33 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
             return null;
         }
 
-        ClusterBalancer balancer = _clusters.GetValue(cluster, _create);
-        DestinationTable? table = balancer.Current;
+        // PERF: the table this thread used last when it is this cluster's current one for this very list (the common
+        // case); otherwise the per-cluster lookup, and a rebuild only when YARP's list changed.
         ClusterConfig config = cluster.Model.Config;
         bool foreign = false;
-        if (table is null || !ReferenceEquals(table.Source, availableDestinations) || !ReferenceEquals(table.Config, config))
+        DestinationTable? table = RecentTable.Current;
+        if (table is null || !table.Serves(this, availableDestinations, config))
+        {
+            table = Lookup(cluster, config, availableDestinations, span, out foreign);
+        }
+
+        return table.CountsAtPick
+            ? PlaceCounted(context, cluster, table, availableDestinations, foreign, span)
+            : PlaceUncounted(context, cluster, table, availableDestinations, foreign, span);
+    }
+
+    /// <summary>The cluster's table for YARP's list, through the per-cluster lookup; remembered as the thread's last.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DestinationTable Lookup(ClusterState cluster, ClusterConfig config, IReadOnlyList<DestinationState> available, Activity? span, out bool foreign)
+    {
+        ClusterBalancer balancer = _clusters.GetValue(cluster, _create);
+        DestinationTable? table = balancer.Current;
+        foreign = false;
+        if (table is null || !ReferenceEquals(table.Source, available) || !ReferenceEquals(table.Config, config))
         {
             try
             {
-                table = Refresh(balancer, cluster, config, availableDestinations, out foreign);
+                table = Refresh(balancer, cluster, config, available, out foreign);
             }
             catch (Exception ex) when (span is not null)
             {
@@ -86,31 +107,25 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
             }
         }
 
+        RecentTable.Current = table;
+        return table;
+    }
+
+    /// <summary>Power of two choices and bounded loads: the core acquire counts the request; the count rides on the request.</summary>
+    private DestinationState? PlaceCounted(HttpContext context, ClusterState cluster, DestinationTable table, IReadOnlyList<DestinationState> available, bool foreign, Activity? span)
+    {
         if (!TryAcquire(context, table, out EndpointLease lease))
         {
-            _metrics.Picked(Name, cluster.ClusterId, outcome: null);
-            if (span is not null)
-            {
-                NoEndpointsReason reason = table.Core.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
-                YarpTracing.Failed(span, cluster.ClusterId, Name, PickSpan.ErrorTypeOf(reason), PickSpan.DescriptionOf(reason));
-            }
-
-            return null; // every destination has weight 0: YARP answers 503
+            return Unplaced(cluster, table, span); // every destination has weight 0: YARP answers 503
         }
 
         _metrics.Picked(Name, cluster.ClusterId, lease.Outcome);
 
         EndpointState state = lease.TakeState()!;
-        DestinationTable.Entry? entry = Find(table, balancer, state);
-        if (entry is null || (foreign && !Contains(availableDestinations, entry.Destination)))
+        DestinationTable.Entry? entry = Find(table, state);
+        if (entry is null || (foreign && !Contains(available, entry.Destination)))
         {
-            DestinationState outside = PickOutsideTable(state, availableDestinations);
-            if (span is not null)
-            {
-                EndOutside(span, cluster.ClusterId, outside, lease.Outcome);
-            }
-
-            return outside;
+            return PickOutsideTable(cluster, state, available, lease.Outcome, span);
         }
 
         entry.Lease.HoldOn(context);
@@ -120,6 +135,46 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
         }
 
         return entry.Destination;
+    }
+
+    /// <summary>Round robin and unbounded hashing: an index into the core's snapshot, mapped by the table's array; nothing counted here.</summary>
+    private DestinationState? PlaceUncounted(HttpContext context, ClusterState cluster, DestinationTable table, IReadOnlyList<DestinationState> available, bool foreign, Activity? span)
+    {
+        int index = PickIndex(context, table, out BalancerSnapshot snapshot, out PickOutcome outcome);
+        if (index < 0)
+        {
+            return Unplaced(cluster, table, span);
+        }
+
+        _metrics.Picked(Name, cluster.ClusterId, outcome);
+
+        // A core update published by another pick's refresh gives an index into a snapshot this table does not map.
+        DestinationTable.Entry? entry = ReferenceEquals(snapshot, table.Snapshot) ? table.BySnapshotIndex[index] : Find(table, snapshot.States[index]);
+        if (entry is null || (foreign && !Contains(available, entry.Destination)))
+        {
+            return PickOutsideTable(cluster, state: null, available, outcome, span);
+        }
+
+        if (span is not null)
+        {
+            YarpTracing.Picked(span, cluster.ClusterId, Name, snapshot.Endpoints[index], outcome);
+        }
+
+        return entry.Destination;
+    }
+
+    /// <summary>No destination could take the request (every one has weight 0): counted as a pick with no outcome.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DestinationState? Unplaced(ClusterState cluster, DestinationTable table, Activity? span)
+    {
+        _metrics.Picked(Name, cluster.ClusterId, outcome: null);
+        if (span is not null)
+        {
+            NoEndpointsReason reason = table.Core.GetUnavailableReason() ?? NoEndpointsReason.NoEndpoints;
+            YarpTracing.Failed(span, cluster.ClusterId, Name, PickSpan.ErrorTypeOf(reason), PickSpan.DescriptionOf(reason));
+        }
+
+        return null;
     }
 
     /// <summary>The span of a pick that ended outside the table: it names the destination the request really takes.</summary>
@@ -151,6 +206,26 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
         return balancer.Refresh(cluster, config, foreign && clusterList.Count > 0 ? clusterList : available);
     }
 
+    private static int PickIndex(HttpContext context, DestinationTable table, out BalancerSnapshot snapshot, out PickOutcome outcome)
+    {
+        LoadBalancer core = table.Core;
+        if (table.Settings.Key is not HashKeySource source)
+        {
+            return core.PickIndex(out snapshot, out outcome);
+        }
+
+        // The key as TryAcquire reads it: a key lands where it would with bounded loads, and where the other integrations place it.
+        Span<byte> bytes = stackalloc byte[AddressBytes.MaxLength];
+        ReadOnlySpan<char> text = source.Read(context, bytes, out int byteCount);
+        if (byteCount > 0)
+        {
+            return core.PickIndex(bytes[..byteCount], out snapshot, out outcome);
+        }
+
+        // No key: spread as if the request carried a fresh random key.
+        return text.IsEmpty ? core.PickIndex(out snapshot, out outcome) : core.PickIndex(text, out snapshot, out outcome);
+    }
+
     private static bool TryAcquire(HttpContext context, DestinationTable table, out EndpointLease lease)
     {
         LoadBalancer core = table.Core;
@@ -171,14 +246,14 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
     }
 
     // A core update published by another pick's refresh can hand out a state this (older) table does not know.
-    private static DestinationTable.Entry? Find(DestinationTable table, ClusterBalancer balancer, EndpointState state)
+    private static DestinationTable.Entry? Find(DestinationTable table, EndpointState state)
     {
         if (table.Entries.TryGetValue(state, out DestinationTable.Entry? entry))
         {
             return entry;
         }
 
-        return balancer.Current is { } newer && newer.Entries.TryGetValue(state, out entry) ? entry : null;
+        return table.Owner.Current is { } newer && newer.Entries.TryGetValue(state, out entry) ? entry : null;
     }
 
     private static bool Contains(IReadOnlyList<DestinationState> list, DestinationState destination)
@@ -196,12 +271,19 @@ internal sealed class LockFreeLoadBalancingPolicy : ILoadBalancingPolicy
 
     /// <summary>
     /// Rare path: the core chose a destination outside YARP's list (a list narrowed by custom middleware, or a race
-    /// with a set change). The count goes back and the request takes a destination of YARP's list without one.
+    /// with a set change). A count the pick took goes back and the request takes a destination of YARP's list without
+    /// one (the forwarder wrapper counts it while it is forwarded).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static DestinationState PickOutsideTable(EndpointState state, IReadOnlyList<DestinationState> available)
+    private DestinationState PickOutsideTable(ClusterState cluster, EndpointState? state, IReadOnlyList<DestinationState> available, PickOutcome outcome, Activity? span)
     {
-        state.ReleaseUnrecorded();
-        return available[Random.Shared.Next(available.Count)];
+        state?.ReleaseUnrecorded();
+        DestinationState outside = available[Random.Shared.Next(available.Count)];
+        if (span is not null)
+        {
+            EndOutside(span, cluster.ClusterId, outside, outcome);
+        }
+
+        return outside;
     }
 }
