@@ -100,14 +100,7 @@ public sealed class PickAllocationTests
 
         long bytes = LeastBytes(LockFreeLoadBalancingPolicies.Maglev, "header:x-user", Policy(PolicyKind.Maglev));
 
-        if (underARequestSpan)
-        {
-            Assert.Equal(0, bytes);
-        }
-        else
-        {
-            Assert.InRange(bytes / 20_000, 0, 64);
-        }
+        AssertPerCall(bytes, underARequestSpan ? 0 : 64);
     }
 
     [Fact]
@@ -132,8 +125,31 @@ public sealed class PickAllocationTests
         Assert.InRange(bytes / 20_000, 200, 1200);
     }
 
+    /// <summary>
+    /// What a Debug build adds per pick and forwarded call: the C# compiler emits the forwarder wrapper's async method as a
+    /// class there (a struct in Release, pooled by <c>PoolingAsyncValueTaskMethodBuilder</c>), allocated on every call
+    /// (120 B measured on .NET 10). The 0-B claim is a Release claim: <c>.ci/run</c> runs these tests in Release too.
+    /// </summary>
+#if DEBUG
+    private const long DebugBytesPerCall = 128;
+#else
+    private const long DebugBytesPerCall = 0;
+#endif
+
     private static void Measure(string name, string? hashKey, LockFreeLoadBalancingPolicy policy)
-        => Assert.Equal(0, LeastBytes(name, hashKey, policy));
+        => AssertPerCall(LeastBytes(name, hashKey, policy), 0);
+
+    // Release: exactly the bytes given per call (the rounds are 20,000 calls); Debug: up to the state machine more.
+    private static void AssertPerCall(long bytes, long releaseBytesPerCall)
+    {
+        if (DebugBytesPerCall == 0 && releaseBytesPerCall == 0)
+        {
+            Assert.Equal(0, bytes);
+            return;
+        }
+
+        Assert.InRange(bytes / 20_000, 0, releaseBytesPerCall + DebugBytesPerCall);
+    }
 
     /// <summary>The least bytes one of three rounds of 20,000 picks and forwarded calls allocated on this thread.</summary>
     /// <param name="hashKey">The key source; <c>;unbounded</c> at the end: without a load factor (the pick counts nothing).</param>
