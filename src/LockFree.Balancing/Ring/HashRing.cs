@@ -86,15 +86,25 @@ internal sealed class HashRing
     /// <summary>The position of the first point at or after <paramref name="point"/>, wrapping to 0. The ring must not be empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int FindPosition(uint point)
+        // The bucket index holds, for every value of the top bits, the first ring position in that bucket; buckets
+        // average 1-2 points, where a binary search makes log2(n) dependent loads. Lookups use the slots (OwnerOf).
+        => ScanBucket(point, skip: 0);
+
+    // A key above its bucket's second point: the bucket has three or more points; scan from the third.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OwnerPastSecondPoint(uint point)
+        => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_owners), ScanBucket(point, skip: 2));
+
+    // The position of the first point at or after `point` in its bucket, from the bucket's `skip`-th point on; the
+    // bucket's end (the next bucket's first point, or 0 past the last point) when every point there is below it.
+    // Unchecked reads: the index has 2^bits + 1 entries, every one a valid position.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ScanBucket(uint point, int skip)
     {
-        // PERF: the bucket index holds, for every value of the top bits, the first ring position in that
-        // bucket. Buckets average 1-2 points, so a lookup is one index load plus a short scan, where a
-        // binary search makes log2(n) dependent loads that leave L1 and L2 at large n. The reads are
-        // unchecked: the index is built with 2^bits + 1 entries and every entry is a valid position.
         ref int starts = ref MemoryMarshal.GetArrayDataReference(_bucketStarts);
         ref uint points = ref MemoryMarshal.GetArrayDataReference(_points);
         nint bucket = (nint)(point >> _shift);
-        nint position = Unsafe.Add(ref starts, bucket);
+        nint position = Unsafe.Add(ref starts, bucket) + skip;
         nint end = Unsafe.Add(ref starts, bucket + 1);
         while (position < end && Unsafe.Add(ref points, position) < point)
         {
@@ -102,22 +112,6 @@ internal sealed class HashRing
         }
 
         return position == _points.Length ? 0 : (int)position;
-    }
-
-    // A key above its bucket's second point: the bucket has three or more points; scan from the third.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OwnerPastSecondPoint(uint point)
-    {
-        ref uint points = ref MemoryMarshal.GetArrayDataReference(_points);
-        nint bucket = (nint)(point >> _shift);
-        nint position = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bucketStarts), bucket) + 2;
-        nint end = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bucketStarts), bucket + 1);
-        while (position < end && Unsafe.Add(ref points, position) < point)
-        {
-            position++;
-        }
-
-        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_owners), position == _points.Length ? 0 : (int)position);
     }
 
     /// <summary>The ring point of replica <paramref name="replica"/> of the endpoint with UTF-8 key <paramref name="keyUtf8"/>.</summary>
