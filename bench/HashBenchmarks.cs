@@ -10,7 +10,7 @@ namespace LockFree.Balancing.Benchmarks;
 /// <summary>
 /// The key hash alone, for key-sized inputs of 8–256 bytes: the library's former XXH3-64 port (baseline),
 /// System.IO.Hashing's <see cref="XxHash3"/> and <see cref="XxHash64"/>, K4os's <see cref="XXH64"/>, and
-/// the library's seam <see cref="KeyHasher"/> over bytes and over text (UTF-8 transcoding included).
+/// the library's seam <see cref="KeyHasher"/> over bytes and over text.
 /// </summary>
 /// <remarks>
 /// Each call hashes the 64 inputs of a pool of the given length (distinct ASCII key-like bytes from a fixed
@@ -115,7 +115,7 @@ public class HashBenchmarks : ISmokeChecked
         return folded;
     }
 
-    /// <summary>The library's seam over text: <see cref="KeyHasher.Hash(ReadOnlySpan{char})"/> (UTF-8 on the stack, then XXH3).</summary>
+    /// <summary>The library's seam over text: <see cref="KeyHasher.Hash(ReadOnlySpan{char})"/> (ASCII keys up to 64 chars from their chars in registers; longer ones transcoded to UTF-8, then XXH3; <see cref="TextKeyHashBenchmarks"/> compares the two paths).</summary>
     [Benchmark(OperationsPerInvoke = HashesPerInvoke)]
     public ulong KeyHasherText()
     {

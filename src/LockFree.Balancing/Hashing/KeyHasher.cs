@@ -12,7 +12,8 @@ namespace LockFree.Balancing.Hashing;
 /// bytes with XXH3-64 places keys exactly where this one does.
 /// </summary>
 /// <remarks>
-/// The hash is System.IO.Hashing's <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/> with seed 0.
+/// ASCII text keys of up to 64 chars are hashed from their chars by <see cref="AsciiXxh3"/> (same value, no transcoding);
+/// the others are transcoded to UTF-8 first. The hash is System.IO.Hashing's <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/> with seed 0.
 /// It replaced the library's own port (bench/Baselines/Xxh3.cs, kept for HashBenchmarks) without moving a
 /// key: KeyHasherTests checks this seam against <c>xxhsum -H3</c> vectors for every length class, and the
 /// golden placement files did not change.
@@ -31,7 +32,13 @@ internal static class KeyHasher
 
     public static ulong Hash(ReadOnlySpan<char> key)
     {
-        // PERF: most keys (ids, names) are short: a small stack buffer, not zeroed (SkipLocalsInit), and the
+        // PERF: an ASCII key of up to 64 chars is hashed from its chars in registers (AsciiXxh3: same value, no buffer).
+        if (AsciiXxh3.TryHash(key, out ulong hash))
+        {
+            return hash;
+        }
+
+        // PERF: a longer or non-ASCII key: a small stack buffer, not zeroed (SkipLocalsInit), and the
         // vectorized UTF-16 → UTF-8 transcoder without Encoding's virtual dispatch. Unpaired surrogates become U+FFFD,
         // exactly as Encoding.UTF8.GetBytes writes them, so every path hashes the same bytes.
         if (key.Length <= ShortCharLimit)
