@@ -1,9 +1,10 @@
 using LockFree.Balancing.Fuzz.Balancer;
 using LockFree.Balancing.Fuzz.Engine;
+using LockFree.Balancing.Fuzz.Hashing;
 using LockFree.Balancing.Fuzz.ServiceName;
 using LockFree.Balancing.Fuzz.Watch;
 
-FuzzTarget[] targets = [new WatchTarget(), new ListTarget(), new BalancerTarget(), new ServiceNameTarget()];
+FuzzTarget[] targets = [new WatchTarget(), new ListTarget(), new BalancerTarget(), new ServiceNameTarget(), new TextKeyHashTarget()];
 string usage = FuzzOptions.Usage.Replace(
     "@TARGETS@",
     string.Concat(targets.Select(t => $"  {t.Name,-14} {t.Description}\n")),

@@ -1,6 +1,7 @@
 using LockFree.Balancing.Fuzz.Afl;
 using LockFree.Balancing.Fuzz.Balancer;
 using LockFree.Balancing.Fuzz.Engine;
+using LockFree.Balancing.Fuzz.Hashing;
 using LockFree.Balancing.Fuzz.ServiceName;
 using LockFree.Balancing.Fuzz.Watch;
 using SharpFuzz;
@@ -19,6 +20,7 @@ Dictionary<string, Func<FuzzTarget>> factories = new(StringComparer.Ordinal)
     ["list"] = () => new ListTarget(),
     ["balancer"] = () => new BalancerTarget(),
     ["service-name"] = () => new ServiceNameTarget(),
+    ["text-key-hash"] = () => new TextKeyHashTarget(),
 };
 const string Usage = """
     Usage: LockFree.Balancing.Fuzz.dll <target> [--out-of-process]   run under afl-fuzz (input on stdin outside it)
