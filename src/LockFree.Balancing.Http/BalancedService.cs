@@ -28,7 +28,11 @@ internal sealed class BalancedService : IDisposable
         _metrics = metrics;
         _serviceText = service.ToString();
         _logger = logger;
-        ServiceTags = [new(BalancingMetrics.NamespaceTag, service.Namespace), new(BalancingMetrics.ServiceTag, service.Name)];
+        // Two named clients balancing one Service have a balancer each (their own ejections): the client's name keeps
+        // their endpoint series apart.
+        ServiceTags = string.IsNullOrEmpty(settings.ClientName)
+            ? [new(BalancingMetrics.NamespaceTag, service.Namespace), new(BalancingMetrics.ServiceTag, service.Name)]
+            : [new(BalancingMetrics.NamespaceTag, service.Namespace), new(BalancingMetrics.ServiceTag, service.Name), new(BalancingMetrics.ClientNameTag, settings.ClientName)];
         Balancer = settings.CreateBalancer(settings.Picker, OnEjected);
         PickerName = PickerTagValue(settings.Picker);
         if (settings.HasAffinity)
@@ -74,6 +78,7 @@ internal sealed class BalancedService : IDisposable
 
     public string? AffinityPickerName { get; }
 
+    /// <summary>The endpoint gauge's tags for this Service: namespace, name and, for a named client, the client's name.</summary>
     public KeyValuePair<string, object?>[] ServiceTags { get; }
 
     public KubernetesEndpointWatcher Watcher => _subscription.Watcher;

@@ -10,7 +10,8 @@ namespace LockFree.Balancing.Http;
 /// balancing sets built without DI. Names, units and attributes follow OpenTelemetry's <c>http.client.*</c>
 /// conventions under a <c>lockfree.</c> prefix, so they never collide with the runtime's own <c>http.client.*</c>
 /// instruments on the <c>System.Net.Http</c> meter. Attributes are bounded: the Service (<c>server.address</c>, the
-/// host the request named, and <c>k8s.*</c>), method, status, error type, picker, outcome. Never a pod or a key.
+/// host the request named, and <c>k8s.*</c>), method, status, error type, picker, outcome, and on the endpoint gauge
+/// the named client's name. Never a pod or a key.
 /// </summary>
 /// <remarks>
 /// Thread-safe. PERF: every recording first reads the instrument's <c>Enabled</c> (one field); with a listener
@@ -30,6 +31,7 @@ internal sealed class BalancingMetrics
     public const string StateTag = "lockfree.endpoint.state";
     public const string NamespaceTag = "k8s.namespace.name";
     public const string ServiceTag = "k8s.service.name";
+    public const string ClientNameTag = "lockfree.http.client.name";
     public const string ServerAddressTag = "server.address";
     public const string ServerPortTag = "server.port";
     public const string MethodTag = "http.request.method";
@@ -59,7 +61,7 @@ internal sealed class BalancingMetrics
             DurationName, "s", "How long one try held its pod: from the pick to the lease's release.", tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         meter.CreateObservableGauge(
-            EndpointsName, ObserveEndpoints, "{endpoint}", "The Service's endpoints by state: ready, ejected, draining (removed, requests still in flight).");
+            EndpointsName, ObserveEndpoints, "{endpoint}", "The Service's endpoints by state (ready, ejected, draining: removed, requests still in flight), per named HttpClient balancing it.");
     }
 
     /// <summary>The process-wide instance, for balancing sets built without DI (its meter lives as long as the process).</summary>

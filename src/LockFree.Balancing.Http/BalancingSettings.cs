@@ -18,6 +18,7 @@ internal sealed class BalancingSettings
             throw new ArgumentException(string.Join(Environment.NewLine, failures), nameof(options));
         }
 
+        ClientName = name;
         DefaultNamespace = options.DefaultNamespace;
         FixedService = options.Service is null ? null : ServiceReference.Parse(options.Service, options.DefaultNamespace);
         PortName = options.PortName;
@@ -58,6 +59,9 @@ internal sealed class BalancingSettings
     }
 
     public bool PassThroughNonServiceHosts { get; }
+
+    /// <summary>The named <c>HttpClient</c> these settings are for; empty for the default client and without DI.</summary>
+    public string ClientName { get; }
 
     public string DefaultNamespace { get; }
 

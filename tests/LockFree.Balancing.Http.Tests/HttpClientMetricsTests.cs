@@ -69,10 +69,60 @@ public sealed class HttpClientMetricsTests
         Assert.Equal(0, active.Sum(m => m.Value));
 
         var endpoints = metrics.Endpoints.GetMeasurementSnapshot();
+        Assert.All(endpoints, e => Assert.Equal("web", e.Tags["lockfree.http.client.name"]));
         Assert.Equal(2, endpoints.Single(e => (string?)e.Tags["lockfree.endpoint.state"] == "ready").Value);
         Assert.Equal(0, endpoints.Single(e => (string?)e.Tags["lockfree.endpoint.state"] == "ejected").Value);
 
         metrics.AssertNoPodInAnyTag(cluster);
+    }
+
+    [Fact]
+    public async Task Metrics_TwoNamedClientsOnOneService_ReportEachClientsEndpointsAsItsOwnSeries()
+    {
+        // Each named client has its own balancer (and ejections): without the client's name their gauge series had
+        // the same attributes, and an exporter kept one of them.
+        int dead = Cluster.RefusingPort();
+        await using Cluster cluster = await Cluster.StartAsync(2, null, dead);
+        var services = new ServiceCollection();
+        services.AddKubernetesWatchRegistry(o => o.ApiServer = cluster.Server.BaseAddress);
+        foreach (string name in new[] { "orders", "reports" })
+        {
+            services.AddHttpClient(name, c =>
+            {
+                c.BaseAddress = Cluster.ServiceUri;
+                c.Timeout = Cluster.WaitLimit;
+            }).AddKubernetesBalancing(o =>
+            {
+                o.PortName = "http";
+                o.Picker = BalancingPicker.RoundRobin;
+                o.OutlierEjection = new OutlierEjectionOptions { ConsecutiveFailures = 1 };
+            });
+        }
+
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        using Collectors metrics = new(provider.GetRequiredService<IMeterFactory>());
+        await provider.GetKubernetesBalancing("orders").WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
+        await provider.GetKubernetesBalancing("reports").WaitForEndpointsAsync(Cluster.ServiceUri, Cluster.Limit());
+        var factory = provider.GetRequiredService<IHttpClientFactory>();
+
+        // Only "orders" meets the refusing pod (and ejects it); both clients balance the Service.
+        for (int i = 0; i < 4; i++)
+        {
+            _ = await factory.CreateClient("orders").GetStringAsync("who", Cluster.Limit());
+        }
+
+        _ = await factory.CreateClient("reports").GetStringAsync("who", Cluster.Limit());
+        metrics.Endpoints.RecordObservableInstruments();
+
+        var series = metrics.Endpoints.GetMeasurementSnapshot();
+        Assert.Equal(6, series.Count);
+        Assert.Equal(6, series.Select(m => string.Join(",", m.Tags.OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}"))).Distinct().Count());
+        Assert.All(series, m => Assert.Equal(["k8s.namespace.name", "k8s.service.name", "lockfree.endpoint.state", "lockfree.http.client.name"], m.Tags.Keys.Order()));
+        int Count(string client, string state)
+            => series.Single(m => (string?)m.Tags["lockfree.http.client.name"] == client && (string?)m.Tags["lockfree.endpoint.state"] == state).Value;
+        Assert.Equal((2, 1), (Count("orders", "ready"), Count("orders", "ejected")));
+        Assert.Equal(3, Count("reports", "ready") + Count("reports", "ejected"));
+        Assert.Equal(0, Count("orders", "draining") + Count("reports", "draining"));
     }
 
     [Fact]
