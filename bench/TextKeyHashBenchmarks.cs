@@ -1,7 +1,6 @@
 using System.IO.Hashing;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using LockFree.Balancing.Benchmarks.Baselines;
 using LockFree.Balancing.Hashing;
 
 namespace LockFree.Balancing.Benchmarks;
@@ -58,7 +57,10 @@ public class TextKeyHashBenchmarks : ISmokeChecked
         }
     }
 
-    /// <summary>Baseline: the former path, UTF-8 transcoded to a stack buffer, then XXH3 of the buffer.</summary>
+    /// <summary>
+    /// Baseline: the former path, UTF-8 transcoded to a stack buffer, then XXH3 of the buffer. (The committed figures
+    /// were measured with a copy of this code in bench/Baselines; the method itself was the body of the former hash.)
+    /// </summary>
     /// <returns>The hashes folded.</returns>
     [Benchmark(Baseline = true, OperationsPerInvoke = HashesPerInvoke)]
     public ulong TranscodeThenHash()
@@ -66,7 +68,7 @@ public class TextKeyHashBenchmarks : ISmokeChecked
         ulong folded = 0;
         foreach (string key in _keys)
         {
-            folded ^= TranscodingTextHash.Hash(key);
+            folded ^= KeyHasher.HashByTranscoding(key);
         }
 
         return folded;
@@ -113,7 +115,7 @@ public class TextKeyHashBenchmarks : ISmokeChecked
         for (int i = 0; i < _keys.Length; i++)
         {
             ulong expected = XxHash3.HashToUInt64(_utf8[i]);
-            if (KeyHasher.Hash(_keys[i].AsSpan()) != expected || TranscodingTextHash.Hash(_keys[i]) != expected)
+            if (KeyHasher.Hash(_keys[i].AsSpan()) != expected || KeyHasher.HashByTranscoding(_keys[i]) != expected)
             {
                 throw new InvalidOperationException($"{benchmark}: the text hashes disagree on key {i} ({Length} chars, non-ASCII {NonAscii}).");
             }

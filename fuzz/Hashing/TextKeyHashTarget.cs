@@ -43,8 +43,8 @@ internal sealed class TextKeyHashTarget : FuzzTarget
         }
 
         yield return ("latin1-uuid.bin", [0, .. "0f8fad5b-d9cb-469f-a165-70867728\u00e9950e"u8]);
-        yield return ("utf16-surrogates.bin", [1, .. Utf16Bytes("user-\ud83d\ude00-\ud800-tail-0123456789")]);
-        yield return ("utf16-wide-at-end.bin", [1, .. Utf16Bytes(new string('k', 40) + "\u0161")]);
+        yield return ("utf16-surrogates.bin", [1, .. Utf16Input.Bytes("user-\ud83d\ude00-\ud800-tail-0123456789")]);
+        yield return ("utf16-wide-at-end.bin", [1, .. Utf16Input.Bytes(new string('k', 40) + "\u0161")]);
     }
 
     public override ulong Execute(byte[] input)
@@ -108,17 +108,5 @@ internal sealed class TextKeyHashTarget : FuzzTarget
                     }
                 });
         }
-    }
-
-    private static byte[] Utf16Bytes(string text)
-    {
-        byte[] bytes = new byte[text.Length * 2];
-        for (int i = 0; i < text.Length; i++)
-        {
-            bytes[2 * i] = (byte)text[i];
-            bytes[(2 * i) + 1] = (byte)(text[i] >> 8);
-        }
-
-        return bytes;
     }
 }

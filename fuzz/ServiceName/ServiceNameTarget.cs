@@ -43,7 +43,7 @@ internal sealed class ServiceNameTarget : FuzzTarget
 
         yield return ("with-default-namespace.bin", [0, .. "web:http\0payments"u8]);
         yield return ("invalid-default-namespace.bin", [0, .. "web\0Bad_NS"u8]);
-        yield return ("utf16-lone-surrogate.bin", [1, .. MemoryMarshalBytes("web.sh\ud800op")]);
+        yield return ("utf16-lone-surrogate.bin", [1, .. Utf16Input.Bytes("web.sh\ud800op")]);
     }
 
     public override ulong Execute(byte[] input)
@@ -121,18 +121,6 @@ internal sealed class ServiceNameTarget : FuzzTarget
         return split < 0
             ? (Encoding.UTF8.GetString(body), ServiceReference.DefaultNamespace)
             : (Encoding.UTF8.GetString(body[..split]), Encoding.UTF8.GetString(body[(split + 1)..]));
-    }
-
-    private static byte[] MemoryMarshalBytes(string text)
-    {
-        byte[] bytes = new byte[text.Length * 2];
-        for (int i = 0; i < text.Length; i++)
-        {
-            bytes[2 * i] = (byte)text[i];
-            bytes[(2 * i) + 1] = (byte)(text[i] >> 8);
-        }
-
-        return bytes;
     }
 
     // The rules as Kubernetes documents them (apimachinery validation), restated independently of the parser.
