@@ -108,7 +108,7 @@ public class HardCaseBenchmarks : ISmokeChecked
         return picked;
     }
 
-    /// <summary>Plain pick by text key (<c>ReadOnlySpan&lt;char&gt;</c>: UTF-8 transcoding on the stack, then the same pick).</summary>
+    /// <summary>Plain pick by text key (<c>ReadOnlySpan&lt;char&gt;</c>: these ASCII keys of 16–32 chars are hashed from their chars, then the same pick).</summary>
     [Benchmark(OperationsPerInvoke = PicksPerInvoke)]
     public Endpoint? ConsistentHashPickText()
     {
