@@ -340,7 +340,7 @@ internal sealed class BoundedLoadPlacer
             }
 
             bool stale = false;
-            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead, availability, ref stale, counted: true))
+            if (!IsRejected(rejected, candidate) && TryTake(snapshot, candidate, totalRead, availability, ref stale, counted: true, readFirst: true))
             {
                 return candidate;
             }
@@ -370,8 +370,11 @@ internal sealed class BoundedLoadPlacer
     }
 
     // True when the endpoint took the request; false with `stale` set when its state was detached (removed or
-    // reweighted to 0 after the snapshot was read): the placement must start over on the current snapshot.
-    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability, ref bool stale, bool counted = false)
+    // reweighted to 0 after the snapshot was read): the placement must start over on the current snapshot. A sweep
+    // reads the count first (readFirst): most endpoints it meets are full, where a guessing swap would fail on each.
+    // (Reading first in the overflow probes too measured no clear change: 51.6 / 70.3 / 116.4 ns against 54.2 /
+    // 74.8 / 108.4 at N = 10 / 100 / 1000, two runs minutes apart.)
+    private bool TryTake(BalancerSnapshot snapshot, int index, int totalRead, Availability availability, ref bool stale, bool counted = false, bool readFirst = false)
     {
         if (!counted)
         {
@@ -384,7 +387,8 @@ internal sealed class BoundedLoadPlacer
         }
 
         EndpointState state = snapshot.States[index];
-        if (state.TryAddWithin(Capacity(snapshot.Endpoints[index].Weight, totalRead, availability.TotalWeight)))
+        LoadCapacity capacity = Capacity(snapshot.Endpoints[index].Weight, totalRead, availability.TotalWeight);
+        if (readFirst ? state.TryAddWithinReadFirst(capacity) : state.TryAddWithin(capacity))
         {
             return true;
         }

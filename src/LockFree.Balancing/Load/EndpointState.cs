@@ -112,11 +112,19 @@ internal sealed partial class EndpointState
     {
         // PERF: IdleGuess: an idle endpoint admits under any capacity (never below 1).
         int current = Interlocked.CompareExchange(ref _inFlight.Value, 1, 0);
-        if (current == 0)
-        {
-            return true;
-        }
+        return current == 0 || TryAddWithinFrom(current, capacity);
+    }
 
+    /// <summary>
+    /// <see cref="TryAddWithin"/> that reads the word before any compare-and-swap, for sweeps over every endpoint, which
+    /// meet mostly full ones: there a guess fails on each, and a failed swap is a locked instruction where a read is a
+    /// load (an acquire that found every endpoint full took 8.9 µs at N = 1000 with the guess, 6.5 µs reading first).
+    /// </summary>
+    public bool TryAddWithinReadFirst(LoadCapacity capacity)
+        => TryAddWithinFrom(Volatile.Read(ref _inFlight.Value), capacity);
+
+    private bool TryAddWithinFrom(int current, LoadCapacity capacity)
+    {
         while ((current & DetachedFlag) == 0 && capacity.Admits(current))
         {
             int seen = Interlocked.CompareExchange(ref _inFlight.Value, current + 1, current);

@@ -52,8 +52,28 @@ public sealed class DrainingLoadTests
         balancer.Add(old.Endpoints[0]);
         Assert.NotSame(stale, balancer.CurrentSnapshot.States[0]);
 
-        // A picker still holding the old snapshot must not be able to count a request on the forgotten state.
+        // A picker still holding the old snapshot must not be able to count a request on the forgotten state, whether
+        // it guesses the word (a placement's home) or reads it first (a sweep over every endpoint).
         Assert.False(stale.TryAddWithin(new LoadCapacity(long.MaxValue, 1)));
+        Assert.False(stale.TryAddWithinReadFirst(new LoadCapacity(long.MaxValue, 1)));
+        Assert.True(stale.IsDetached);
         Assert.Equal(0, stale.InFlight);
+    }
+
+    [Fact]
+    public void TryAddWithinReadFirst_AdmitsUpToTheCapacityLikeTheGuessingPath()
+    {
+        ConsistentHashBalancer balancer = new(new ConsistentHashOptions { LoadFactor = 1.25 });
+        balancer.Update(TestEndpoints.Distinct(2, seed: 85));
+        EndpointState guessing = balancer.CurrentSnapshot.States[0];
+        EndpointState readingFirst = balancer.CurrentSnapshot.States[1];
+        var capacity = new LoadCapacity(3, 1); // admits while fewer than 3 are in flight
+
+        bool[] guessed = [.. Enumerable.Range(0, 5).Select(_ => guessing.TryAddWithin(capacity))];
+        bool[] read = [.. Enumerable.Range(0, 5).Select(_ => readingFirst.TryAddWithinReadFirst(capacity))];
+
+        Assert.Equal([true, true, true, false, false], guessed);
+        Assert.Equal(guessed, read);
+        Assert.Equal((3, 3), (guessing.InFlight, readingFirst.InFlight));
     }
 }
