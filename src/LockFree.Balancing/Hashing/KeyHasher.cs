@@ -12,10 +12,10 @@ namespace LockFree.Balancing.Hashing;
 /// bytes with XXH3-64 places keys exactly where this one does.
 /// </summary>
 /// <remarks>
-/// ASCII text keys of up to 64 chars are hashed from their chars by <see cref="AsciiXxh3"/> (same value, no transcoding);
-/// the others are transcoded to UTF-8 first. The hash is System.IO.Hashing's <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/> with seed 0.
-/// It replaced the library's own port (bench/Baselines/Xxh3.cs, kept for HashBenchmarks) without moving a
-/// key: KeyHasherTests checks this seam against <c>xxhsum -H3</c> vectors for every length class, and the
+/// ASCII text keys of up to 64 chars are hashed from their chars by <see cref="AsciiXxh3"/> (same value, no
+/// transcoding); the others are transcoded to UTF-8 first. The hash is System.IO.Hashing's
+/// <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/> with seed 0. It replaced the library's own port
+/// (bench/Baselines/Xxh3.cs, kept for HashBenchmarks) without moving a key: KeyHasherTests checks this seam against <c>xxhsum -H3</c> vectors for every length class, and the
 /// golden placement files did not change.
 /// </remarks>
 [SkipLocalsInit]
