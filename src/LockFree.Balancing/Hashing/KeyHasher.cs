@@ -15,8 +15,8 @@ namespace LockFree.Balancing.Hashing;
 /// ASCII text keys of up to 64 chars are hashed from their chars by <see cref="AsciiXxh3"/> (same value, no
 /// transcoding); the others are transcoded to UTF-8 first. The hash is System.IO.Hashing's
 /// <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/> with seed 0. It replaced the library's own port
-/// (bench/Baselines/Xxh3.cs, kept for HashBenchmarks) without moving a key: KeyHasherTests checks this seam against <c>xxhsum -H3</c> vectors for every length class, and the
-/// golden placement files did not change.
+/// (bench/Baselines/Xxh3.cs, kept for HashBenchmarks) without moving a key: KeyHasherTests checks this seam against
+/// <c>xxhsum -H3</c> vectors for every length class, and the golden placement files did not change.
 /// </remarks>
 [SkipLocalsInit]
 internal static class KeyHasher
