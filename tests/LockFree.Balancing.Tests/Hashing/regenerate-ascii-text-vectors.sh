@@ -5,7 +5,10 @@
 # different lengths differ everywhere, so a word read at a wrong offset changes the hash.
 # Run from this directory: ./regenerate-ascii-text-vectors.sh > AsciiTextHashVectors.cs
 set -euo pipefail
-command -v xxhsum >/dev/null || { echo "xxhsum missing: apt-get install xxhash" >&2; exit 1; }
+if ! command -v xxhsum >/dev/null; then
+  echo "xxhsum missing: installing Debian's xxhash" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get update >&2 && apt-get install -y xxhash >&2; else sudo apt-get update >&2 && sudo apt-get install -y xxhash >&2; fi
+fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 alphabet='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 cat <<'HEAD'
