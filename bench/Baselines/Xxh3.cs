@@ -3,13 +3,15 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using static LockFree.Balancing.Hashing.Xxh3Mixing;
 
 namespace LockFree.Balancing.Benchmarks.Baselines;
 
 /// <summary>
 /// The library's own XXH3-64 port (src/LockFree.Balancing/Hashing/Xxh3.cs until the hash moved to
-/// System.IO.Hashing's <c>XxHash3</c>), kept here unchanged as the row <c>HashBenchmarks</c> compares the package with.
-/// Its original remarks follow.
+/// System.IO.Hashing's <c>XxHash3</c>), kept here as the row <c>HashBenchmarks</c> compares the package with. Its
+/// constants, secret and mixing steps now come from the library's <c>Hashing/Xxh3Mixing</c> (the same code, one copy
+/// since <c>AsciiXxh3</c> needed them too). Its original remarks follow.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -30,13 +32,8 @@ internal static class Xxh3
     private const ulong Prime32_1 = 0x9E3779B1UL;
     private const ulong Prime32_2 = 0x85EBCA77UL;
     private const ulong Prime32_3 = 0xC2B2AE3DUL;
-    private const ulong Prime64_1 = 0x9E3779B185EBCA87UL;
-    private const ulong Prime64_2 = 0xC2B2AE3D27D4EB4FUL;
-    private const ulong Prime64_3 = 0x165667B19E3779F9UL;
     private const ulong Prime64_4 = 0x85EBCA77C2B2AE63UL;
     private const ulong Prime64_5 = 0x27D4EB2F165667C5UL;
-    private const ulong PrimeMx1 = 0x165667919E3779F9UL;
-    private const ulong PrimeMx2 = 0x9FB21C651E98DF25UL;
 
     private const int SecretSize = 192;
     private const int StripeLength = 64;
@@ -48,31 +45,6 @@ internal static class Xxh3
     private const int MergeSecretOffset = 11;
     private const int MidSizeStartOffset = 3;
     private const int MidSizeLastOffset = 136 - 17;                                     // 119
-
-    /// <summary>The default XXH3 secret (kSecret). Compiled into the data section (no allocation).</summary>
-    private static ReadOnlySpan<byte> Secret =>
-    [
-        0xB8, 0xFE, 0x6C, 0x39, 0x23, 0xA4, 0x4B, 0xBE, 0x7C, 0x01, 0x81, 0x2C, 0xF7, 0x21, 0xAD, 0x1C,
-        0xDE, 0xD4, 0x6D, 0xE9, 0x83, 0x90, 0x97, 0xDB, 0x72, 0x40, 0xA4, 0xA4, 0xB7, 0xB3, 0x67, 0x1F,
-        0xCB, 0x79, 0xE6, 0x4E, 0xCC, 0xC0, 0xE5, 0x78, 0x82, 0x5A, 0xD0, 0x7D, 0xCC, 0xFF, 0x72, 0x21,
-        0xB8, 0x08, 0x46, 0x74, 0xF7, 0x43, 0x24, 0x8E, 0xE0, 0x35, 0x90, 0xE6, 0x81, 0x3A, 0x26, 0x4C,
-        0x3C, 0x28, 0x52, 0xBB, 0x91, 0xC3, 0x00, 0xCB, 0x88, 0xD0, 0x65, 0x8B, 0x1B, 0x53, 0x2E, 0xA3,
-        0x71, 0x64, 0x48, 0x97, 0xA2, 0x0D, 0xF9, 0x4E, 0x38, 0x19, 0xEF, 0x46, 0xA9, 0xDE, 0xAC, 0xD8,
-        0xA8, 0xFA, 0x76, 0x3F, 0xE3, 0x9C, 0x34, 0x3F, 0xF9, 0xDC, 0xBB, 0xC7, 0xC7, 0x0B, 0x4F, 0x1D,
-        0x8A, 0x51, 0xE0, 0x4B, 0xCD, 0xB4, 0x59, 0x31, 0xC8, 0x9F, 0x7E, 0xC9, 0xD9, 0x78, 0x73, 0x64,
-        0xEA, 0xC5, 0xAC, 0x83, 0x34, 0xD3, 0xEB, 0xC3, 0xC5, 0x81, 0xA0, 0xFF, 0xFA, 0x13, 0x63, 0xEB,
-        0x17, 0x0D, 0xDD, 0x51, 0xB7, 0xF0, 0xDA, 0x49, 0xD3, 0x16, 0x55, 0x26, 0x29, 0xD4, 0x68, 0x9E,
-        0x2B, 0x16, 0xBE, 0x58, 0x7D, 0x47, 0xA1, 0xFC, 0x8F, 0xF8, 0xB8, 0xD1, 0x7A, 0xD0, 0x31, 0xCE,
-        0x45, 0xCB, 0x3A, 0x8F, 0x95, 0x16, 0x04, 0x28, 0xAF, 0xD7, 0xFB, 0xCA, 0xBB, 0x4B, 0x40, 0x7E,
-    ];
-
-    // Secret-derived constants for the short paths. static readonly primitives become JIT-time
-    // constants once the type is initialised (tier-1 code), so the hot paths do not touch the table.
-    private static readonly ulong EmptyHash = Xxh64Avalanche(ReadSecret64(56) ^ ReadSecret64(64));
-    private static readonly ulong Bitflip1To3 = ReadSecret32(0) ^ ReadSecret32(4);
-    private static readonly ulong Bitflip4To8 = ReadSecret64(8) ^ ReadSecret64(16);
-    private static readonly ulong Bitflip9To16Lo = ReadSecret64(24) ^ ReadSecret64(32);
-    private static readonly ulong Bitflip9To16Hi = ReadSecret64(40) ^ ReadSecret64(48);
 
     /// <summary>Hashes <paramref name="data"/> with XXH3-64, seed 0.</summary>
     /// <param name="data">The bytes to hash (any length, any alignment).</param>
@@ -143,7 +115,7 @@ internal static class Xxh3
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Hash17To128(ref byte input, int length)
     {
-        ref byte secret = ref MemoryMarshal.GetReference(Secret);
+        ref byte secret = ref MemoryMarshal.GetReference(DefaultSecret);
         ulong acc = (ulong)length * Prime64_1;
 
         if (length > 32)
@@ -172,7 +144,7 @@ internal static class Xxh3
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong Hash129To240(ref byte input, int length)
     {
-        ref byte secret = ref MemoryMarshal.GetReference(Secret);
+        ref byte secret = ref MemoryMarshal.GetReference(DefaultSecret);
         ulong acc = (ulong)length * Prime64_1;
 
         for (int i = 0; i < 8; i++)
@@ -200,7 +172,7 @@ internal static class Xxh3
             return HashLongAvx2(ref input, length);
         }
 
-        ref byte secret = ref MemoryMarshal.GetReference(Secret);
+        ref byte secret = ref MemoryMarshal.GetReference(DefaultSecret);
         Span<ulong> acc = stackalloc ulong[8];
         acc[0] = Prime32_3;
         acc[1] = Prime64_1;
@@ -259,7 +231,7 @@ internal static class Xxh3
 
     private static ulong HashLongAvx2(ref byte input, int length)
     {
-        ref byte secret = ref MemoryMarshal.GetReference(Secret);
+        ref byte secret = ref MemoryMarshal.GetReference(DefaultSecret);
         Vector256<ulong> acc0 = Vector256.Create(Prime32_3, Prime64_1, Prime64_2, Prime64_3);
         Vector256<ulong> acc1 = Vector256.Create(Prime64_4, Prime32_2, Prime64_5, Prime32_1);
 
@@ -349,41 +321,6 @@ internal static class Xxh3
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong MulFold64(ulong a, ulong b)
-    {
-        ulong high = Math.BigMul(a, b, out ulong low);
-        return high ^ low;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Avalanche(ulong h)
-    {
-        h ^= h >> 37;
-        h *= PrimeMx1;
-        return h ^ (h >> 32);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Xxh64Avalanche(ulong h)
-    {
-        h ^= h >> 33;
-        h *= Prime64_2;
-        h ^= h >> 29;
-        h *= Prime64_3;
-        return h ^ (h >> 32);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong RrMxMx(ulong h, ulong length)
-    {
-        h ^= ulong.RotateLeft(h, 49) ^ ulong.RotateLeft(h, 24);
-        h *= PrimeMx2;
-        h ^= (h >> 35) + length;
-        h *= PrimeMx2;
-        return h ^ (h >> 28);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Read64(ref byte source, int offset)
     {
         ulong value = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref source, offset));
@@ -396,8 +333,4 @@ internal static class Xxh3
         uint value = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref source, offset));
         return BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
     }
-
-    private static ulong ReadSecret64(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(Secret.Slice(offset, 8));
-
-    private static uint ReadSecret32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(Secret.Slice(offset, 4));
 }

@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Text;
+using static LockFree.Balancing.Hashing.Xxh3Mixing;
 
 namespace LockFree.Balancing.Hashing;
 
@@ -41,24 +41,8 @@ internal static class AsciiXxh3
     /// </summary>
     public const int MaxLength = 64;
 
-    private const ulong Prime64_1 = 0x9E3779B185EBCA87UL;
-    private const ulong Prime64_2 = 0xC2B2AE3D27D4EB4FUL;
-    private const ulong Prime64_3 = 0x165667B19E3779F9UL;
-    private const ulong PrimeMx1 = 0x165667919E3779F9UL;
-    private const ulong PrimeMx2 = 0x9FB21C651E98DF25UL;
-
     // Any bit above 0x7F in any of four UTF-16 chars packed into a 64-bit word.
     private const ulong NonAsciiBits = 0xFF80_FF80_FF80_FF80UL;
-
-    /// <summary>The first 80 bytes of XXH3's default secret (kSecret), of which the paths up to 64 bytes read 72.</summary>
-    private static ReadOnlySpan<byte> Secret =>
-    [
-        0xB8, 0xFE, 0x6C, 0x39, 0x23, 0xA4, 0x4B, 0xBE, 0x7C, 0x01, 0x81, 0x2C, 0xF7, 0x21, 0xAD, 0x1C,
-        0xDE, 0xD4, 0x6D, 0xE9, 0x83, 0x90, 0x97, 0xDB, 0x72, 0x40, 0xA4, 0xA4, 0xB7, 0xB3, 0x67, 0x1F,
-        0xCB, 0x79, 0xE6, 0x4E, 0xCC, 0xC0, 0xE5, 0x78, 0x82, 0x5A, 0xD0, 0x7D, 0xCC, 0xFF, 0x72, 0x21,
-        0xB8, 0x08, 0x46, 0x74, 0xF7, 0x43, 0x24, 0x8E, 0xE0, 0x35, 0x90, 0xE6, 0x81, 0x3A, 0x26, 0x4C,
-        0x3C, 0x28, 0x52, 0xBB, 0x91, 0xC3, 0x00, 0xCB, 0x88, 0xD0, 0x65, 0x8B, 0x1B, 0x53, 0x2E, 0xA3,
-    ];
 
     /// <summary>
     /// Hashes <paramref name="key"/> as its UTF-8 bytes when every char is ASCII and there are at most
@@ -165,7 +149,7 @@ internal static class AsciiXxh3
         Vector128<ulong> bytes = Vector128.Narrow(
             Vector128.LoadUnsafe(ref chars, (nuint)charOffset),
             Vector128.LoadUnsafe(ref chars, (nuint)(charOffset + 8))).AsUInt64();
-        ref byte secret = ref MemoryMarshal.GetReference(Secret);
+        ref byte secret = ref MemoryMarshal.GetReference(DefaultSecret);
         ulong secretLo = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref secret, secretOffset));
         ulong secretHi = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref secret, secretOffset + 8));
         return MulFold64(bytes.GetElement(0) ^ secretLo, bytes.GetElement(1) ^ secretHi);
@@ -190,52 +174,5 @@ internal static class AsciiXxh3
     {
         chars = (chars | (chars >> 8)) & 0x0000_FFFF_0000_FFFFUL;
         return (chars | (chars >> 16)) & 0xFFFF_FFFFUL;
-    }
-
-    private static ulong ReadSecret64(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(Secret[offset..]);
-
-    private static ulong ReadSecret32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(Secret[offset..]);
-
-    // Secret-derived constants of the short paths (seed 0); static readonly primitives fold into the code once the
-    // class is initialised.
-    private static readonly ulong EmptyHash = Xxh64Avalanche(ReadSecret64(56) ^ ReadSecret64(64));
-    private static readonly ulong Bitflip1To3 = ReadSecret32(0) ^ ReadSecret32(4);
-    private static readonly ulong Bitflip4To8 = ReadSecret64(8) ^ ReadSecret64(16);
-    private static readonly ulong Bitflip9To16Lo = ReadSecret64(24) ^ ReadSecret64(32);
-    private static readonly ulong Bitflip9To16Hi = ReadSecret64(40) ^ ReadSecret64(48);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong MulFold64(ulong left, ulong right)
-    {
-        ulong high = Math.BigMul(left, right, out ulong low);
-        return high ^ low;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Avalanche(ulong hash)
-    {
-        hash ^= hash >> 37;
-        hash *= PrimeMx1;
-        return hash ^ (hash >> 32);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong RrMxMx(ulong hash, ulong length)
-    {
-        hash ^= BitOperations.RotateLeft(hash, 49) ^ BitOperations.RotateLeft(hash, 24);
-        hash *= PrimeMx2;
-        hash ^= (hash >> 35) + length;
-        hash *= PrimeMx2;
-        return hash ^ (hash >> 28);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Xxh64Avalanche(ulong hash)
-    {
-        hash ^= hash >> 33;
-        hash *= Prime64_2;
-        hash ^= hash >> 29;
-        hash *= Prime64_3;
-        return hash ^ (hash >> 32);
     }
 }
