@@ -16,7 +16,7 @@ namespace LockFree.Balancing.Hashing;
 /// <para>
 /// PERF: transcoding a short key to a stack buffer and hashing that buffer cost 14–21 ns for 6–36 chars, against
 /// 2–6 ns for hashing the bytes alone (TextKeyHashBenchmarks). Most of the difference is the buffer itself
-/// (narrowing into a stack buffer with vector stores, instead of transcoding, still took 11–12 ns): XXH3 reads its
+/// (narrowing into a stack buffer with vector stores, instead of transcoding, gained little): XXH3 reads its
 /// input as overlapping 8-byte words that straddle the stores, and a load that no single store covers waits for the
 /// stores to retire instead of being forwarded. Up to 128 bytes XXH3 reads each byte through a fixed
 /// set of words (the first and last 8 or 16, then inward), so this reads the same words straight from the chars,
@@ -35,9 +35,8 @@ internal static class AsciiXxh3
 {
     /// <summary>
     /// The longest key this path hashes. XXH3 reads up to 128 bytes in fixed words, but past 64 chars narrowing every
-    /// 16-char block in a vector register cost more than transcoding (100 chars: 19.4 ns of mixing plus 3.4 ns for the
-    /// ASCII check, against 18.9 ns for transcoding and hashing; a throwaway benchmark on this project's machine), so
-    /// longer keys are transcoded.
+    /// 16-char block in a vector register cost more than transcoding (100 chars: 23.7 ns against 20.9 ns; export
+    /// <c>*TextKeyHashBenchmarks-register-path-to-128*</c>), so longer keys are transcoded.
     /// </summary>
     public const int MaxLength = 64;
 
