@@ -34,12 +34,12 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     private ILoadBalancingPolicy _roundRobin = null!;
     private ILoadBalancingPolicy _consistentHash = null!;
     private ILoadBalancingPolicy _maglev = null!;
-    private Cluster _yarp = null!;
-    private Cluster _powerOfTwoCluster = null!;
-    private Cluster _roundRobinCluster = null!;
-    private Cluster _hashing = null!;
-    private Cluster _bounded = null!;
-    private Cluster _maglevCluster = null!;
+    private YarpBenchCluster _yarp = null!;
+    private YarpBenchCluster _powerOfTwoCluster = null!;
+    private YarpBenchCluster _roundRobinCluster = null!;
+    private YarpBenchCluster _hashing = null!;
+    private YarpBenchCluster _bounded = null!;
+    private YarpBenchCluster _maglevCluster = null!;
 
     /// <summary>The number of available destinations.</summary>
     [Params(10, 100, 1000)]
@@ -66,12 +66,12 @@ public class YarpPolicyBenchmarks : ISmokeChecked
         DestinationState[] destinations = [.. Enumerable.Range(0, N).Select(i => new DestinationState(
             "d" + i,
             new DestinationModel(new DestinationConfig { Address = $"http://10.{i / 250}.{i % 250}.1:8080/" })))];
-        _yarp = new Cluster("yarp", LoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
-        _powerOfTwoCluster = new Cluster("p2c", LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
-        _roundRobinCluster = new Cluster("rr", LockFreeLoadBalancingPolicies.RoundRobin, null, null, destinations);
-        _hashing = new Cluster("hash", LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user", null, destinations);
-        _bounded = new Cluster("bounded", LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user", "1.25", destinations);
-        _maglevCluster = new Cluster("maglev", LockFreeLoadBalancingPolicies.Maglev, "header:x-user", null, destinations);
+        _yarp = new YarpBenchCluster("yarp", LoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
+        _powerOfTwoCluster = new YarpBenchCluster("p2c", LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
+        _roundRobinCluster = new YarpBenchCluster("rr", LockFreeLoadBalancingPolicies.RoundRobin, null, null, destinations);
+        _hashing = new YarpBenchCluster("hash", LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user", null, destinations);
+        _bounded = new YarpBenchCluster("bounded", LockFreeLoadBalancingPolicies.ConsistentHash, "header:x-user", "1.25", destinations);
+        _maglevCluster = new YarpBenchCluster("maglev", LockFreeLoadBalancingPolicies.Maglev, "header:x-user", null, destinations);
 
         // The first pick builds each LockFree table; the benchmark measures the steady state after it.
         Run(_powerOfTwo, _powerOfTwoCluster);
@@ -128,7 +128,7 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     /// <inheritdoc />
     public void CheckAfterCalls(string benchmark)
     {
-        foreach (Cluster cluster in (Cluster[])[_powerOfTwoCluster, _roundRobinCluster, _hashing, _bounded, _maglevCluster])
+        foreach (YarpBenchCluster cluster in (YarpBenchCluster[])[_powerOfTwoCluster, _roundRobinCluster, _hashing, _bounded, _maglevCluster])
         {
             foreach (LockFreeLoadBalancingPolicy policy in (ILoadBalancingPolicy[])[_powerOfTwo, _roundRobin, _consistentHash, _maglev])
             {
@@ -149,7 +149,7 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     [GlobalCleanup]
     public void Cleanup() => _services.Dispose();
 
-    private static DestinationState PickOnly(ILoadBalancingPolicy policy, Cluster cluster)
+    private static DestinationState PickOnly(ILoadBalancingPolicy policy, YarpBenchCluster cluster)
     {
         IReadOnlyList<DestinationState> available = cluster.State.DestinationsState.AvailableDestinations;
         DestinationState picked = null!;
@@ -162,7 +162,7 @@ public class YarpPolicyBenchmarks : ISmokeChecked
         return picked;
     }
 
-    private DestinationState Run(ILoadBalancingPolicy policy, Cluster cluster)
+    private DestinationState Run(ILoadBalancingPolicy policy, YarpBenchCluster cluster)
     {
         IReadOnlyList<DestinationState> available = cluster.State.DestinationsState.AvailableDestinations;
         DestinationState picked = null!;
@@ -179,56 +179,5 @@ public class YarpPolicyBenchmarks : ISmokeChecked
         }
 
         return picked;
-    }
-
-    /// <summary>A cluster as YARP's runtime model holds it, with 64 requests routed to it.</summary>
-    private sealed class Cluster
-    {
-        public Cluster(string id, string policy, string? hashKey, string? loadFactor, DestinationState[] destinations)
-        {
-            var metadata = new Dictionary<string, string>();
-            if (hashKey is not null)
-            {
-                metadata[LockFreeClusterMetadata.HashKey] = hashKey;
-            }
-
-            if (loadFactor is not null)
-            {
-                metadata[LockFreeClusterMetadata.LoadFactor] = loadFactor;
-            }
-
-            var config = new ClusterConfig { ClusterId = id, LoadBalancingPolicy = policy, Metadata = metadata };
-            State = new ClusterState(id, new ClusterModel(config, new HttpMessageInvoker(new SocketsHttpHandler())));
-            State.DestinationsState = new ClusterDestinationsState(destinations, destinations);
-            var route = new RouteModel(new RouteConfig { RouteId = id, ClusterId = id }, State, HttpTransformer.Default);
-            Features = [.. Enumerable.Range(0, PicksPerInvoke).Select(_ => new ProxyFeature(route, State.Model, destinations))];
-            Requests = [.. Enumerable.Range(0, PicksPerInvoke).Select(i =>
-            {
-                var context = new DefaultHttpContext();
-                context.Request.Headers["x-user"] = "user-" + i;
-                context.Features.Set<IReverseProxyFeature>(Features[i]);
-                return context;
-            })];
-        }
-
-        public ClusterState State { get; }
-
-        public DefaultHttpContext[] Requests { get; }
-
-        public ProxyFeature[] Features { get; }
-    }
-
-    /// <summary>The request's proxy feature, as YARP's routing sets it (YARP's own type is internal).</summary>
-    private sealed class ProxyFeature(RouteModel route, ClusterModel cluster, IReadOnlyList<DestinationState> destinations) : IReverseProxyFeature
-    {
-        public RouteModel Route { get; } = route;
-
-        public ClusterModel Cluster { get; set; } = cluster;
-
-        public IReadOnlyList<DestinationState> AllDestinations { get; } = destinations;
-
-        public IReadOnlyList<DestinationState> AvailableDestinations { get; set; } = destinations;
-
-        public DestinationState? ProxiedDestination { get; set; }
     }
 }
