@@ -566,17 +566,19 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
         // which must come within RequestTimeout (a server that ignores the parameter never sends it).
         Dictionary<string, EndpointSlice>? staged = resourceVersion is null ? new(StringComparer.Ordinal) : null;
         using var initialEvents = new CancellationTokenSource(staged is null ? Timeout.InfiniteTimeSpan : _options.RequestTimeout, _options.TimeProvider);
-        using var idle = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var answer = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var idle = new IdleDeadline(_options.TimeProvider, idleTimeout);
 
         // The server should end the watch after timeoutSeconds; one that ignores it (a proxy, a broken server that
         // keeps sending bookmarks) is cut here, a little later, so that every watch has an end.
         using var lifetime = new CancellationTokenSource(MaxWatchLifetime(_options.WatchTimeout), _options.TimeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource([stopping, idle.Token, initialEvents.Token, lifetime.Token]);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource([stopping, answer.Token, idle.Token, initialEvents.Token, lifetime.Token]);
         try
         {
             using HttpResponseMessage response = await _client.OpenWatchAsync(resourceVersion, linked.Token).ConfigureAwait(false);
             connected = true;
-            idle.CancelAfter(idleTimeout);
+            answer.CancelAfter(Timeout.InfiniteTimeSpan);
+            idle.Start();
             if (staged is null)
             {
                 DateTimeOffset connectedAt = _options.TimeProvider.GetUtcNow();
@@ -586,7 +588,7 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
             Stream body = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
             {
-                using var lines = new WatchLineReader(body, _options.MaxEventBytes, () => idle.CancelAfter(idleTimeout));
+                using var lines = new WatchLineReader(body, _options.MaxEventBytes, idle.Touch);
                 while (true)
                 {
                     ReadOnlyMemory<byte> line = await lines.ReadLineAsync(linked.Token).ConfigureAwait(false);
@@ -627,17 +629,17 @@ public sealed class KubernetesEndpointWatcher : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (lifetime.IsCancellationRequested && !idle.IsCancellationRequested && !initialEvents.IsCancellationRequested && !stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (lifetime.IsCancellationRequested && !idle.Expired && !answer.IsCancellationRequested && !initialEvents.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
             // Not an error: the watch lived its term; the loop resumes from the last resourceVersion.
             return new WatchOutcome(changes, _options.TimeProvider.GetElapsedTime(started), Gone: null, InitialEventsEnded: staged is null);
         }
-        catch (OperationCanceledException ex) when (initialEvents.IsCancellationRequested && !idle.IsCancellationRequested && !stopping.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (initialEvents.IsCancellationRequested && !idle.Expired && !answer.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
             string message = $"the streaming list sent no initial-events-end bookmark within {_options.RequestTimeout.TotalSeconds:0.###} s (the server may ignore sendInitialEvents)";
             throw new KubernetesApiException(_client.Error(url, null, message), ex);
         }
-        catch (OperationCanceledException ex) when (idle.IsCancellationRequested && !stopping.IsCancellationRequested)
+        catch (OperationCanceledException ex) when ((idle.Expired || answer.IsCancellationRequested) && !stopping.IsCancellationRequested)
         {
             string message = connected
                 ? $"the watch stream was silent for {idleTimeout.TotalSeconds:0.###} s and is treated as dead; reconnecting"
