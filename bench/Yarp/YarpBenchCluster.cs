@@ -1,7 +1,10 @@
 using LockFree.Balancing.Yarp;
+using LockFree.Balancing.Yarp.Policies;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 
 namespace LockFree.Balancing.Benchmarks.Yarp;
@@ -40,6 +43,26 @@ internal sealed class YarpBenchCluster
     }
 
     public ClusterState State { get; }
+
+    /// <summary>
+    /// The container the YARP benchmarks pick through: <c>AddReverseProxy().AddLockFreeLoadBalancing()</c>, with its
+    /// policies (YARP's and LockFree's) and the forwarder wrapper.
+    /// </summary>
+    public static ServiceProvider BuildProxyServices(out LeaseReleasingForwarder forwarder, out ILoadBalancingPolicy[] policies)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddReverseProxy().AddLockFreeLoadBalancing();
+        ServiceProvider provider = services.BuildServiceProvider();
+        forwarder = (LeaseReleasingForwarder)provider.GetRequiredService<IHttpForwarder>();
+        policies = [.. provider.GetServices<ILoadBalancingPolicy>()];
+        return provider;
+    }
+
+    /// <summary><paramref name="count"/> available destinations on distinct pod addresses.</summary>
+    public static DestinationState[] Destinations(int count) => [.. Enumerable.Range(0, count).Select(i => new DestinationState(
+        "d" + i,
+        new DestinationModel(new DestinationConfig { Address = $"http://10.{i / 250}.{i % 250}.1:8080/" })))];
 
     public DefaultHttpContext[] Requests { get; }
 

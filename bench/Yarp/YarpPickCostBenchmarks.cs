@@ -45,18 +45,12 @@ public class YarpPickCostBenchmarks : ISmokeChecked
     [GlobalSetup]
     public void Setup()
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddReverseProxy().AddLockFreeLoadBalancing();
-        _services = services.BuildServiceProvider();
-        _forwarder = (LeaseReleasingForwarder)_services.GetRequiredService<IHttpForwarder>();
-        LockFreeLoadBalancingPolicy[] policies = [.. _services.GetServices<ILoadBalancingPolicy>().OfType<LockFreeLoadBalancingPolicy>()];
+        _services = YarpBenchCluster.BuildProxyServices(out _forwarder, out ILoadBalancingPolicy[] registered);
+        LockFreeLoadBalancingPolicy[] policies = [.. registered.OfType<LockFreeLoadBalancingPolicy>()];
         _roundRobin = policies.Single(p => p.Name == LockFreeLoadBalancingPolicies.RoundRobin);
         LockFreeLoadBalancingPolicy powerOfTwo = policies.Single(p => p.Name == LockFreeLoadBalancingPolicies.PowerOfTwoChoices);
 
-        DestinationState[] destinations = [.. Enumerable.Range(0, N).Select(i => new DestinationState(
-            "d" + i,
-            new DestinationModel(new DestinationConfig { Address = $"http://10.{i / 250}.{i % 250}.1:8080/" })))];
+        DestinationState[] destinations = YarpBenchCluster.Destinations(N);
         _roundRobinCluster = new YarpBenchCluster("rr", LockFreeLoadBalancingPolicies.RoundRobin, null, null, destinations);
         _powerOfTwoCluster = new YarpBenchCluster("p2c", LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
         _powerOfTwoTable = FirstPick(powerOfTwo, _powerOfTwoCluster);

@@ -49,12 +49,7 @@ public class YarpPolicyBenchmarks : ISmokeChecked
     [GlobalSetup]
     public void Setup()
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddReverseProxy().AddLockFreeLoadBalancing();
-        _services = services.BuildServiceProvider();
-        _forwarder = (LeaseReleasingForwarder)_services.GetRequiredService<IHttpForwarder>();
-        ILoadBalancingPolicy[] policies = [.. _services.GetServices<ILoadBalancingPolicy>()];
+        _services = YarpBenchCluster.BuildProxyServices(out _forwarder, out ILoadBalancingPolicy[] policies);
         ILoadBalancingPolicy Named(string name) => policies.Single(p => p.Name == name);
         _yarpPowerOfTwo = Named(LoadBalancingPolicies.PowerOfTwoChoices);
         _yarpRoundRobin = Named(LoadBalancingPolicies.RoundRobin);
@@ -63,9 +58,7 @@ public class YarpPolicyBenchmarks : ISmokeChecked
         _consistentHash = Named(LockFreeLoadBalancingPolicies.ConsistentHash);
         _maglev = Named(LockFreeLoadBalancingPolicies.Maglev);
 
-        DestinationState[] destinations = [.. Enumerable.Range(0, N).Select(i => new DestinationState(
-            "d" + i,
-            new DestinationModel(new DestinationConfig { Address = $"http://10.{i / 250}.{i % 250}.1:8080/" })))];
+        DestinationState[] destinations = YarpBenchCluster.Destinations(N);
         _yarp = new YarpBenchCluster("yarp", LoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
         _powerOfTwoCluster = new YarpBenchCluster("p2c", LockFreeLoadBalancingPolicies.PowerOfTwoChoices, null, null, destinations);
         _roundRobinCluster = new YarpBenchCluster("rr", LockFreeLoadBalancingPolicies.RoundRobin, null, null, destinations);
