@@ -59,36 +59,48 @@ public sealed class IdleDeadlineTests
     [Fact]
     public void LateCheck_SeesBytesThatArriveDuringItsSecondLook()
     {
-        var time = new FakeTimeProvider();
-        using var deadline = new IdleDeadline(time, Timeout);
+        var clock = new ManualClock();
+        using var deadline = new IdleDeadline(clock, Timeout);
         deadline.Start();
 
         // The process stalls past the deadline: the check runs 2 s late and looks once more instead of cutting.
-        time.Advance(Timeout + TimeSpan.FromSeconds(2));
+        clock.RunCheck(late: TimeSpan.FromSeconds(2));
         Assert.False(deadline.Expired);
+        Assert.Equal(Timeout / 4, clock.Timer!.DueIn);
 
-        // The bytes that waited behind the stall are read; the second look finds the stream alive.
+        // The bytes that waited behind the stall are read; the second look, on time, finds the stream alive.
         deadline.Touch();
-        time.Advance(Timeout / 4);
+        clock.RunCheck(late: TimeSpan.Zero);
         Assert.False(deadline.Expired);
 
-        // And the deadline runs from those bytes again.
-        time.Advance(Timeout - (Timeout / 4) - TimeSpan.FromMilliseconds(1));
-        Assert.False(deadline.Expired);
-        time.Advance(TimeSpan.FromMilliseconds(1));
+        // And the deadline runs from those bytes again: on time, silent for the whole timeout, cut.
+        Assert.Equal(Timeout - (Timeout / 4), clock.Timer!.DueIn);
+        clock.RunCheck(late: TimeSpan.Zero);
         Assert.True(deadline.Expired);
     }
 
     [Fact]
     public void LateCheck_OnASilentStream_CutsItAQuarterOfTheTimeoutLater()
     {
-        var time = new FakeTimeProvider();
-        using var deadline = new IdleDeadline(time, Timeout);
+        var clock = new ManualClock();
+        using var deadline = new IdleDeadline(clock, Timeout);
         deadline.Start();
 
-        time.Advance(Timeout + TimeSpan.FromSeconds(2));
+        clock.RunCheck(late: TimeSpan.FromSeconds(2));
         Assert.False(deadline.Expired);
-        time.Advance(Timeout / 4);
+        clock.RunCheck(late: TimeSpan.Zero);
+
+        Assert.True(deadline.Expired);
+    }
+
+    [Fact]
+    public void CheckLateByAQuarterOrLess_CutsAtOnce()
+    {
+        var clock = new ManualClock();
+        using var deadline = new IdleDeadline(clock, Timeout);
+        deadline.Start();
+
+        clock.RunCheck(late: Timeout / 4);
 
         Assert.True(deadline.Expired);
     }
@@ -96,18 +108,51 @@ public sealed class IdleDeadlineTests
     [Fact]
     public void SecondLook_IsGivenOncePerSilence()
     {
-        var time = new FakeTimeProvider();
-        using var deadline = new IdleDeadline(time, Timeout);
+        var clock = new ManualClock();
+        using var deadline = new IdleDeadline(clock, Timeout);
         deadline.Start();
 
-        time.Advance(Timeout + TimeSpan.FromSeconds(2)); // late: second look
-        time.Advance(Timeout / 4 + TimeSpan.FromSeconds(2)); // late again, still silent: no third look
+        clock.RunCheck(late: TimeSpan.FromSeconds(2)); // late: second look
+        clock.RunCheck(late: TimeSpan.FromSeconds(2)); // late again, still silent: no third look
 
         Assert.True(deadline.Expired);
     }
 
     [Fact]
-    public void Disposed_TwiceAndFromTwoThreads_AndThenTouched_DoesNotThrow()
+    public void SecondLook_IsGivenAgain_AfterTheStreamSpoke()
+    {
+        var clock = new ManualClock();
+        using var deadline = new IdleDeadline(clock, Timeout);
+        deadline.Start();
+
+        // A first stall, then bytes: the stream is alive and the check re-arms from them.
+        clock.RunCheck(late: TimeSpan.FromSeconds(2));
+        deadline.Touch();
+        clock.RunCheck(late: TimeSpan.Zero);
+
+        // A second stall later on: it gets its own second look.
+        clock.RunCheck(late: TimeSpan.FromSeconds(2));
+        Assert.False(deadline.Expired);
+        clock.RunCheck(late: TimeSpan.Zero);
+        Assert.True(deadline.Expired);
+    }
+
+    [Fact]
+    public void CheckAlreadyQueued_WhenDisposed_DoesNothing()
+    {
+        // A system timer's callback can be queued on the thread pool when the watch ends and disposes the deadline.
+        var clock = new ManualClock();
+        var deadline = new IdleDeadline(clock, Timeout);
+        deadline.Start();
+        deadline.Dispose();
+
+        clock.RunCheck(late: TimeSpan.Zero); // on time: it would cut the stream, but the deadline is gone
+
+        Assert.True(clock.Timer!.Disposed);
+    }
+
+    [Fact]
+    public void Disposed_TwiceAndFromFourThreads_AndThenTouched_DoesNotThrow()
     {
         var time = new FakeTimeProvider();
         var deadline = new IdleDeadline(time, Timeout);
@@ -119,6 +164,20 @@ public sealed class IdleDeadlineTests
         time.Advance(Timeout * 2);
 
         Assert.False(deadline.Expired);
+    }
+
+    [Fact]
+    public void Disposed_ByItsOwnExpiry_DoesNotThrow()
+    {
+        var time = new FakeTimeProvider();
+        var deadline = new IdleDeadline(time, Timeout);
+        using CancellationTokenRegistration registration = deadline.Token.Register(deadline.Dispose);
+        deadline.Start();
+
+        time.Advance(Timeout);
+        time.Advance(Timeout);
+
+        deadline.Dispose();
     }
 
     [Fact]
@@ -137,4 +196,61 @@ public sealed class IdleDeadlineTests
     [Fact]
     public void ZeroTimeout_IsRefused()
         => Assert.Throws<ArgumentOutOfRangeException>(() => new IdleDeadline(new FakeTimeProvider(), TimeSpan.Zero));
+
+    /// <summary>
+    /// A clock whose one timer fires only when the test says, at a lateness the test chooses (FakeTimeProvider's
+    /// <c>Advance</c> decides for itself at which time a due timer's callback sees the clock).
+    /// </summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+
+        public ManualTimer? Timer { get; private set; }
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+            => Timer = new ManualTimer(this, callback, state, dueTime);
+
+        /// <summary>Moves the clock to the timer's due time plus <paramref name="late"/>, then runs its callback (even after its disposal, as a callback already queued would run).</summary>
+        public void RunCheck(TimeSpan late)
+        {
+            ManualTimer timer = Timer ?? throw new InvalidOperationException("no timer");
+            _ticks = (timer.DueAt ?? _ticks) + late.Ticks;
+            timer.Fire();
+        }
+
+        internal long Now => _ticks;
+    }
+
+    private sealed class ManualTimer(ManualClock clock, TimerCallback callback, object? state, TimeSpan dueTime) : ITimer
+    {
+        public long? DueAt { get; private set; } = dueTime == System.Threading.Timeout.InfiniteTimeSpan ? null : clock.Now + dueTime.Ticks;
+
+        public TimeSpan? DueIn => DueAt is long due ? TimeSpan.FromTicks(due - clock.Now) : null;
+
+        public bool Disposed { get; private set; }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            DueAt = dueTime == System.Threading.Timeout.InfiniteTimeSpan ? null : clock.Now + dueTime.Ticks;
+            return !Disposed;
+        }
+
+        public void Fire()
+        {
+            DueAt = null;
+            callback(state);
+        }
+
+        public void Dispose() => Disposed = true;
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
 }
