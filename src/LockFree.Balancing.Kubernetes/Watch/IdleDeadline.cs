@@ -26,8 +26,10 @@ internal sealed class IdleDeadline : IDisposable
     private readonly CancellationTokenSource _expired = new();
     private readonly ITimer _timer;
     private long _lastArrival;
-    private long _checkDue;       // when the timer was armed to fire (timestamp); only the timer's callback touches it
-    private bool _secondLookTaken; // idem
+    // When the timer was armed to fire (a timestamp) and whether this silence had its second look: written by Start,
+    // then only by the timer's callback, which runs one at a time (a one-shot timer re-armed from inside it).
+    private long _checkDue;
+    private bool _secondLookTaken;
     private bool _started;
     private int _disposed;
 
