@@ -87,6 +87,7 @@ internal sealed class IdleDeadline : IDisposable
             return;
         }
 
+        // Step 1 – bytes arrived within the timeout: re-arm for the rest of it.
         long now = _time.GetTimestamp();
         TimeSpan silent = _time.GetElapsedTime(Volatile.Read(ref _lastArrival), now);
         if (silent < _timeout)
